@@ -1,0 +1,7 @@
+//! pgdiag: why a PostgreSQL query is slow, and what to do about it.
+//!
+//! Data flows one way: input → plan model (`plan`) → findings (`rules`) → report (`report`).
+
+pub mod plan;
+pub mod report;
+pub mod rules;

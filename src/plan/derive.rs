@@ -1,0 +1,169 @@
+//! Derived figures per node: inclusive and exclusive time, time share, exclusive buffers.
+//!
+//! The rules, and why:
+//! - **Inclusive time** of a node is `actual total time × loops`: PostgreSQL prints the average per
+//!   loop. A node that never ran has 0.
+//! - **Parallel sections.** Below a `Gather`/`Gather Merge`, each process (the leader and every
+//!   launched worker) runs its own copy of the node concurrently, and `loops` counts them all while
+//!   the time is their average. Wall-clock time is therefore `total × loops / (workers launched + 1)`.
+//!   (When the leader does not participate, `Single Copy` or `parallel_leader_participation=off`,
+//!   the divisor is the number of workers.)
+//! - **Exclusive time** is the node's inclusive time minus its children's, clamped at zero (rounding
+//!   in the printed figures and the per-process averaging can make a child look longer).
+//!   InitPlans and SubPlans run inside their parent's execution, so they are subtracted like any
+//!   other child.
+//! - **CTEs.** A CTE's subplan (`CTE name`, an InitPlan of the node that declares it) runs lazily
+//!   inside the `CTE Scan` nodes that read it, so its time is already inside those scans. It is
+//!   therefore *not* subtracted from the declaring node; instead each `CTE Scan` gives up a share of
+//!   the CTE's time proportional to its own inclusive time. That counts the CTE's time once, in its
+//!   own subtree.
+//! - With these rules Σ exclusive equals the root's inclusive time on plans without parallelism,
+//!   up to the clamping above.
+//! - **Exclusive buffers** use the same subtraction. Buffers of a parallel node already sum all
+//!   processes, so they need no divisor.
+
+use super::model::{Buffers, Node, Plan};
+
+/// Fill `inclusive_ms`, `exclusive_ms`, `time_share` and `exclusive_buffers` on every node.
+pub fn derive(plan: &mut Plan) {
+    let n = plan.nodes.len();
+    if n == 0 {
+        return;
+    }
+    // Parallel divisor per node, inherited from the nearest Gather above it (pre-order: parents first).
+    let mut divisor = vec![1.0f64; n];
+    for i in 0..n {
+        let node = &plan.nodes[i];
+        if let Some(p) = node.parent {
+            let parent = &plan.nodes[p];
+            divisor[i] = if is_gather(parent) {
+                gather_processes(parent)
+            } else {
+                divisor[p]
+            };
+        }
+    }
+    for (i, node) in plan.nodes.iter_mut().enumerate() {
+        node.inclusive_ms = if node.never_executed {
+            Some(0.0)
+        } else {
+            node.actual_total_ms
+                .map(|t| t * node.actual_loops.unwrap_or(1.0) / divisor[i])
+        };
+    }
+
+    // CTE subplans: name → (node id, inclusive time); and the CTE Scans reading each.
+    let cte_ids: Vec<(String, usize)> = plan
+        .nodes
+        .iter()
+        .filter_map(|nd| {
+            let name = nd.subplan_name.as_deref()?.strip_prefix("CTE ")?;
+            Some((name.trim().to_string(), nd.id))
+        })
+        .collect();
+    // Share of a CTE's time and buffers each CTE Scan gives up.
+    let mut cte_time_charge = vec![0.0f64; n];
+    let mut cte_buffer_charge: Vec<Option<(usize, f64)>> = vec![None; n];
+    let mut is_cte_subplan = vec![false; n];
+    for (name, cte_id) in &cte_ids {
+        is_cte_subplan[*cte_id] = true;
+        let scans: Vec<usize> = plan
+            .nodes
+            .iter()
+            .filter(|nd| nd.node_type == "CTE Scan" && nd.cte_name.as_deref() == Some(name))
+            .map(|nd| nd.id)
+            .collect();
+        let cte_time = plan.nodes[*cte_id].inclusive_ms.unwrap_or(0.0);
+        let scan_time: f64 = scans
+            .iter()
+            .map(|&s| plan.nodes[s].inclusive_ms.unwrap_or(0.0))
+            .sum();
+        for &s in &scans {
+            let own = plan.nodes[s].inclusive_ms.unwrap_or(0.0);
+            let fraction = if scan_time > 0.0 {
+                own / scan_time
+            } else {
+                1.0 / scans.len() as f64
+            };
+            cte_time_charge[s] += cte_time * fraction;
+            cte_buffer_charge[s] = Some((*cte_id, fraction));
+        }
+    }
+
+    for i in 0..n {
+        let node = &plan.nodes[i];
+        let children: Vec<usize> = node
+            .children
+            .iter()
+            .copied()
+            .filter(|&c| !is_cte_subplan[c])
+            .collect();
+        let exclusive = node.inclusive_ms.map(|inc| {
+            let kids: f64 = children
+                .iter()
+                .map(|&c| plan.nodes[c].inclusive_ms.unwrap_or(0.0))
+                .sum();
+            (inc - kids - cte_time_charge[i]).max(0.0)
+        });
+        let exclusive_buffers = node.buffers.map(|b| {
+            let mut kids = Buffers::default();
+            for &c in &children {
+                if let Some(cb) = plan.nodes[c].buffers {
+                    kids.add(&cb);
+                }
+            }
+            if let Some((cte, fraction)) = cte_buffer_charge[i] {
+                if let Some(cb) = plan.nodes[cte].buffers {
+                    kids.add(&scale(&cb, fraction));
+                }
+            }
+            b.saturating_sub(&kids)
+        });
+        let node = &mut plan.nodes[i];
+        node.exclusive_ms = exclusive;
+        node.exclusive_buffers = exclusive_buffers;
+    }
+
+    let total = plan.nodes[0].inclusive_ms.filter(|t| *t > 0.0);
+    for node in &mut plan.nodes {
+        node.time_share = match (node.exclusive_ms, total) {
+            (Some(e), Some(t)) => Some((e / t).min(1.0)),
+            _ => None,
+        };
+    }
+}
+
+fn is_gather(node: &Node) -> bool {
+    node.node_type == "Gather" || node.node_type == "Gather Merge"
+}
+
+/// Processes that run the nodes below a Gather: the launched workers, plus the leader unless it
+/// only collects (`Single Copy`). Falls back to planned workers when launched is not printed
+/// (plans without ANALYZE), and never below one.
+fn gather_processes(gather: &Node) -> f64 {
+    let workers = gather
+        .workers_launched
+        .or(gather.workers_planned)
+        .unwrap_or(0.0);
+    let leader = if gather.single_copy == Some(true) && workers > 0.0 {
+        0.0
+    } else {
+        1.0
+    };
+    (workers + leader).max(1.0)
+}
+
+fn scale(b: &Buffers, f: f64) -> Buffers {
+    Buffers {
+        shared_hit: b.shared_hit * f,
+        shared_read: b.shared_read * f,
+        shared_dirtied: b.shared_dirtied * f,
+        shared_written: b.shared_written * f,
+        local_hit: b.local_hit * f,
+        local_read: b.local_read * f,
+        local_dirtied: b.local_dirtied * f,
+        local_written: b.local_written * f,
+        temp_read: b.temp_read * f,
+        temp_written: b.temp_written * f,
+    }
+}

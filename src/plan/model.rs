@@ -1,0 +1,434 @@
+//! The plan model: one typed tree for every EXPLAIN format.
+//!
+//! The vocabulary is the one PostgreSQL uses in `FORMAT JSON` (see `explain.c`): a text plan's
+//! `Hash Left Join` becomes node type `Hash Join` with join type `Left`, and so on. Every parser
+//! (JSON, text, YAML, XML) ends in the same deserializer (`parse::json`), so the same statement
+//! gives the same model whatever format it was printed in.
+//!
+//! Nodes live in a flat arena in pre-order: `id` is the position, `parent` the id of the parent.
+//! That keeps huge plans cheap (no recursion to walk or drop them) and gives stable node ids.
+
+use serde::Serialize;
+
+/// One EXPLAIN output: a plan tree plus the per-statement facts printed after it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    /// Where the plan came from: a file path, `-` for stdin, or a query label.
+    pub source: String,
+    /// `json`, `text`, `yaml` or `xml`.
+    pub format: String,
+    /// Position of this plan in its source (0 for the first), for sources holding several.
+    pub index_in_source: usize,
+    /// 1-based line in the source where this plan starts.
+    pub line: usize,
+    pub nodes: Vec<Node>,
+    pub planning_ms: Option<f64>,
+    pub execution_ms: Option<f64>,
+    pub planning_buffers: Option<Buffers>,
+    /// Planner memory (PG 17+ `MEMORY`): used and allocated, in kB.
+    pub planning_memory_used_kb: Option<f64>,
+    pub planning_memory_allocated_kb: Option<f64>,
+    pub triggers: Vec<Trigger>,
+    pub jit: Option<Jit>,
+    pub settings: Vec<(String, String)>,
+    pub serialization: Option<Serialization>,
+    pub query_text: Option<String>,
+    pub query_identifier: Option<String>,
+    /// Top-level keys we do not model, kept verbatim so nothing printed is lost.
+    pub extra: Vec<(String, serde_json::Value)>,
+}
+
+/// Block counts as printed by `BUFFERS`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Buffers {
+    pub shared_hit: f64,
+    pub shared_read: f64,
+    pub shared_dirtied: f64,
+    pub shared_written: f64,
+    pub local_hit: f64,
+    pub local_read: f64,
+    pub local_dirtied: f64,
+    pub local_written: f64,
+    pub temp_read: f64,
+    pub temp_written: f64,
+}
+
+impl Buffers {
+    pub fn is_zero(&self) -> bool {
+        *self == Buffers::default()
+    }
+    /// Blocks this node touched in shared buffers, found or read.
+    pub fn shared_total(&self) -> f64 {
+        self.shared_hit + self.shared_read
+    }
+    /// `self - other`, clamped at zero field by field: buffers are cumulative up the tree, but a
+    /// child's figure can exceed its parent's in parallel plans (leader-only accounting).
+    pub fn saturating_sub(&self, other: &Buffers) -> Buffers {
+        let s = |a: f64, b: f64| (a - b).max(0.0);
+        Buffers {
+            shared_hit: s(self.shared_hit, other.shared_hit),
+            shared_read: s(self.shared_read, other.shared_read),
+            shared_dirtied: s(self.shared_dirtied, other.shared_dirtied),
+            shared_written: s(self.shared_written, other.shared_written),
+            local_hit: s(self.local_hit, other.local_hit),
+            local_read: s(self.local_read, other.local_read),
+            local_dirtied: s(self.local_dirtied, other.local_dirtied),
+            local_written: s(self.local_written, other.local_written),
+            temp_read: s(self.temp_read, other.temp_read),
+            temp_written: s(self.temp_written, other.temp_written),
+        }
+    }
+    pub fn add(&mut self, other: &Buffers) {
+        self.shared_hit += other.shared_hit;
+        self.shared_read += other.shared_read;
+        self.shared_dirtied += other.shared_dirtied;
+        self.shared_written += other.shared_written;
+        self.local_hit += other.local_hit;
+        self.local_read += other.local_read;
+        self.local_dirtied += other.local_dirtied;
+        self.local_written += other.local_written;
+        self.temp_read += other.temp_read;
+        self.temp_written += other.temp_written;
+    }
+}
+
+/// I/O timings in ms. PG 13–16 print `I/O Read Time`/`I/O Write Time` (shared+local);
+/// PG 17+ split them into shared and local; PG 15+ add temp. The old spelling is stored as shared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct IoTimings {
+    pub shared_read_ms: Option<f64>,
+    pub shared_write_ms: Option<f64>,
+    pub local_read_ms: Option<f64>,
+    pub local_write_ms: Option<f64>,
+    pub temp_read_ms: Option<f64>,
+    pub temp_write_ms: Option<f64>,
+}
+
+impl IoTimings {
+    pub fn is_empty(&self) -> bool {
+        *self == IoTimings::default()
+    }
+}
+
+/// WAL usage (`WAL` option, PG 13+).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Wal {
+    pub records: Option<f64>,
+    pub fpi: Option<f64>,
+    pub bytes: Option<f64>,
+    pub buffers_full: Option<f64>,
+}
+
+impl Wal {
+    pub fn is_empty(&self) -> bool {
+        *self == Wal::default()
+    }
+}
+
+/// Per-worker figures of a parallel node (VERBOSE, or text `Worker N:` lines).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Worker {
+    pub number: i64,
+    pub actual_startup_ms: Option<f64>,
+    pub actual_total_ms: Option<f64>,
+    pub actual_rows: Option<f64>,
+    pub actual_loops: Option<f64>,
+    pub buffers: Option<Buffers>,
+    pub io: IoTimings,
+    pub wal: Wal,
+    pub sort_method: Option<String>,
+    pub sort_space_used_kb: Option<f64>,
+    pub sort_space_type: Option<String>,
+    pub hash_batches: Option<f64>,
+    pub disk_usage_kb: Option<f64>,
+    pub peak_memory_kb: Option<f64>,
+    pub jit: Option<Jit>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Trigger {
+    pub name: String,
+    pub constraint_name: Option<String>,
+    pub relation: Option<String>,
+    pub time_ms: Option<f64>,
+    pub calls: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Jit {
+    pub functions: Option<f64>,
+    pub inlining: Option<bool>,
+    pub optimization: Option<bool>,
+    pub expressions: Option<bool>,
+    pub deforming: Option<bool>,
+    pub generation_ms: Option<f64>,
+    pub deform_ms: Option<f64>,
+    pub inlining_ms: Option<f64>,
+    pub optimization_ms: Option<f64>,
+    pub emission_ms: Option<f64>,
+    pub total_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Serialization {
+    pub time_ms: Option<f64>,
+    pub output_kb: Option<f64>,
+    pub format: Option<String>,
+}
+
+/// One plan node. Field names follow PostgreSQL's JSON keys, in snake case.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Node {
+    // ---- position in the tree (filled by the arena builder) ----
+    pub id: usize,
+    pub parent: Option<usize>,
+    pub depth: usize,
+    #[serde(skip)]
+    pub children: Vec<usize>,
+    /// `Outer`, `Inner`, `Member`, `InitPlan`, `SubPlan`, `Subquery`, … (`Parent Relationship`).
+    pub relationship: Option<String>,
+    /// `InitPlan 1 (returns $0)`, `SubPlan 2`, `CTE foo` (`Subplan Name`).
+    pub subplan_name: Option<String>,
+
+    // ---- what the node is ----
+    pub node_type: String,
+    pub join_type: Option<String>,
+    pub strategy: Option<String>,
+    pub partial_mode: Option<String>,
+    pub parallel_aware: bool,
+    pub async_capable: Option<bool>,
+    pub scan_direction: Option<String>,
+    pub operation: Option<String>,
+    pub relation: Option<String>,
+    pub schema: Option<String>,
+    pub alias: Option<String>,
+    pub index: Option<String>,
+    pub cte_name: Option<String>,
+    pub function_name: Option<String>,
+    pub custom_plan_provider: Option<String>,
+    pub single_copy: Option<bool>,
+
+    // ---- estimates ----
+    pub startup_cost: Option<f64>,
+    pub total_cost: Option<f64>,
+    pub plan_rows: Option<f64>,
+    pub plan_width: Option<f64>,
+
+    // ---- actuals (per loop, as printed) ----
+    pub actual_startup_ms: Option<f64>,
+    pub actual_total_ms: Option<f64>,
+    pub actual_rows: Option<f64>,
+    pub actual_loops: Option<f64>,
+    pub never_executed: bool,
+
+    // ---- conditions ----
+    pub filter: Option<String>,
+    pub index_cond: Option<String>,
+    pub recheck_cond: Option<String>,
+    pub hash_cond: Option<String>,
+    pub merge_cond: Option<String>,
+    pub join_filter: Option<String>,
+    pub one_time_filter: Option<String>,
+    pub tid_cond: Option<String>,
+    pub sort_key: Vec<String>,
+    pub presorted_key: Vec<String>,
+    pub group_key: Vec<String>,
+    pub hash_key: Vec<String>,
+    pub output: Vec<String>,
+    pub rows_removed_by_filter: Option<f64>,
+    pub rows_removed_by_index_recheck: Option<f64>,
+    pub rows_removed_by_join_filter: Option<f64>,
+    pub heap_fetches: Option<f64>,
+    pub index_searches: Option<f64>,
+
+    // ---- sorting, hashing, memory ----
+    pub sort_method: Option<String>,
+    pub sort_space_used_kb: Option<f64>,
+    pub sort_space_type: Option<String>,
+    pub hash_buckets: Option<f64>,
+    pub original_hash_buckets: Option<f64>,
+    pub hash_batches: Option<f64>,
+    pub original_hash_batches: Option<f64>,
+    pub peak_memory_kb: Option<f64>,
+    /// HashAggregate: planned partitions, batches, disk usage (kB) — PG 13+.
+    pub planned_partitions: Option<f64>,
+    pub hashagg_batches: Option<f64>,
+    pub disk_usage_kb: Option<f64>,
+    pub exact_heap_blocks: Option<f64>,
+    pub lossy_heap_blocks: Option<f64>,
+    /// PG 18: `Storage: Memory|Disk  Maximum Storage: NkB` (Material, CTE Scan, WindowAgg…).
+    pub storage: Option<String>,
+    pub maximum_storage_kb: Option<f64>,
+    /// PG 18: node disabled by an `enable_*` setting.
+    pub disabled: Option<bool>,
+
+    // ---- parallelism ----
+    pub workers_planned: Option<f64>,
+    pub workers_launched: Option<f64>,
+    pub workers: Vec<Worker>,
+
+    // ---- I/O ----
+    pub buffers: Option<Buffers>,
+    pub io: IoTimings,
+    pub wal: Wal,
+
+    /// Keys we do not model, kept verbatim.
+    pub extra: Vec<(String, serde_json::Value)>,
+
+    // ---- derived (see `derive.rs`) ----
+    /// Time spent in this node and below, over all loops, in ms.
+    pub inclusive_ms: Option<f64>,
+    /// Time spent in this node alone, in ms; never negative.
+    pub exclusive_ms: Option<f64>,
+    /// `exclusive_ms` as a share of the plan's total time (0..=1).
+    pub time_share: Option<f64>,
+    /// Buffers touched by this node alone.
+    pub exclusive_buffers: Option<Buffers>,
+}
+
+impl Node {
+    /// Whether the plan was run with ANALYZE (it printed actuals or `never executed`).
+    pub fn analyzed(&self) -> bool {
+        self.actual_loops.is_some() || self.never_executed
+    }
+
+    /// Loops, 0 when never executed, 1 when not printed.
+    pub fn loops(&self) -> f64 {
+        if self.never_executed {
+            0.0
+        } else {
+            self.actual_loops.unwrap_or(1.0)
+        }
+    }
+
+    /// Rows produced over all loops.
+    pub fn total_actual_rows(&self) -> Option<f64> {
+        self.actual_rows.map(|r| r * self.loops())
+    }
+
+    /// Rows the planner expected over all loops (plan rows are per loop, like actual rows).
+    pub fn total_plan_rows(&self) -> Option<f64> {
+        self.plan_rows.map(|r| r * self.loops().max(1.0))
+    }
+
+    /// How far the estimate was off: `max(actual, plan) / min(actual, plan)` with both counted
+    /// over all loops and floored at 1 row (a zero is "less than one row", not infinitely off).
+    /// Above 1 means off by that factor; the direction says which way.
+    pub fn estimate_factor(&self) -> Option<(f64, EstimateDirection)> {
+        if self.never_executed {
+            return None;
+        }
+        let actual = self.total_actual_rows()?.max(1.0);
+        let planned = self.total_plan_rows()?.max(1.0);
+        if actual >= planned {
+            Some((actual / planned, EstimateDirection::Under))
+        } else {
+            Some((planned / actual, EstimateDirection::Over))
+        }
+    }
+
+    /// The name a reader knows the node by: `Seq Scan on orders o`, `Hash Join`, …
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if self.parallel_aware {
+            s.push_str("Parallel ");
+        }
+        if let Some(pm) = &self.partial_mode {
+            if pm != "Simple" {
+                s.push_str(pm);
+                s.push(' ');
+            }
+        }
+        match (self.node_type.as_str(), self.strategy.as_deref()) {
+            ("Aggregate", Some("Hashed")) => s.push_str("HashAggregate"),
+            ("Aggregate", Some("Sorted")) => s.push_str("GroupAggregate"),
+            ("Aggregate", Some("Mixed")) => s.push_str("MixedAggregate"),
+            ("SetOp", Some("Hashed")) => s.push_str("HashSetOp"),
+            ("ModifyTable", _) => s.push_str(self.operation.as_deref().unwrap_or("ModifyTable")),
+            (t, _) => s.push_str(t),
+        }
+        if let Some(j) = &self.join_type {
+            if j != "Inner" {
+                s.push(' ');
+                s.push_str(j);
+                if !s.ends_with("Join") && self.node_type.ends_with("Join") {
+                    s.push_str(" Join");
+                }
+            }
+        }
+        if let Some(idx) = &self.index {
+            s.push_str(" using ");
+            s.push_str(idx);
+        }
+        let target = self
+            .relation
+            .as_deref()
+            .or(self.cte_name.as_deref())
+            .or(self.function_name.as_deref());
+        if let Some(rel) = target {
+            s.push_str(" on ");
+            if let Some(schema) = &self.schema {
+                s.push_str(schema);
+                s.push('.');
+            }
+            s.push_str(rel);
+            if let Some(alias) = &self.alias {
+                if alias != rel {
+                    s.push(' ');
+                    s.push_str(alias);
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Which way a row estimate was off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EstimateDirection {
+    /// More rows came than the planner expected.
+    Under,
+    /// Fewer rows came than the planner expected.
+    Over,
+}
+
+impl Plan {
+    pub fn root(&self) -> Option<&Node> {
+        self.nodes.first()
+    }
+
+    /// Whether the plan carries actuals (EXPLAIN ANALYZE).
+    pub fn analyzed(&self) -> bool {
+        self.nodes.iter().any(|n| n.analyzed())
+    }
+
+    /// Total time of the statement: execution time when printed, else the root's inclusive time.
+    pub fn total_ms(&self) -> Option<f64> {
+        self.execution_ms
+            .or_else(|| self.root().and_then(|r| r.inclusive_ms))
+    }
+
+    /// A readable path from the root to a node: `Hash Join > Seq Scan on orders`.
+    pub fn path(&self, id: usize) -> String {
+        let mut chain = Vec::new();
+        let mut cur = Some(id);
+        while let Some(i) = cur {
+            let n = &self.nodes[i];
+            chain.push(n.label());
+            cur = n.parent;
+        }
+        chain.reverse();
+        chain.join(" > ")
+    }
+
+    /// Ids of the node's ancestors, nearest first.
+    pub fn ancestors(&self, id: usize) -> impl Iterator<Item = &Node> {
+        let mut cur = self.nodes[id].parent;
+        std::iter::from_fn(move || {
+            let i = cur?;
+            cur = self.nodes[i].parent;
+            Some(&self.nodes[i])
+        })
+    }
+}

@@ -1,0 +1,7 @@
+//! `FORMAT XML` → the JSON shape read by `json.rs`.
+
+use super::LocatedError;
+
+pub fn parse(_text: &str) -> Result<serde_json::Value, LocatedError> {
+    Err(LocatedError::nowhere("XML plans are not supported yet"))
+}

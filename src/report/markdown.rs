@@ -1,0 +1,12 @@
+//! Not implemented yet.
+
+use std::io::{self, Write};
+
+use super::Report;
+
+pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
+    for p in &report.plans {
+        writeln!(w, "{}: {} findings", p.source, p.findings.len())?;
+    }
+    Ok(())
+}

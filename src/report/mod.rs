@@ -1,0 +1,65 @@
+//! Reports: one file per output format. Reporters read findings and the model; they never analyse.
+
+pub mod concise;
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use std::io::{self, Write};
+
+use crate::plan::Plan;
+use crate::rules::Finding;
+
+/// Everything one run produced, in input order.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub plans: Vec<PlanReport>,
+}
+
+/// One plan's result: the model and its findings, or the error that stopped it being read.
+#[derive(Debug, Clone, Default)]
+pub struct PlanReport {
+    /// File path, `-` for stdin.
+    pub source: String,
+    /// The plan, when it could be read.
+    pub plan: Option<Plan>,
+    pub findings: Vec<Finding>,
+    /// One-line error (`file:line: what`), when the source could not be read.
+    pub error: Option<String>,
+}
+
+/// Output formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// The plan tree with time, rows and buffers per node, then the findings (default on a terminal).
+    Table,
+    /// Machine-readable, `schema_version` 1.
+    Json,
+    /// For tickets and pull requests.
+    Markdown,
+    /// One line per finding (default when stdout is not a terminal).
+    Concise,
+}
+
+/// How to render: colours and width are decided by the caller (terminal, `NO_COLOR`).
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    pub color: bool,
+    /// Terminal width, when known.
+    pub width: Option<u16>,
+}
+
+/// Write `report` in `format` to `w`.
+pub fn write(
+    report: &Report,
+    format: OutputFormat,
+    opts: &RenderOptions,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Table => table::write(report, opts, w),
+        OutputFormat::Json => json::write(report, w),
+        OutputFormat::Markdown => markdown::write(report, w),
+        OutputFormat::Concise => concise::write(report, w),
+    }
+}

@@ -1,0 +1,6 @@
+//! Not implemented yet.
+
+use super::{Finding, RuleCtx};
+use crate::plan::Plan;
+
+pub fn check(_plan: &Plan, _ctx: &RuleCtx, _out: &mut Vec<Finding>) {}

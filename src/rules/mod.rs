@@ -1,0 +1,249 @@
+//! The rule engine: rules are pure functions of the plan model that emit findings.
+//!
+//! Each rule is one file here (`src/rules/<name>.rs`, its logic and tests) plus one TOML file under
+//! `rules/` (its id, name, title, severity, thresholds, explanation and advice), embedded in the
+//! binary. The registry below is the one list of rules: one line each.
+
+pub mod meta;
+
+mod filter_removes_most_rows;
+mod heap_fetches;
+mod hot_spot;
+mod jit_dominates;
+mod lossy_bitmap;
+mod low_cache_hit;
+mod nested_loop_many_loops;
+mod planning_dominates;
+mod row_estimate_mismatch;
+mod seq_scan_large_table;
+mod work_mem_spill;
+mod workers_not_launched;
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use serde::Serialize;
+
+use crate::plan::Plan;
+pub use meta::{RuleMeta, Severity};
+
+/// What a rule says about a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Rule id (`P001`).
+    pub rule: String,
+    /// Rule name (`seq-scan-large-table`).
+    pub name: String,
+    pub severity: Severity,
+    /// Node id (pre-order position) the finding is about; `None` for whole-plan findings.
+    pub node: Option<usize>,
+    /// Readable path from the root to that node.
+    pub path: Option<String>,
+    /// What was measured.
+    pub message: String,
+    /// What to do about it.
+    pub advice: String,
+    /// The figures behind the finding, by name.
+    pub evidence: BTreeMap<String, serde_json::Value>,
+}
+
+/// A rule's check: reads the plan, pushes findings.
+pub type CheckFn = fn(&Plan, &RuleCtx, &mut Vec<Finding>);
+
+/// One registry entry: the embedded TOML and the check function.
+pub struct RuleDef {
+    pub toml: &'static str,
+    pub check: CheckFn,
+}
+
+macro_rules! rule {
+    ($module:ident, $file:literal) => {
+        RuleDef {
+            toml: include_str!(concat!("../../rules/", $file)),
+            check: $module::check,
+        }
+    };
+}
+
+/// The registry: one line per rule.
+static REGISTRY: &[RuleDef] = &[
+    rule!(seq_scan_large_table, "P001-seq-scan-large-table.toml"),
+    rule!(row_estimate_mismatch, "P002-row-estimate-mismatch.toml"),
+    rule!(work_mem_spill, "P003-work-mem-spill.toml"),
+    rule!(
+        filter_removes_most_rows,
+        "P004-filter-removes-most-rows.toml"
+    ),
+    rule!(low_cache_hit, "P005-low-cache-hit.toml"),
+    rule!(lossy_bitmap, "P006-lossy-bitmap.toml"),
+    rule!(heap_fetches, "P007-heap-fetches.toml"),
+    rule!(nested_loop_many_loops, "P008-nested-loop-many-loops.toml"),
+    rule!(workers_not_launched, "P009-workers-not-launched.toml"),
+    rule!(jit_dominates, "P010-jit-dominates.toml"),
+    rule!(planning_dominates, "P011-planning-dominates.toml"),
+    rule!(hot_spot, "P012-hot-spot.toml"),
+];
+
+/// A rule with its metadata parsed.
+pub struct Rule {
+    pub meta: RuleMeta,
+    pub check: CheckFn,
+}
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    REGISTRY
+        .iter()
+        .map(|d| Rule {
+            // The TOML is part of the binary and checked by the catalog tests: a bad file is a
+            // build defect, not user input.
+            meta: RuleMeta::from_toml(d.toml)
+                .unwrap_or_else(|e| panic!("embedded rule metadata is invalid: {e}")),
+            check: d.check,
+        })
+        .collect()
+});
+
+/// Every rule, in registry order.
+pub fn all() -> &'static [Rule] {
+    &RULES
+}
+
+/// Find a rule by id (`P001`) or name (`seq-scan-large-table`), case-insensitively.
+pub fn find(key: &str) -> Option<&'static Rule> {
+    all()
+        .iter()
+        .find(|r| r.meta.id.eq_ignore_ascii_case(key) || r.meta.name.eq_ignore_ascii_case(key))
+}
+
+/// Thresholds and severity a rule runs with: the TOML defaults, overridden by configuration.
+#[derive(Debug, Clone)]
+pub struct RuleCtx<'a> {
+    pub meta: &'a RuleMeta,
+    pub severity: Severity,
+    pub thresholds: BTreeMap<String, f64>,
+}
+
+impl<'a> RuleCtx<'a> {
+    /// The rule's defaults.
+    pub fn defaults(meta: &'a RuleMeta) -> Self {
+        RuleCtx {
+            meta,
+            severity: meta.severity,
+            thresholds: meta
+                .thresholds
+                .iter()
+                .map(|(k, t)| (k.clone(), t.default))
+                .collect(),
+        }
+    }
+
+    /// A threshold the rule's TOML declares. Asking for an undeclared one is a bug in the rule,
+    /// caught by the rule's tests.
+    pub fn threshold(&self, key: &str) -> f64 {
+        match self.thresholds.get(key) {
+            Some(v) => *v,
+            None => panic!(
+                "rule {} asks for threshold `{key}`, which rules/{}-{}.toml does not declare",
+                self.meta.id, self.meta.id, self.meta.name
+            ),
+        }
+    }
+
+    /// Start a finding for this rule at the default severity.
+    pub fn finding(&self, plan: &Plan, node: Option<usize>) -> FindingBuilder {
+        FindingBuilder {
+            finding: Finding {
+                rule: self.meta.id.clone(),
+                name: self.meta.name.clone(),
+                severity: self.severity,
+                node,
+                path: node.map(|n| plan.path(n)),
+                message: String::new(),
+                advice: String::new(),
+                evidence: BTreeMap::new(),
+            },
+        }
+    }
+}
+
+/// Builds one finding; `push` adds it to the output.
+pub struct FindingBuilder {
+    finding: Finding,
+}
+
+impl FindingBuilder {
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.finding.severity = s;
+        self
+    }
+    pub fn message(mut self, m: impl Into<String>) -> Self {
+        self.finding.message = m.into();
+        self
+    }
+    pub fn advice(mut self, a: impl Into<String>) -> Self {
+        self.finding.advice = a.into();
+        self
+    }
+    pub fn evidence(mut self, key: &str, v: impl Into<serde_json::Value>) -> Self {
+        self.finding.evidence.insert(key.to_string(), v.into());
+        self
+    }
+    pub fn build(self) -> Finding {
+        self.finding
+    }
+    pub fn push(self, out: &mut Vec<Finding>) {
+        out.push(self.finding);
+    }
+}
+
+/// Settings the engine runs with: which rules, and per-rule overrides.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    /// Rule ids or names to skip.
+    pub disabled: Vec<String>,
+    /// `(rule id, threshold name) → value`.
+    pub thresholds: BTreeMap<(String, String), f64>,
+    /// `rule id → severity`.
+    pub severities: BTreeMap<String, Severity>,
+}
+
+/// Run every enabled rule over a plan. Findings come sorted by severity (worst first), then by node.
+pub fn check_plan(plan: &Plan, settings: &EngineSettings) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in all() {
+        let m = &rule.meta;
+        if settings
+            .disabled
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&m.id) || d.eq_ignore_ascii_case(&m.name))
+        {
+            continue;
+        }
+        let mut ctx = RuleCtx::defaults(m);
+        if let Some(s) = settings.severities.get(&m.id) {
+            ctx.severity = *s;
+        }
+        for ((id, key), v) in &settings.thresholds {
+            if id == &m.id {
+                ctx.thresholds.insert(key.clone(), *v);
+            }
+        }
+        (rule.check)(plan, &ctx, &mut out);
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.node.cmp(&b.node))
+            .then(a.rule.cmp(&b.rule))
+    });
+    out
+}
+
+/// Run one rule with its defaults (used by tests).
+pub fn check_one(plan: &Plan, key: &str) -> Vec<Finding> {
+    let rule = find(key).unwrap_or_else(|| panic!("no rule {key}"));
+    let ctx = RuleCtx::defaults(&rule.meta);
+    let mut out = Vec::new();
+    (rule.check)(plan, &ctx, &mut out);
+    out
+}
