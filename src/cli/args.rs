@@ -1,0 +1,76 @@
+//! What the user typed (clap). Resolved into settings by the commands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::report::OutputFormat;
+
+/// Tells a PostgreSQL user why a query is slow and what to do about it.
+#[derive(Debug, Parser)]
+#[command(name = "pgdiag", version, about, max_term_width = 100)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse EXPLAIN output saved in files (JSON, text, YAML or XML; detected automatically).
+    ///
+    /// Text plans may be pasted straight out of psql, with the `QUERY PLAN` header, `+`
+    /// continuation marks, frames and the `(N rows)` footer. A file may hold several plans.
+    /// Exit code: 0 when nothing is at or above --fail-on, 1 when something is, 2 when an input
+    /// could not be read (the other inputs are still analysed).
+    Analyze(AnalyzeArgs),
+    /// List the rules, or explain one (`pgdiag rules P001` or `pgdiag rules seq-scan-large-table`).
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Plan files or directories; `-` reads standard input.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Report format [default: table on a terminal, concise otherwise].
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<OutputFormat>,
+
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+
+    /// Skip a rule (id or name); repeatable.
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// Set a rule threshold, e.g. `--set P002.error_factor=100`; repeatable.
+    #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
+    pub set: Vec<String>,
+
+    /// When to colour the output (`NO_COLOR` is honoured under `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// A rule id or name; without it, all rules are listed.
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
