@@ -58,6 +58,10 @@ pub struct AnalyzeArgs {
 pub struct RulesArgs {
     /// A rule id or name; without it, all rules are listed.
     pub rule: Option<String>,
+
+    /// Print the list as the Markdown table used in README.md.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ use clap::Parser;
 
 pub use args::Args;
 use args::{ColorChoice, Command};
+pub use commands::rules::write_markdown_table as write_rules_markdown;
 
 /// Exit codes, stable for scripts and CI.
 pub mod exit {

@@ -11,6 +11,7 @@ use crate::rules::{self, RuleMeta};
 pub fn run(args: &RulesArgs) -> Result<u8> {
     let mut out = io::stdout().lock();
     match &args.rule {
+        None if args.markdown => write_markdown_table(&mut out)?,
         None => {
             for r in rules::all() {
                 let m = &r.meta;
@@ -66,6 +67,33 @@ pub fn write_rule(m: &RuleMeta, out: &mut dyn Write) -> io::Result<()> {
         for r in &m.references {
             writeln!(out, "  {r}")?;
         }
+    }
+    Ok(())
+}
+
+/// The rule table of README.md (between `<!-- rules:start -->` and `<!-- rules:end -->`).
+pub fn write_markdown_table(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "| id | name | severity | what it finds | thresholds (defaults) |"
+    )?;
+    writeln!(out, "| --- | --- | --- | --- | --- |")?;
+    for r in rules::all() {
+        let m = &r.meta;
+        let thresholds: Vec<String> = m
+            .thresholds
+            .iter()
+            .map(|(k, t)| format!("`{k}` = {}", t.default))
+            .collect();
+        writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {} |",
+            m.id,
+            m.name,
+            m.severity,
+            m.title.replace('|', "\\|"),
+            thresholds.join(", ")
+        )?;
     }
     Ok(())
 }
