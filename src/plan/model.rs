@@ -339,22 +339,26 @@ impl Node {
                 s.push(' ');
             }
         }
-        match (self.node_type.as_str(), self.strategy.as_deref()) {
-            ("Aggregate", Some("Hashed")) => s.push_str("HashAggregate"),
-            ("Aggregate", Some("Sorted")) => s.push_str("GroupAggregate"),
-            ("Aggregate", Some("Mixed")) => s.push_str("MixedAggregate"),
-            ("SetOp", Some("Hashed")) => s.push_str("HashSetOp"),
-            ("ModifyTable", _) => s.push_str(self.operation.as_deref().unwrap_or("ModifyTable")),
-            (t, _) => s.push_str(t),
-        }
-        if let Some(j) = &self.join_type {
-            if j != "Inner" {
+        // Joins print as explain.c does: `Hash Left Join`, `Merge Anti Join`, `Nested Loop Semi Join`.
+        let join = self.join_type.as_deref().filter(|j| *j != "Inner");
+        match (self.node_type.as_str(), self.strategy.as_deref(), join) {
+            ("Aggregate", Some("Hashed"), _) => s.push_str("HashAggregate"),
+            ("Aggregate", Some("Sorted"), _) => s.push_str("GroupAggregate"),
+            ("Aggregate", Some("Mixed"), _) => s.push_str("MixedAggregate"),
+            ("SetOp", Some("Hashed"), _) => s.push_str("HashSetOp"),
+            ("ModifyTable", _, _) => s.push_str(self.operation.as_deref().unwrap_or("ModifyTable")),
+            ("Nested Loop", _, Some(j)) => {
+                s.push_str("Nested Loop ");
+                s.push_str(j);
+                s.push_str(" Join");
+            }
+            (t, _, Some(j)) if t.ends_with(" Join") => {
+                s.push_str(&t[..t.len() - " Join".len()]);
                 s.push(' ');
                 s.push_str(j);
-                if !s.ends_with("Join") && self.node_type.ends_with("Join") {
-                    s.push_str(" Join");
-                }
+                s.push_str(" Join");
             }
+            (t, _, _) => s.push_str(t),
         }
         if let Some(idx) = &self.index {
             s.push_str(" using ");
@@ -430,5 +434,62 @@ impl Plan {
             cur = self.nodes[i].parent;
             Some(&self.nodes[i])
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(node_type: &str, join: Option<&str>) -> Node {
+        Node {
+            node_type: node_type.into(),
+            join_type: join.map(Into::into),
+            ..Node::default()
+        }
+    }
+
+    #[test]
+    fn join_labels_read_as_postgresql_prints_them() {
+        assert_eq!(node("Hash Join", Some("Left")).label(), "Hash Left Join");
+        assert_eq!(node("Merge Join", Some("Anti")).label(), "Merge Anti Join");
+        assert_eq!(
+            node("Nested Loop", Some("Semi")).label(),
+            "Nested Loop Semi Join"
+        );
+        assert_eq!(node("Nested Loop", Some("Inner")).label(), "Nested Loop");
+        assert_eq!(node("Hash Join", Some("Inner")).label(), "Hash Join");
+    }
+
+    #[test]
+    fn scan_labels_name_the_relation_and_index() {
+        let mut n = node("Index Scan", None);
+        n.index = Some("orders_pkey".into());
+        n.relation = Some("orders".into());
+        n.alias = Some("o".into());
+        assert_eq!(n.label(), "Index Scan using orders_pkey on orders o");
+        let mut p = node("Seq Scan", None);
+        p.parallel_aware = true;
+        p.relation = Some("big".into());
+        p.alias = Some("big".into());
+        assert_eq!(p.label(), "Parallel Seq Scan on big");
+    }
+
+    #[test]
+    fn estimate_factor_counts_all_loops_and_floors_at_one_row() {
+        let mut n = node("Index Scan", None);
+        n.plan_rows = Some(1.0);
+        n.actual_rows = Some(50.0);
+        n.actual_loops = Some(100.0);
+        let (f, d) = n.estimate_factor().unwrap();
+        assert_eq!(d, EstimateDirection::Under);
+        assert!((f - 50.0).abs() < 1e-9);
+        n.actual_rows = Some(0.0);
+        n.plan_rows = Some(1000.0);
+        n.actual_loops = Some(1.0);
+        assert_eq!(
+            n.estimate_factor().unwrap(),
+            (1000.0, EstimateDirection::Over)
+        );
     }
 }
