@@ -52,6 +52,17 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             b = b.evidence("loops", node.loops());
         }
         let mut advice = hint;
+        // JIT compiles lazily, inside the node that first evaluates the compiled expressions.
+        if let Some(jit) = plan.jit.as_ref().and_then(|j| j.total_ms) {
+            if jit >= 0.5 * ex {
+                message.push_str(&format!(
+                    " (this includes the plan's JIT compilation, {jit:.1} ms in all, which runs \
+                     inside the first nodes that evaluate compiled expressions)"
+                ));
+                advice.push_str(" Most of this is JIT compilation: see the JIT finding.");
+                b = b.evidence("jit_total_ms", r3(jit));
+            }
+        }
         if let Some(eb) = node.exclusive_buffers {
             let read = eb.shared_read + eb.local_read;
             let temp = eb.temp_read + eb.temp_written;
@@ -75,7 +86,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                     io.push(format!("{} blocks hit in cache", eb.shared_hit.round() as i64));
                 }
                 message.push_str(&format!("; it {}", io.join(", ")));
-                if let Some(t) = node.io.shared_read_ms.or(node.io.local_read_ms) {
+                // Printed I/O timings are inclusive like times: keep this node's own share.
+                let t = exclusive_read_ms(plan, node);
+                if read > 0.0 && t >= 0.05 {
                     message.push_str(&format!(" (I/O read time {t:.1} ms)"));
                     b = b.evidence("io_read_ms", r3(t));
                 }
@@ -90,7 +103,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                          larger `shared_buffers`/more RAM help more than CPU.",
                     );
                 }
-                if temp > 0.0 {
+                if temp > 0.0 && !advice.contains("work_mem") {
                     advice.push_str(
                         " It spilled to temporary files: more `work_mem` for the session keeps it \
                          in memory.",
@@ -119,10 +132,16 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         .and_then(|c| c.total_actual_rows())
         .map(fmt_count)
         .unwrap_or_else(|| "?".into());
-    let loops = if n.loops() > 1.0 {
-        format!(" in {} loops", fmt_count(n.loops()))
-    } else {
-        String::new()
+    // Below a Gather, `loops` counts the processes running the node, not repeated runs.
+    let processes = plan
+        .ancestors(n.id)
+        .find(|a| matches!(a.node_type.as_str(), "Gather" | "Gather Merge"))
+        .map(|g| g.workers_launched.unwrap_or(0.0) + 1.0);
+    let rescans = n.loops() / processes.unwrap_or(1.0).max(1.0);
+    let loops = match processes {
+        Some(p) if p > 1.0 && rescans <= 1.0 => format!(" in {} parallel processes", fmt_count(p)),
+        _ if n.loops() > 1.0 => format!(" in {} loops", fmt_count(n.loops())),
+        _ => String::new(),
     };
     match n.node_type.as_str() {
         "Seq Scan" => {
@@ -139,7 +158,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             let hint = if removed > total_rows {
                 "Most rows read are thrown away: an index on the filtered columns reads only the \
                  ones wanted."
-            } else if n.loops() > 1.0 {
+            } else if rescans > 1.0 {
                 "The table is scanned again on every loop: an index on the join column lets each \
                  loop probe instead."
             } else {
@@ -150,11 +169,16 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         }
         "Index Scan" | "Index Only Scan" => {
             let idx = n.index.clone().unwrap_or_else(|| "an index".into());
-            let mut what = format!("an index scan of {table} using {idx}{loops}, returning {rows} rows");
+            let kind = if n.node_type == "Index Only Scan" {
+                "an index-only scan"
+            } else {
+                "an index scan"
+            };
+            let mut what = format!("{kind} of {table} using {idx}{loops}, returning {rows} rows");
             if let Some(h) = n.heap_fetches.filter(|h| *h > 0.0) {
                 what.push_str(&format!(", {} heap fetches", fmt_count(h)));
             }
-            let hint = if n.loops() > 1.0 {
+            let hint = if rescans > 1.0 {
                 "It is run once per outer row: the cost is the loop count; fewer outer rows or a \
                  hash join would run it less."
             } else if n.node_type == "Index Scan" {
@@ -308,6 +332,18 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
     }
 }
 
+/// The node's I/O read time minus its children's (printed timings include the children).
+fn exclusive_read_ms(plan: &Plan, n: &Node) -> f64 {
+    let own = |x: &Node| x.io.shared_read_ms.unwrap_or(0.0) + x.io.local_read_ms.unwrap_or(0.0);
+    let kids: f64 = n
+        .children
+        .iter()
+        .filter_map(|&c| plan.nodes.get(c))
+        .map(own)
+        .sum();
+    (own(n) - kids).max(0.0)
+}
+
 fn fmt_count(v: f64) -> String {
     format!("{}", v.round() as i64)
 }
@@ -380,6 +416,35 @@ mod tests {
         assert!(top.evidence["exclusive_ms"].as_f64().unwrap() <= top.evidence["total_ms"].as_f64().unwrap());
         // The CTE's time is charged once, inside the CTE: neither CTE Scan is hot.
         assert!(f.iter().all(|x| x.evidence["node_type"] != "CTE Scan"), "{f:#?}");
+    }
+
+    #[test]
+    fn parallel_processes_are_not_loops() {
+        let plan = load("rules/workers-not-launched/quiet.json");
+        let f = check_one(&plan, "P012");
+        let scan = f.iter().find(|x| x.evidence["node_type"] == "Seq Scan").unwrap();
+        assert!(scan.message.contains("in 3 parallel processes"), "{}", scan.message);
+        assert!(!scan.advice.contains("every loop"), "{}", scan.advice);
+    }
+
+    #[test]
+    fn jit_time_is_pointed_out() {
+        let plan = load("rules/jit-dominates/fire.json");
+        let f = check_one(&plan, "P012");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].evidence["relation"], "small");
+        assert!(f[0].message.contains("JIT compilation"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn io_time_is_the_nodes_own() {
+        // The Hash Join spilled (temp blocks) but read nothing from disk itself: no read time.
+        let plan = load("plans/generated/pg15-debian/d_hashjoin_batches.json");
+        let f = check_one(&plan, "P012");
+        let join = f.iter().find(|x| x.evidence["node_type"] == "Hash Join").unwrap();
+        assert!(!join.evidence.contains_key("io_read_ms"), "{join:#?}");
+        assert!(join.evidence["temp_blocks"].as_f64().unwrap() > 1000.0);
+        assert_eq!(join.advice.matches("work_mem").count(), 1, "{}", join.advice);
     }
 
     #[test]
