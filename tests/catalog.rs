@@ -41,15 +41,25 @@ fn every_toml_is_registered_and_vice_versa() {
     assert_eq!(entries.len(), all().len(), "registry lines vs rules::all()");
     let listed: BTreeSet<&str> = entries.iter().map(|(_, f)| f.as_str()).collect();
     let on_disk: BTreeSet<&str> = files.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(listed.len(), entries.len(), "a TOML file is registered twice");
+    assert_eq!(
+        listed.len(),
+        entries.len(),
+        "a TOML file is registered twice"
+    );
     assert_eq!(listed, on_disk, "registered TOML files vs rules/*.toml");
     for (module, _) in &entries {
         let path = common::root().join(format!("src/rules/{module}.rs"));
-        assert!(path.is_file(), "registered module {module} has no {}", path.display());
+        assert!(
+            path.is_file(),
+            "registered module {module} has no {}",
+            path.display()
+        );
         let src = std::fs::read_to_string(&path).unwrap();
         assert!(
             src.contains("pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>)")
-                || src.contains("pub fn check(_plan: &Plan, _ctx: &RuleCtx, _out: &mut Vec<Finding>)"),
+                || src.contains(
+                    "pub fn check(_plan: &Plan, _ctx: &RuleCtx, _out: &mut Vec<Finding>)"
+                ),
             "{module}: check has the wrong signature"
         );
     }
@@ -68,7 +78,11 @@ fn ids_names_and_file_names_agree() {
     let mut names = BTreeSet::new();
     for (file, _, m) in toml_files() {
         assert!(id_re.is_match(&m.id), "{file}: bad id {}", m.id);
-        assert!(name_re.is_match(&m.name), "{file}: name {} is not kebab-case", m.name);
+        assert!(
+            name_re.is_match(&m.name),
+            "{file}: name {} is not kebab-case",
+            m.name
+        );
         assert_eq!(file, format!("{}-{}.toml", m.id, m.name), "file name");
         assert!(ids.insert(m.id.clone()), "duplicate id {}", m.id);
         assert!(names.insert(m.name.clone()), "duplicate name {}", m.name);
@@ -110,15 +124,24 @@ fn no_placeholder_left() {
     assert!(todo.is_empty(), "TODO left in {}", todo.join(", "));
     for (file, _, m) in toml_files() {
         assert!(!m.title.trim().is_empty(), "{file}: empty title");
-        assert!(m.explanation.trim().len() > 40, "{file}: explanation too short");
+        assert!(
+            m.explanation.trim().len() > 40,
+            "{file}: explanation too short"
+        );
         assert!(m.advice.trim().len() > 40, "{file}: advice too short");
         assert!(!m.references.is_empty(), "{file}: no references");
         for r in &m.references {
             assert!(r.starts_with("https://"), "{file}: reference {r}");
         }
         for (k, t) in &m.thresholds {
-            assert!(!t.description.trim().is_empty(), "{file}: threshold {k} undescribed");
-            assert!(t.unit.as_deref().is_some_and(|u| !u.is_empty()), "{file}: threshold {k} has no unit");
+            assert!(
+                !t.description.trim().is_empty(),
+                "{file}: threshold {k} undescribed"
+            );
+            assert!(
+                t.unit.as_deref().is_some_and(|u| !u.is_empty()),
+                "{file}: threshold {k} has no unit"
+            );
             assert!(t.default.is_finite(), "{file}: threshold {k}");
         }
     }
@@ -128,10 +151,8 @@ fn no_placeholder_left() {
 #[test]
 fn thresholds_read_are_declared() {
     let re = Regex::new(r#"threshold\("([^"]+)"\)"#).unwrap();
-    let files: BTreeMap<String, RuleMeta> = toml_files()
-        .into_iter()
-        .map(|(f, _, m)| (f, m))
-        .collect();
+    let files: BTreeMap<String, RuleMeta> =
+        toml_files().into_iter().map(|(f, _, m)| (f, m)).collect();
     for (module, file) in registry_entries() {
         let src =
             std::fs::read_to_string(common::root().join(format!("src/rules/{module}.rs"))).unwrap();
@@ -194,7 +215,10 @@ fn every_rule_runs_on_every_fixture() {
                 Ok(findings) => {
                     for f in findings {
                         if f.rule != rule.meta.id || f.name != rule.meta.name {
-                            failures.push(format!("{} on {name}: finding labelled {}", rule.meta.id, f.rule));
+                            failures.push(format!(
+                                "{} on {name}: finding labelled {}",
+                                rule.meta.id, f.rule
+                            ));
                         }
                         if f.node.is_some_and(|n| n >= plan.nodes.len()) {
                             failures.push(format!("{} on {name}: node out of range", rule.meta.id));

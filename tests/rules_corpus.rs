@@ -115,8 +115,14 @@ fn hot_spot_is_ranked_and_bounded() {
             .iter()
             .map(|x| x.evidence["share"].as_f64().unwrap())
             .collect();
-        assert!(shares.iter().all(|s| (0.2..=1.0).contains(s)), "{name}: {shares:?}");
-        assert!(shares.iter().sum::<f64>() <= 1.0 + 1e-6, "{name}: {shares:?}");
+        assert!(
+            shares.iter().all(|s| (0.2..=1.0).contains(s)),
+            "{name}: {shares:?}"
+        );
+        assert!(
+            shares.iter().sum::<f64>() <= 1.0 + 1e-6,
+            "{name}: {shares:?}"
+        );
         let ex: Vec<f64> = f
             .iter()
             .map(|x| x.evidence["exclusive_ms"].as_f64().unwrap())

@@ -90,7 +90,10 @@ mod tests {
     use crate::rules::check_one;
 
     fn load(rel: &str) -> Plan {
-        let path = format!("{}/fixtures/rules/heap-fetches/{rel}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/fixtures/rules/heap-fetches/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         parse_source(&path, &text).unwrap().remove(0)
     }

@@ -83,7 +83,10 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                     ));
                 }
                 if eb.shared_hit > 0.0 {
-                    io.push(format!("{} blocks hit in cache", eb.shared_hit.round() as i64));
+                    io.push(format!(
+                        "{} blocks hit in cache",
+                        eb.shared_hit.round() as i64
+                    ));
                 }
                 message.push_str(&format!("; it {}", io.join(", ")));
                 // Printed I/O timings are inclusive like times: keep this node's own share.
@@ -118,7 +121,10 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
 /// What the node does, and a short hint about making that cheaper.
 fn describe(plan: &Plan, n: &Node) -> (String, String) {
     let table = n.relation.clone().unwrap_or_else(|| "a table".into());
-    let rows = n.total_actual_rows().map(fmt_count).unwrap_or_else(|| "?".into());
+    let rows = n
+        .total_actual_rows()
+        .map(fmt_count)
+        .unwrap_or_else(|| "?".into());
     let input = n
         .children
         .iter()
@@ -145,7 +151,10 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
     };
     match n.node_type.as_str() {
         "Seq Scan" => {
-            let removed = n.rows_removed_by_filter.map(|r| r * n.loops()).unwrap_or(0.0);
+            let removed = n
+                .rows_removed_by_filter
+                .map(|r| r * n.loops())
+                .unwrap_or(0.0);
             let what = if removed > 0.0 {
                 format!(
                     "scanning all of {table}{loops}, returning {rows} rows and discarding {} with its filter",
@@ -191,7 +200,9 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             (what, hint.into())
         }
         "Bitmap Heap Scan" => {
-            let mut what = format!("reading the heap pages of {table} found by a bitmap{loops}, returning {rows} rows");
+            let mut what = format!(
+                "reading the heap pages of {table} found by a bitmap{loops}, returning {rows} rows"
+            );
             if let Some(l) = n.lossy_heap_blocks.filter(|l| *l > 0.0) {
                 what.push_str(&format!(" ({} lossy blocks rechecked)", fmt_count(l)));
             }
@@ -225,7 +236,9 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
                 what.push(')');
             }
             let spilled = n.sort_space_type.as_deref() == Some("Disk")
-                || n.sort_method.as_deref().is_some_and(|m| m.contains("external"));
+                || n.sort_method
+                    .as_deref()
+                    .is_some_and(|m| m.contains("external"));
             let hint = if spilled {
                 "The sort spilled to disk: more `work_mem` keeps it in memory; an index in the \
                  sort order avoids the sort."
@@ -295,7 +308,10 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         "ModifyTable" => (
             format!(
                 "{} rows of {table}",
-                n.operation.clone().unwrap_or_else(|| "writing".into()).to_lowercase()
+                n.operation
+                    .clone()
+                    .unwrap_or_else(|| "writing".into())
+                    .to_lowercase()
             ),
             "Writing pays for every index on the table, triggers, foreign-key checks and WAL: \
              drop unused indexes, batch the writes."
@@ -393,8 +409,16 @@ mod tests {
         assert_eq!(f.evidence["node_type"], "Sort");
         assert_eq!(f.evidence["rank"], 1);
         assert!(f.evidence["share"].as_f64().unwrap() > 0.8);
-        assert!(f.message.contains("sorting 300000 rows by label"), "{}", f.message);
-        assert!(f.advice.contains("index matching the sort key"), "{}", f.advice);
+        assert!(
+            f.message.contains("sorting 300000 rows by label"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.advice.contains("index matching the sort key"),
+            "{}",
+            f.advice
+        );
     }
 
     #[test]
@@ -410,20 +434,37 @@ mod tests {
         let top = &f[0];
         assert_eq!(top.evidence["node_type"], "Seq Scan");
         assert_eq!(top.evidence["relation"], "items");
-        assert!(top.path.as_deref().unwrap().contains("Parallel Seq Scan on items"));
+        assert!(top
+            .path
+            .as_deref()
+            .unwrap()
+            .contains("Parallel Seq Scan on items"));
         assert!(top.message.contains("discarding"), "{}", top.message);
         // The scan's wall-clock time cannot exceed the statement's.
-        assert!(top.evidence["exclusive_ms"].as_f64().unwrap() <= top.evidence["total_ms"].as_f64().unwrap());
+        assert!(
+            top.evidence["exclusive_ms"].as_f64().unwrap()
+                <= top.evidence["total_ms"].as_f64().unwrap()
+        );
         // The CTE's time is charged once, inside the CTE: neither CTE Scan is hot.
-        assert!(f.iter().all(|x| x.evidence["node_type"] != "CTE Scan"), "{f:#?}");
+        assert!(
+            f.iter().all(|x| x.evidence["node_type"] != "CTE Scan"),
+            "{f:#?}"
+        );
     }
 
     #[test]
     fn parallel_processes_are_not_loops() {
         let plan = load("rules/workers-not-launched/quiet.json");
         let f = check_one(&plan, "P012");
-        let scan = f.iter().find(|x| x.evidence["node_type"] == "Seq Scan").unwrap();
-        assert!(scan.message.contains("in 3 parallel processes"), "{}", scan.message);
+        let scan = f
+            .iter()
+            .find(|x| x.evidence["node_type"] == "Seq Scan")
+            .unwrap();
+        assert!(
+            scan.message.contains("in 3 parallel processes"),
+            "{}",
+            scan.message
+        );
         assert!(!scan.advice.contains("every loop"), "{}", scan.advice);
     }
 
@@ -441,10 +482,18 @@ mod tests {
         // The Hash Join spilled (temp blocks) but read nothing from disk itself: no read time.
         let plan = load("plans/generated/pg15-debian/d_hashjoin_batches.json");
         let f = check_one(&plan, "P012");
-        let join = f.iter().find(|x| x.evidence["node_type"] == "Hash Join").unwrap();
+        let join = f
+            .iter()
+            .find(|x| x.evidence["node_type"] == "Hash Join")
+            .unwrap();
         assert!(!join.evidence.contains_key("io_read_ms"), "{join:#?}");
         assert!(join.evidence["temp_blocks"].as_f64().unwrap() > 1000.0);
-        assert_eq!(join.advice.matches("work_mem").count(), 1, "{}", join.advice);
+        assert_eq!(
+            join.advice.matches("work_mem").count(),
+            1,
+            "{}",
+            join.advice
+        );
     }
 
     #[test]
@@ -461,7 +510,11 @@ mod tests {
         let read = plan.nodes[0].buffers.unwrap().shared_read;
         if read >= 1000.0 {
             assert_eq!(f[0].evidence["blocks_read"], read);
-            assert!(f[0].message.contains("outside shared buffers"), "{}", f[0].message);
+            assert!(
+                f[0].message.contains("outside shared buffers"),
+                "{}",
+                f[0].message
+            );
         }
     }
 }

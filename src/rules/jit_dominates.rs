@@ -140,7 +140,10 @@ mod tests {
     use crate::rules::check_one;
 
     fn load(rel: &str) -> Plan {
-        let path = format!("{}/fixtures/rules/jit-dominates/{rel}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/fixtures/rules/jit-dominates/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         parse_source(&path, &text).unwrap().remove(0)
     }
@@ -157,9 +160,17 @@ mod tests {
         assert_eq!(f.evidence["execution_ms"], plan.execution_ms.unwrap());
         assert!(f.evidence["share"].as_f64().unwrap() > 0.5);
         assert_eq!(f.evidence["jit_functions"], 9.0);
-        assert!(f.message.starts_with("JIT compilation took"), "{}", f.message);
+        assert!(
+            f.message.starts_with("JIT compilation took"),
+            "{}",
+            f.message
+        );
         assert!(f.message.contains("inlining"), "{}", f.message);
-        assert!(f.advice.contains("below the default `jit_above_cost`"), "{}", f.advice);
+        assert!(
+            f.advice.contains("below the default `jit_above_cost`"),
+            "{}",
+            f.advice
+        );
         assert!(f.advice.contains("jit_inline_above_cost"), "{}", f.advice);
         assert!(f.advice.contains("SET jit = off"), "{}", f.advice);
     }

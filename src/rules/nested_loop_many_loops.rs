@@ -24,7 +24,8 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         if nl.node_type != "Nested Loop" || nl.never_executed {
             continue;
         }
-        let (Some(outer), Some(inner)) = (join_child(plan, nl, "Outer"), join_child(plan, nl, "Inner"))
+        let (Some(outer), Some(inner)) =
+            (join_child(plan, nl, "Outer"), join_child(plan, nl, "Inner"))
         else {
             continue;
         };
@@ -46,10 +47,13 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
 
         // 1. The inner side scans instead of probing: index its join key.
         let scan = inner_scan(plan, inner);
-        let rescanned = scan.is_some_and(|s| s.node_type == "Seq Scan")
-            || inner.node_type == "Materialize";
+        let rescanned =
+            scan.is_some_and(|s| s.node_type == "Seq Scan") || inner.node_type == "Materialize";
         if let Some(s) = scan.filter(|_| rescanned) {
-            let table = s.relation.clone().unwrap_or_else(|| "the inner table".into());
+            let table = s
+                .relation
+                .clone()
+                .unwrap_or_else(|| "the inner table".into());
             let cond = join_condition(nl, s);
             let cols = cond
                 .as_deref()
@@ -65,9 +69,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             };
             let index = if cols.is_empty() {
                 match &cond {
-                    Some(c) => format!(
-                        "index {table} on the column(s) it is joined by (`{c}`)"
-                    ),
+                    Some(c) => format!("index {table} on the column(s) it is joined by (`{c}`)"),
                     None => format!("index {table} on the column(s) it is joined by"),
                 }
             } else {
@@ -154,20 +156,24 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             b = b.evidence("rows_removed_by_join_filter", removed);
         }
         b.message(message)
-        .advice(advice.join(" "))
-        .evidence("inner_loops", loops)
-        .evidence("inner_ms", round3(inner_ms))
-        .evidence("per_loop_ms", round3(per_loop))
-        .evidence("inner_share", round3(share))
-        .evidence("inner_node", inner.id)
-        .push(out);
+            .advice(advice.join(" "))
+            .evidence("inner_loops", loops)
+            .evidence("inner_ms", round3(inner_ms))
+            .evidence("per_loop_ms", round3(per_loop))
+            .evidence("inner_share", round3(share))
+            .evidence("inner_node", inner.id)
+            .push(out);
     }
 }
 
 /// The join child with this `Parent Relationship`; without one (older or partial plans), the
 /// first/second child that is not an InitPlan/SubPlan.
 fn join_child<'a>(plan: &'a Plan, nl: &Node, rel: &str) -> Option<&'a Node> {
-    let kids: Vec<&Node> = nl.children.iter().filter_map(|&c| plan.nodes.get(c)).collect();
+    let kids: Vec<&Node> = nl
+        .children
+        .iter()
+        .filter_map(|&c| plan.nodes.get(c))
+        .collect();
     if let Some(k) = kids.iter().find(|k| k.relationship.as_deref() == Some(rel)) {
         return Some(k);
     }
@@ -231,8 +237,10 @@ fn inner_columns(cond: &str, scan: &Node) -> Vec<String> {
     let Some(alias) = scan.alias.as_deref().or(scan.relation.as_deref()) else {
         return Vec::new();
     };
-    let Ok(re) = Regex::new(&format!(r#"(?:^|[^\w."]){}\.("?)(\w+)("?)"#, regex::escape(alias)))
-    else {
+    let Ok(re) = Regex::new(&format!(
+        r#"(?:^|[^\w."]){}\.("?)(\w+)("?)"#,
+        regex::escape(alias)
+    )) else {
         return Vec::new();
     };
     let mut cols: Vec<String> = Vec::new();

@@ -99,10 +99,18 @@ mod tests {
         let f = check_one(&plan, "P009");
         assert_eq!(f.len(), 1, "{f:#?}");
         let f = &f[0];
-        assert_eq!(f.path.as_deref(), Some("Finalize GroupAggregate > Gather Merge"));
+        assert_eq!(
+            f.path.as_deref(),
+            Some("Finalize GroupAggregate > Gather Merge")
+        );
         assert_eq!(f.evidence["workers_planned"], 2.0);
         assert_eq!(f.evidence["workers_launched"], 0.0);
-        assert!(f.message.contains("leader ran the whole parallel plan alone"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("leader ran the whole parallel plan alone"),
+            "{}",
+            f.message
+        );
         assert!(f.advice.contains("max_parallel_workers"));
         assert!(f.advice.contains("max_worker_processes"));
     }
@@ -115,7 +123,11 @@ mod tests {
         assert_eq!(f[0].node, Some(0));
         assert_eq!(f[0].evidence["workers_planned"], 2.0);
         assert_eq!(f[0].evidence["workers_launched"], 1.0);
-        assert!(f[0].message.contains("2 processes did work costed for 3"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("2 processes did work costed for 3"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]
@@ -134,7 +146,11 @@ mod tests {
         plan.settings
             .push(("max_parallel_workers".into(), "0".into()));
         let f = check_one(&plan, "P009");
-        assert!(f[0].message.contains("max_parallel_workers = 0"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("max_parallel_workers = 0"),
+            "{}",
+            f[0].message
+        );
         assert_eq!(f[0].evidence["max_parallel_workers"], "0");
     }
 }
