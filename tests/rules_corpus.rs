@@ -146,3 +146,59 @@ fn corpus_has_no_jit_or_heap_fetch_findings() {
         }
     }
 }
+
+/// Damaged and degenerate plans: missing actuals, zero or absurd loops and times, never-executed
+/// nodes, NaN. The rules must not panic on any of them.
+#[test]
+fn rules_survive_degenerate_plans() {
+    type Mutation = fn(&mut pgdiag::plan::Node);
+    let mutations: [(&str, Mutation); 6] = [
+        ("no actuals", |n| {
+            n.actual_rows = None;
+            n.actual_loops = None;
+            n.actual_total_ms = None;
+            n.inclusive_ms = None;
+            n.exclusive_ms = None;
+            n.time_share = None;
+        }),
+        ("zero loops", |n| n.actual_loops = Some(0.0)),
+        ("never executed", |n| n.never_executed = true),
+        ("NaN", |n| {
+            n.actual_total_ms = Some(f64::NAN);
+            n.inclusive_ms = Some(f64::NAN);
+            n.exclusive_ms = Some(f64::NAN);
+            n.time_share = Some(f64::NAN);
+            n.heap_fetches = Some(f64::NAN);
+            n.plan_rows = Some(f64::NAN);
+        }),
+        ("huge", |n| {
+            n.actual_loops = Some(1e300);
+            n.actual_rows = Some(1e300);
+            n.heap_fetches = Some(f64::INFINITY);
+            n.workers_planned = Some(1e300);
+            n.workers_launched = Some(-1.0);
+        }),
+        ("no relationships", |n| {
+            n.relationship = None;
+            n.relation = None;
+            n.alias = None;
+        }),
+    ];
+    for (name, plan) in corpus() {
+        for (what, m) in mutations {
+            let mut p = plan.clone();
+            p.nodes.iter_mut().for_each(m);
+            if what == "NaN" {
+                p.execution_ms = Some(f64::NAN);
+                p.planning_ms = Some(f64::NAN);
+                if let Some(j) = p.jit.as_mut() {
+                    j.total_ms = Some(f64::NAN);
+                }
+            }
+            for id in MINE {
+                let r = std::panic::catch_unwind(|| check_one(&p, id));
+                assert!(r.is_ok(), "{id} panicked on {name} ({what})");
+            }
+        }
+    }
+}
