@@ -47,8 +47,10 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
 
         // 1. The inner side scans instead of probing: index its join key.
         let scan = inner_scan(plan, inner);
-        let rescanned =
-            scan.is_some_and(|s| s.node_type == "Seq Scan") || inner.node_type == "Materialize";
+        // Only a table scan can be replaced by an index probe (not a CTE or function scan).
+        let rescanned = scan.is_some_and(|s| {
+            s.relation.is_some() && (s.node_type == "Seq Scan" || inner.node_type == "Materialize")
+        });
         if let Some(s) = scan.filter(|_| rescanned) {
             let table = s
                 .relation
@@ -86,14 +88,12 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         }
 
         // 2. The outer estimate was badly low: the planner expected few loops.
-        let mut misestimated = false;
         if let (Some((factor, EstimateDirection::Under)), Some(planned), Some(actual)) = (
             outer.estimate_factor(),
             outer.total_plan_rows(),
             outer.total_actual_rows(),
         ) {
             if factor >= misestimate {
-                misestimated = true;
                 let rel = first_relation(plan, outer);
                 let analyze = match &rel {
                     Some(r) => format!("`ANALYZE {r};`"),
@@ -117,7 +117,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         }
 
         // 3. Many cheap probes: cache them or make fewer.
-        if !rescanned && !misestimated {
+        if advice.is_empty() {
             if has_memoize(plan, inner) {
                 advice.push(
                     "The inner side is already memoized: its cache misses are the loops that \
@@ -356,6 +356,42 @@ mod tests {
         assert_eq!(f.evidence["outer_actual_rows"], 2000.0);
         assert!(f.advice.contains("ANALYZE pairs"), "{}", f.advice);
         assert!(f.advice.contains("CREATE STATISTICS"), "{}", f.advice);
+        assert!(!f.evidence.contains_key("inner_scan"));
+    }
+
+    #[test]
+    fn fires_on_materialized_inner_with_index_advice() {
+        let plan = load("rules/nested-loop-many-loops/fire_materialize.json");
+        let f = check_one(&plan, "P008");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let f = &f[0];
+        let inner = f.evidence["inner_node"].as_u64().unwrap() as usize;
+        assert_eq!(plan.nodes[inner].node_type, "Materialize");
+        assert_eq!(f.evidence["inner_loops"], 300.0);
+        assert_eq!(f.evidence["inner_scan"], "Seq Scan on orders_noidx o");
+        assert!(
+            f.advice.contains("materialized Seq Scan on orders_noidx o"),
+            "{}",
+            f.advice
+        );
+        assert!(
+            f.advice
+                .contains("CREATE INDEX ON orders_noidx (customer_id)"),
+            "{}",
+            f.advice
+        );
+    }
+
+    #[test]
+    fn fires_on_memoized_inner_without_suggesting_memoize() {
+        let plan = load("rules/nested-loop-many-loops/fire_memoize.json");
+        let f = check_one(&plan, "P008");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let f = &f[0];
+        let inner = f.evidence["inner_node"].as_u64().unwrap() as usize;
+        assert_eq!(plan.nodes[inner].node_type, "Memoize");
+        assert_eq!(f.evidence["inner_loops"], 20000.0);
+        assert!(f.advice.contains("already memoized"), "{}", f.advice);
         assert!(!f.evidence.contains_key("inner_scan"));
     }
 
