@@ -119,6 +119,28 @@ mod tests {
     }
 
     #[test]
+    fn fires_on_partly_updated_table() {
+        let plan = load("fire_partly.json");
+        let f = check_one(&plan, "P007");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].node, Some(0));
+        assert_eq!(f[0].evidence["table"], "partly");
+        assert_eq!(
+            f[0].evidence["heap_fetches"],
+            plan.nodes[0].heap_fetches.unwrap()
+        );
+        let ratio = f[0].evidence["ratio"].as_f64().unwrap();
+        assert!((0.3..0.9).contains(&ratio), "{ratio}");
+    }
+
+    #[test]
+    fn quiet_when_few_pages_changed() {
+        let plan = load("quiet_few.json");
+        assert!(plan.nodes[0].heap_fetches.unwrap() > 0.0);
+        assert!(check_one(&plan, "P007").is_empty());
+    }
+
+    #[test]
     fn quiet_after_vacuum() {
         let plan = load("quiet.json");
         assert_eq!(plan.nodes[0].heap_fetches, Some(0.0));
