@@ -43,9 +43,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         let mut b = ctx
             .finding(plan, Some(node.id))
             .message(format!(
-                "{} fetched {} heap tuples for {} rows read ({:.0}%): the pages of {table} it \
-                 touched are not marked all-visible in the visibility map, so the index-only \
-                 scan visits the table anyway",
+                "{} fetched {} heap tuples for {} rows read ({:.0}%): many pages it touched in \
+                 {table} are not all-visible in the visibility map, so the index-only scan \
+                 visits the table anyway",
                 node.label(),
                 fmt_count(fetches),
                 fmt_count(read),
