@@ -24,3 +24,52 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         .evidence("execution_ms", execution)
         .push(out);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::{parse_source, Plan};
+    use crate::rules::check_one;
+
+    fn load(rel: &str) -> Plan {
+        let path = format!(
+            "{}/fixtures/rules/planning-dominates/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        parse_source(&path, &text).unwrap().remove(0)
+    }
+
+    #[test]
+    fn fires_on_many_way_join() {
+        let plan = load("fire.json");
+        let (planning, execution) = (plan.planning_ms.unwrap(), plan.execution_ms.unwrap());
+        let f = check_one(&plan, "P011");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let f = &f[0];
+        assert_eq!(f.node, None);
+        assert_eq!(f.path, None);
+        assert_eq!(f.evidence["planning_ms"], planning);
+        assert_eq!(f.evidence["execution_ms"], execution);
+        assert!(planning >= 10.0 && planning >= execution);
+        assert!(f.message.starts_with("planning took"), "{}", f.message);
+        assert!(f.advice.contains("prepared statement"), "{}", f.advice);
+    }
+
+    #[test]
+    fn quiet_on_simple_query() {
+        assert!(check_one(&load("quiet.json"), "P011").is_empty());
+    }
+
+    #[test]
+    fn thresholds_gate() {
+        let mut plan = load("fire.json");
+        plan.planning_ms = Some(9.9);
+        plan.execution_ms = Some(1.0);
+        assert!(check_one(&plan, "P011").is_empty(), "below min_planning_ms");
+        plan.planning_ms = Some(20.0);
+        plan.execution_ms = Some(20.5);
+        assert!(check_one(&plan, "P011").is_empty(), "below ratio");
+        plan.execution_ms = None;
+        assert!(check_one(&plan, "P011").is_empty(), "no execution time");
+    }
+}
