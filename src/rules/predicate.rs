@@ -132,9 +132,8 @@ pub fn push_unique(v: &mut Vec<String>, s: String) {
 
 /// Read a condition. `own` are the names the scanned relation goes by (alias, relation name).
 pub fn analyze(expr: &str, own: &[&str]) -> Analysis {
-    // Conditions are short; a huge one (generated IN lists, deep nesting) gets its columns only,
-    // which keeps the reading linear.
-    if expr.len() > 20_000 {
+    // Deeply nested (or enormous) text gets its columns only, which keeps the reading linear.
+    if expr.len() > 1_000_000 || max_depth(expr) > 100 {
         return Analysis {
             conds: vec![residual(expr, own)],
         };
@@ -529,6 +528,22 @@ fn tokens_with_text(s: &str) -> Vec<(Tok, String)> {
     out
 }
 
+/// The deepest parenthesis nesting (quotes ignored: an upper bound is enough).
+fn max_depth(s: &str) -> usize {
+    let (mut d, mut m) = (0usize, 0usize);
+    for b in s.bytes() {
+        match b {
+            b'(' => {
+                d += 1;
+                m = m.max(d);
+            }
+            b')' => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    m
+}
+
 /// Parentheses balance (outside quotes).
 fn balanced(s: &str) -> bool {
     let mut depth = 0i64;
@@ -881,6 +896,17 @@ mod tests {
             let a = analyze(&s, &["t", "x"]);
             let _ = (a.equality(), a.range(), a.ors(), a.residuals(), a.columns());
         }
+    }
+
+    #[test]
+    fn pathological_text_is_fast() {
+        let deep = format!("{}a = 1{}", "(".repeat(50_000), ")".repeat(50_000));
+        let t = std::time::Instant::now();
+        assert_eq!(analyze(&deep, &["t"]).columns(), ["a"]);
+        let list: Vec<String> = (0..50_000).map(|i| i.to_string()).collect();
+        let big_in = format!("(a = ANY ('{{{}}}'::integer[]))", list.join(","));
+        assert_eq!(texts(&analyze(&big_in, &["t"]).equality()), ["a"]);
+        assert!(t.elapsed().as_secs() < 5);
     }
 
     #[test]

@@ -92,12 +92,6 @@ pub fn setting<'a>(plan: &'a Plan, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Whether the node sits below a Gather / Gather Merge (runs in parallel workers).
-pub fn in_parallel_section(plan: &Plan, id: usize) -> bool {
-    plan.ancestors(id)
-        .any(|a| a.node_type == "Gather" || a.node_type == "Gather Merge")
-}
-
 #[cfg(test)]
 pub mod testing {
     use std::path::PathBuf;
@@ -152,6 +146,69 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MINE: [&str; 6] = ["P001", "P002", "P003", "P004", "P005", "P006"];
+
+    /// Every rule of P001–P006 over every corpus plan: no panic, well-formed findings, and the
+    /// obvious cases fire.
+    #[test]
+    fn corpus_all_rules() {
+        let mut summary = Vec::new();
+        for (name, plan) in testing::corpus() {
+            let mut fired = Vec::new();
+            for r in MINE {
+                for f in crate::rules::check_one(&plan, r) {
+                    assert!(!f.message.is_empty() && !f.advice.is_empty(), "{name}: {f:?}");
+                    if let Some(n) = f.node {
+                        assert!(n < plan.nodes.len());
+                        assert!(f.path.as_deref().is_some_and(|p| !p.is_empty()));
+                    }
+                    fired.push(r);
+                }
+            }
+            let base = std::path::Path::new(&name)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            let analyzed = plan.analyzed();
+            let expect = |case: &str, rule: &str| {
+                if base.starts_with(case) && analyzed {
+                    assert!(fired.contains(&rule), "{name} should fire {rule}: {fired:?}");
+                }
+            };
+            expect("a_seqscan_selective", "P001");
+            expect("c_sort_external_merge", "P003");
+            expect("d_hashjoin_batches", "P003");
+            expect("e_bitmap_lossy", "P006");
+            if !analyzed {
+                assert!(fired.is_empty(), "{name}: no actuals, yet {fired:?}");
+            }
+            summary.push(format!("{name}: {fired:?}"));
+        }
+        println!("{}", summary.join("\n"));
+    }
+
+    /// The same plans with every measured figure removed (as printed without ANALYZE, BUFFERS or
+    /// COSTS): nothing panics and nothing fires.
+    #[test]
+    fn stripped_plans_are_quiet() {
+        for (name, mut plan) in testing::corpus() {
+            for n in &mut plan.nodes {
+                let keep = (n.id, n.parent, n.depth, n.children.clone(), n.node_type.clone());
+                let mut fresh = crate::plan::Node::default();
+                (fresh.id, fresh.parent, fresh.depth, fresh.children, fresh.node_type) = keep;
+                fresh.filter = n.filter.clone();
+                fresh.sort_key = n.sort_key.clone();
+                *n = fresh;
+            }
+            plan.execution_ms = None;
+            for r in MINE {
+                let f = crate::rules::check_one(&plan, r);
+                assert!(f.is_empty(), "{name}: {r} fired on a plan without figures: {f:?}");
+            }
+        }
+    }
 
     /// Print what P001–P006 say about their fixtures:
     /// `cargo test --lib show_findings -- --ignored --nocapture`.
