@@ -47,7 +47,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         if ratio < min_ratio {
             continue;
         }
-        report(plan, ctx, node, by_filter, by_join, by_recheck, returned, ratio, out);
+        report(
+            plan, ctx, node, by_filter, by_join, by_recheck, returned, ratio, out,
+        );
     }
 }
 
@@ -227,7 +229,10 @@ mod tests {
             ("seq-scan-large-table", "fire_parallel"),
             ("lossy-bitmap", "fire"),
         ] {
-            assert!(check_one(&fixture(dir, case), "P004").is_empty(), "{dir}/{case}");
+            assert!(
+                check_one(&fixture(dir, case), "P004").is_empty(),
+                "{dir}/{case}"
+            );
         }
         for (name, plan) in corpus() {
             if name.contains("e_bitmap_lossy") || name.contains("a_seqscan_selective") {

@@ -34,9 +34,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                 (suggest_kb, suggest) = work_mem_for_kb(cur * 2.0);
             }
         }
-        let rechecked = node
-            .rows_removed_by_index_recheck
-            .map(|r| r * node.loops());
+        let rechecked = node.rows_removed_by_index_recheck.map(|r| r * node.loops());
         let mut message = format!(
             "{}: {} of {} heap blocks ({}) were lossy, so every row on them was read and \
              rechecked against {}",

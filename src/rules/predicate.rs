@@ -202,13 +202,14 @@ fn term(e: &str, own: &[&str]) -> Cond {
     let (rhs_own, rhs_outer) = columns_in(rhs, own);
     // The side with the scan's columns (and only them) is the key; the other side must not
     // mention them (it may mention other relations': their values are parameters).
-    let (key_side, const_side, op) = if !lhs_own.is_empty() && rhs_own.is_empty() && lhs_outer.is_empty() {
-        (lhs, rhs, op.to_string())
-    } else if lhs_own.is_empty() && !rhs_own.is_empty() && rhs_outer.is_empty() {
-        (rhs, lhs, commute(op).to_string())
-    } else {
-        return residual(e, own);
-    };
+    let (key_side, const_side, op) =
+        if !lhs_own.is_empty() && rhs_own.is_empty() && lhs_outer.is_empty() {
+            (lhs, rhs, op.to_string())
+        } else if lhs_own.is_empty() && !rhs_own.is_empty() && rhs_outer.is_empty() {
+            (rhs, lhs, commute(op).to_string())
+        } else {
+            return residual(e, own);
+        };
     let rhs_any = const_side.trim_start();
     let is_all = rhs_any.starts_with("ALL ") || rhs_any.starts_with("ALL(");
     let Some(key) = key_of(key_side, own) else {
@@ -274,7 +275,10 @@ fn key_of(side: &str, own: &[&str]) -> Option<IndexKey> {
     if let Some(idx) = s.rfind("::") {
         let base = strip_outer_parens(s[..idx].trim());
         let ty = &s[idx + 2..];
-        if ty.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == ' ' || ch == '_') {
+        if ty
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == ' ' || ch == '_')
+        {
             if let Some(col) = plain_column(base, own) {
                 return Some(IndexKey {
                     text: col.clone(),
@@ -692,8 +696,7 @@ pub fn quote_ident(s: &str) -> String {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
     if simple && !is_keyword(s) && !matches!(s, "user" | "order" | "group" | "table" | "select") {
         s.to_string()
@@ -718,12 +721,7 @@ pub fn index_columns(eq: &[IndexKey], range: &[IndexKey], sort: &[IndexKey]) -> 
 pub fn sort_key(key: &str, own: &[&str]) -> Option<IndexKey> {
     let mut k = key.trim();
     let mut suffix = String::new();
-    for s in [
-        " NULLS FIRST",
-        " NULLS LAST",
-        " DESC",
-        " ASC",
-    ] {
+    for s in [" NULLS FIRST", " NULLS LAST", " DESC", " ASC"] {
         if let Some(rest) = k.strip_suffix(s) {
             suffix = format!("{s}{suffix}");
             k = rest.trim_end();
@@ -854,21 +852,34 @@ mod tests {
             let a = analyze(s, &["t"]);
             for col in a.columns() {
                 assert!(
-                    col.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == ' '),
+                    col.chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == ' '),
                     "{s:?} gave column {col:?}"
                 );
                 assert!(!is_keyword(&col), "{s:?} gave keyword {col:?}");
             }
         }
         assert!(analyze("(hashed SubPlan 1)", &["t"]).columns().is_empty());
-        assert_eq!(analyze("(x @@ to_tsquery('a & b'::text))", &["t"]).columns(), ["x"]);
+        assert_eq!(
+            analyze("(x @@ to_tsquery('a & b'::text))", &["t"]).columns(),
+            ["x"]
+        );
     }
 
     #[test]
     fn sort_keys() {
-        assert_eq!(sort_key("orders.created_at", &["orders"]).unwrap().text, "created_at");
-        assert_eq!(sort_key("created_at DESC", &["orders"]).unwrap().text, "created_at DESC");
-        assert_eq!(sort_key("lower(email)", &["t"]).unwrap().text, "(lower(email))");
+        assert_eq!(
+            sort_key("orders.created_at", &["orders"]).unwrap().text,
+            "created_at"
+        );
+        assert_eq!(
+            sort_key("created_at DESC", &["orders"]).unwrap().text,
+            "created_at DESC"
+        );
+        assert_eq!(
+            sort_key("lower(email)", &["t"]).unwrap().text,
+            "(lower(email))"
+        );
         assert!(sort_key("other.x", &["t"]).is_none());
         assert!(sort_key("count(*)", &["t"]).is_none());
     }
@@ -879,7 +890,11 @@ mod tests {
             text: s.into(),
             column: Some(s.into()),
         };
-        let cols = index_columns(&[k("status")], &[k("created_at")], &[k("created_at"), k("id")]);
+        let cols = index_columns(
+            &[k("status")],
+            &[k("created_at")],
+            &[k("created_at"), k("id")],
+        );
         assert_eq!(texts(&cols), ["status", "created_at", "id"]);
     }
 

@@ -57,7 +57,18 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         if factor / child_factor < origin_ratio {
             continue;
         }
-        report(plan, ctx, node, factor, dir, actual, planned, child_factor, error, out);
+        report(
+            plan,
+            ctx,
+            node,
+            factor,
+            dir,
+            actual,
+            planned,
+            child_factor,
+            error,
+            out,
+        );
     }
 }
 
@@ -382,7 +393,11 @@ mod tests {
             f[0].evidence["suggested_statistics"],
             "CREATE STATISTICS t_a_b_stats (dependencies, mcv) ON a, b FROM t"
         );
-        assert!(f[0].message.contains("Nested Loop above"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("Nested Loop above"),
+            "{}",
+            f[0].message
+        );
         assert!(f[0].advice.contains("ANALYZE t"), "{}", f[0].advice);
     }
 
@@ -409,7 +424,9 @@ mod tests {
             for a in &f {
                 for b in &f {
                     let (na, nb) = (a.node.unwrap(), b.node.unwrap());
-                    if plan.nodes[nb].parent == Some(na) && a.evidence["direction"] == b.evidence["direction"] {
+                    if plan.nodes[nb].parent == Some(na)
+                        && a.evidence["direction"] == b.evidence["direction"]
+                    {
                         let fa = a.evidence["factor"].as_f64().unwrap();
                         let fb = b.evidence["factor"].as_f64().unwrap();
                         assert!(fa / fb >= 10.0, "{name}: {a:#?} {b:#?}");

@@ -72,7 +72,14 @@ fn report(
     let analysis = predicate::analyze(filter, &own);
     let sort = sort_keys_above(plan, node.id, &own);
     let table = relation_name(node).unwrap_or_else(|| "the table".to_string());
-    let sug = suggest(&table, &analysis, &sort, &node.output, &own, max_include as usize);
+    let sug = suggest(
+        &table,
+        &analysis,
+        &sort,
+        &node.output,
+        &own,
+        max_include as usize,
+    );
 
     let loops = node.loops();
     let over_loops = if loops > 1.0 && node.parallel_aware {
@@ -103,9 +110,7 @@ fn report(
 
     let mut advice = String::new();
     match sug.statements.len() {
-        0 => advice.push_str(
-            "No condition in the filter can use a btree index as written. ",
-        ),
+        0 => advice.push_str("No condition in the filter can use a btree index as written. "),
         1 => advice.push_str(&format!(
             "Create an index so PostgreSQL reads only the matching rows: `{}`.",
             sug.statements[0]
@@ -246,7 +251,11 @@ pub(crate) fn suggest(
             }
         }
         for b in &ors {
-            for c in (Analysis { conds: vec![Cond::Or((*b).clone())] }).columns() {
+            for c in (Analysis {
+                conds: vec![Cond::Or((*b).clone())],
+            })
+            .columns()
+            {
                 if !key_cols.contains(&c.as_str()) {
                     predicate::push_unique(&mut include, c);
                 }
@@ -286,7 +295,10 @@ pub(crate) fn suggest(
                 .into(),
         );
     }
-    if keys.iter().any(|k| k.column.is_none() && k.text.starts_with('(')) {
+    if keys
+        .iter()
+        .any(|k| k.column.is_none() && k.text.starts_with('('))
+    {
         s.notes.push(
             "An expression index serves only queries that use the very same expression; run \
              ANALYZE afterwards so the planner has statistics on it."
@@ -393,9 +405,17 @@ mod tests {
             json!("CREATE INDEX CONCURRENTLY ON public.orders (status, created_at) INCLUDE (id, total)")
         );
         assert_eq!(f.evidence["rows_removed"], json!(198995.0));
-        assert!(f.message.contains("Seq Scan on public.orders"), "{}", f.message);
+        assert!(
+            f.message.contains("Seq Scan on public.orders"),
+            "{}",
+            f.message
+        );
         assert!(f.message.contains("198,995"), "{}", f.message);
-        assert!(f.advice.contains("CREATE INDEX CONCURRENTLY"), "{}", f.advice);
+        assert!(
+            f.advice.contains("CREATE INDEX CONCURRENTLY"),
+            "{}",
+            f.advice
+        );
     }
 
     #[test]

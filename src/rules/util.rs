@@ -14,7 +14,7 @@ pub fn count(n: f64) -> String {
     let digits = v.abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -71,7 +71,9 @@ pub fn work_mem_for_kb(kb: f64) -> (f64, String) {
 /// A `work_mem`-like setting value (`4MB`, `64kB`, `1GB`, `4096`) in kB.
 pub fn setting_kb(v: &str) -> Option<f64> {
     let v = v.trim().trim_matches('\'');
-    let idx = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+    let idx = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
     let n: f64 = v[..idx].parse().ok()?;
     let mult = match v[idx..].trim() {
         "" | "kB" => 1.0,
@@ -117,7 +119,9 @@ pub mod testing {
         let mut files = Vec::new();
         let mut stack = vec![root];
         while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in rd.flatten() {
                 let p = e.path();
                 if p.is_dir() {
@@ -158,7 +162,10 @@ mod tests {
             let mut fired = Vec::new();
             for r in MINE {
                 for f in crate::rules::check_one(&plan, r) {
-                    assert!(!f.message.is_empty() && !f.advice.is_empty(), "{name}: {f:?}");
+                    assert!(
+                        !f.message.is_empty() && !f.advice.is_empty(),
+                        "{name}: {f:?}"
+                    );
                     if let Some(n) = f.node {
                         assert!(n < plan.nodes.len());
                         assert!(f.path.as_deref().is_some_and(|p| !p.is_empty()));
@@ -174,7 +181,10 @@ mod tests {
             let analyzed = plan.analyzed();
             let expect = |case: &str, rule: &str| {
                 if base.starts_with(case) && analyzed {
-                    assert!(fired.contains(&rule), "{name} should fire {rule}: {fired:?}");
+                    assert!(
+                        fired.contains(&rule),
+                        "{name} should fire {rule}: {fired:?}"
+                    );
                 }
             };
             expect("a_seqscan_selective", "P001");
@@ -195,9 +205,21 @@ mod tests {
     fn stripped_plans_are_quiet() {
         for (name, mut plan) in testing::corpus() {
             for n in &mut plan.nodes {
-                let keep = (n.id, n.parent, n.depth, n.children.clone(), n.node_type.clone());
+                let keep = (
+                    n.id,
+                    n.parent,
+                    n.depth,
+                    n.children.clone(),
+                    n.node_type.clone(),
+                );
                 let mut fresh = crate::plan::Node::default();
-                (fresh.id, fresh.parent, fresh.depth, fresh.children, fresh.node_type) = keep;
+                (
+                    fresh.id,
+                    fresh.parent,
+                    fresh.depth,
+                    fresh.children,
+                    fresh.node_type,
+                ) = keep;
                 fresh.filter = n.filter.clone();
                 fresh.sort_key = n.sort_key.clone();
                 *n = fresh;
@@ -205,7 +227,10 @@ mod tests {
             plan.execution_ms = None;
             for r in MINE {
                 let f = crate::rules::check_one(&plan, r);
-                assert!(f.is_empty(), "{name}: {r} fired on a plan without figures: {f:?}");
+                assert!(
+                    f.is_empty(),
+                    "{name}: {r} fired on a plan without figures: {f:?}"
+                );
             }
         }
     }

@@ -81,7 +81,11 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             continue;
         }
         let node = &plan.nodes[id];
-        let need = if s.hash { s.need_kb / hash_mult } else { s.need_kb };
+        let need = if s.hash {
+            s.need_kb / hash_mult
+        } else {
+            s.need_kb
+        };
         let (mut suggest_kb, mut suggest) = work_mem_for_kb(need);
         if let Some(cur) = current {
             if suggest_kb <= cur {
