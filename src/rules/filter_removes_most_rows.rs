@@ -112,7 +112,17 @@ fn report(
     let mut f = ctx.finding(plan, Some(node.id));
     let advice;
     let dominant_join = by_join >= by_filter && by_join >= by_recheck;
-    if dominant_join {
+    if let Some((table, col)) = dominant_join
+        .then(|| inner_equi_join_column(plan, node))
+        .flatten()
+    {
+        let stmt = format!("CREATE INDEX CONCURRENTLY ON {table} ({col})");
+        advice = format!(
+            "The join condition {} is an equality evaluated as a filter on every pair: the              nested loop has no index to look up the inner side. Create one, `{stmt}`, so each              outer row finds its matches directly (or let the planner use a hash join, if              enable_hashjoin was turned off).",
+            node.join_filter.as_deref().unwrap_or("")
+        );
+        f = f.evidence("suggested_index", stmt);
+    } else if dominant_join {
         advice = format!(
             "The join condition {} is tested on every pair the join builds. Rewrite it so one \
              side's column is compared with an expression of the other (e.g. `a.x = <expr of b>`), \
@@ -184,6 +194,32 @@ fn report(
         .push(out);
 }
 
+/// For a join filter `a.x = b.y` on a Nested Loop, the inner side's table and column (the scan
+/// in the inner subtree whose alias is one of the two qualifiers).
+fn inner_equi_join_column(plan: &Plan, node: &Node) -> Option<(String, String)> {
+    if node.node_type != "Nested Loop" {
+        return None;
+    }
+    let ((q1, c1), (q2, c2)) = predicate::equi_join(node.join_filter.as_deref()?)?;
+    let inner = *node.children.get(1)?;
+    // Pre-order: the inner subtree is the contiguous run of nodes deeper than the inner child.
+    let depth = plan.nodes[inner].depth;
+    for n in plan.nodes[inner..]
+        .iter()
+        .take_while(|n| n.id == inner || n.depth > depth)
+    {
+        let Some(alias) = n.alias.as_deref().or(n.relation.as_deref()) else {
+            continue;
+        };
+        for (q, c) in [(&q1, &c1), (&q2, &c2)] {
+            if q.trim_matches('"') == alias {
+                return Some((relation_name(n)?, c.clone()));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::check_one;
@@ -215,6 +251,18 @@ mod tests {
         assert_eq!(plan.nodes[f[0].node.unwrap()].node_type, "Nested Loop");
         assert_eq!(f[0].evidence["removed_by_join_filter"], json!(298530.0));
         assert!(f[0].advice.contains("join condition"));
+    }
+
+    #[test]
+    fn equi_join_filter_gets_an_inner_index() {
+        let plan = fixture(DIR, "fire_equijoin");
+        let f = check_one(&plan, "P004");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(plan.nodes[f[0].node.unwrap()].node_type, "Nested Loop");
+        assert_eq!(
+            f[0].evidence["suggested_index"],
+            json!("CREATE INDEX CONCURRENTLY ON g (f_v)")
+        );
     }
 
     #[test]

@@ -229,6 +229,20 @@ fn term(e: &str, own: &[&str]) -> Cond {
     }
 }
 
+/// `(a.x = b.y)`: an equality between two qualified plain columns, as `((a, x), (b, y))`.
+pub fn equi_join(expr: &str) -> Option<((String, String), (String, String))> {
+    let e = strip_outer_parens(expr.trim());
+    let (lhs, op, rhs) = split_operator(e)?;
+    if op != "=" {
+        return None;
+    }
+    let side = |s: &str| match tokens(strip_outer_parens(s)).as_slice() {
+        [Tok::Ident(q), Tok::Dot, Tok::Ident(c)] => Some((q.clone(), c.clone())),
+        _ => None,
+    };
+    Some((side(lhs)?, side(rhs)?))
+}
+
 /// `<` seen from the other side is `>`, and so on.
 fn commute(op: &str) -> &str {
     match op {
@@ -922,6 +936,16 @@ mod tests {
         let big_in = format!("(a = ANY ('{{{}}}'::integer[]))", list.join(","));
         assert_eq!(texts(&analyze(&big_in, &["t"]).equality()), ["a"]);
         assert!(t.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn equi_joins() {
+        assert_eq!(
+            equi_join("(u.t_id = t.id)"),
+            Some((("u".into(), "t_id".into()), ("t".into(), "id".into())))
+        );
+        assert_eq!(equi_join("((f.v + g.f_v) = 150)"), None);
+        assert_eq!(equi_join("(u.t_id < t.id)"), None);
     }
 
     #[test]
