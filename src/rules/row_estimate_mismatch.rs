@@ -412,6 +412,16 @@ mod tests {
     }
 
     #[test]
+    fn rows_cut_short_by_limit_are_not_over_estimates() {
+        let json = r#"[{"Plan": {"Node Type": "Limit", "Plan Rows": 10, "Actual Rows": 10,
+            "Actual Loops": 1, "Plans": [{"Node Type": "Seq Scan", "Parent Relationship": "Outer",
+            "Relation Name": "t", "Alias": "t", "Plan Rows": 1000000, "Actual Rows": 10,
+            "Actual Loops": 1}]}}]"#;
+        let plan = crate::plan::parse_source("t", json).unwrap().remove(0);
+        assert!(check_one(&plan, "P002").is_empty());
+    }
+
+    #[test]
     fn good_estimates_are_quiet() {
         assert!(check_one(&fixture(DIR, "quiet"), "P002").is_empty());
     }

@@ -338,6 +338,25 @@ mod tests {
     }
 
     #[test]
+    fn parallel_worker_sort_and_settings() {
+        let json = r#"[{"Plan": {"Node Type": "Gather Merge", "Actual Rows": 10, "Actual Loops": 1,
+            "Workers Launched": 2, "Plans": [{"Node Type": "Sort", "Parent Relationship": "Outer",
+            "Actual Rows": 5, "Actual Loops": 3, "Sort Key": ["x"], "Sort Method": "quicksort",
+            "Sort Space Used": 25, "Sort Space Type": "Memory",
+            "Workers": [{"Worker Number": 0, "Sort Method": "external merge",
+                         "Sort Space Used": 5000, "Sort Space Type": "Disk"}]}]},
+            "Settings": {"work_mem": "8MB"}}]"#;
+        let plan = crate::plan::parse_source("t", json).unwrap().remove(0);
+        let f = check_one(&plan, "P003");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].node, Some(1));
+        assert_eq!(kb(&f[0], "spill_kb"), 5000.0);
+        // 5000 × 3 = 15000 kB → 16MB, above the current 8MB.
+        assert_eq!(f[0].evidence["suggested_work_mem"], "16MB");
+        assert_eq!(kb(&f[0], "current_work_mem_kb"), 8192.0);
+    }
+
+    #[test]
     fn rounding() {
         assert_eq!(work_mem_for_kb(9264.0 * 3.0).1, "32MB");
         assert_eq!(work_mem_for_kb(0.0).1, "1MB");
