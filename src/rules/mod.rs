@@ -5,6 +5,8 @@
 //! binary. The registry below is the one list of rules: one line each.
 
 pub mod meta;
+pub mod predicate;
+mod util;
 
 mod filter_removes_most_rows;
 mod heap_fetches;

@@ -1,6 +1,474 @@
-//! Not implemented yet.
+//! `seq-scan-large-table`: a Seq Scan (parallel or not) that reads many rows and whose filter
+//! throws most of them away, with the index that would fix it.
+//!
+//! Measured over all loops (`Rows Removed by Filter` and `Actual Rows` are per-loop averages):
+//! rows read = rows removed + rows returned. Fires when rows read ≥ `min_rows_read` and
+//! removed / read ≥ `min_discard_ratio`. A scan that keeps most of its table is the right plan and
+//! stays quiet; a plan without ANALYZE has no removed-row counts and stays quiet too.
+//!
+//! The suggested index comes from the filter (see `predicate.rs`): equality columns first, then
+//! range columns, then the sort order of a Sort directly above the scan (through Gather/Result/
+//! Materialize only), without repeats. Columns the query reads (the scan's `Output`, printed by
+//! VERBOSE) that are not keys, plus filter columns a btree cannot use, go to `INCLUDE (…)` when
+//! they are plain columns and at most `max_include_columns` of them, so an index-only scan can
+//! serve. An `OR` filter gets one index per branch (combined by a BitmapOr) or, if a branch cannot
+//! be indexed, a plain explanation; a filter nothing can be read from gets its column list only.
 
+use super::predicate::{self, index_columns, Analysis, Cond, IndexKey};
+use super::util::{count, own_names, pct, relation_name};
 use super::{Finding, RuleCtx};
-use crate::plan::Plan;
+use crate::plan::{Node, Plan};
 
-pub fn check(_plan: &Plan, _ctx: &RuleCtx, _out: &mut Vec<Finding>) {}
+pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+    let min_read = ctx.threshold("min_rows_read");
+    let min_ratio = ctx.threshold("min_discard_ratio");
+    let max_include = ctx.threshold("max_include_columns");
+    for node in &plan.nodes {
+        if node.node_type != "Seq Scan" || node.never_executed {
+            continue;
+        }
+        let (Some(removed), Some(returned)) = (
+            node.rows_removed_by_filter.map(|r| r * node.loops()),
+            node.total_actual_rows(),
+        ) else {
+            continue;
+        };
+        let read = removed + returned;
+        if read <= 0.0 || read < min_read {
+            continue;
+        }
+        let ratio = removed / read;
+        if ratio < min_ratio {
+            continue;
+        }
+        report(plan, ctx, node, removed, returned, ratio, max_include, out);
+    }
+}
+
+/// What to build for one scan.
+#[derive(Debug, Default)]
+pub(crate) struct Suggestion {
+    /// `CREATE INDEX …` statements (one, or one per OR branch).
+    pub statements: Vec<String>,
+    pub columns: Vec<String>,
+    pub include: Vec<String>,
+    /// Explanation of the column order and caveats.
+    pub notes: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    plan: &Plan,
+    ctx: &RuleCtx,
+    node: &Node,
+    removed: f64,
+    returned: f64,
+    ratio: f64,
+    max_include: f64,
+    out: &mut Vec<Finding>,
+) {
+    let filter = node.filter.as_deref().unwrap_or("");
+    let own = own_names(node);
+    let analysis = predicate::analyze(filter, &own);
+    let sort = sort_keys_above(plan, node.id, &own);
+    let table = relation_name(node).unwrap_or_else(|| "the table".to_string());
+    let sug = suggest(
+        &table,
+        &analysis,
+        &sort,
+        &node.output,
+        &own,
+        max_include as usize,
+    );
+
+    let loops = node.loops();
+    let over_loops = if loops > 1.0 && node.parallel_aware {
+        format!(" across {} parallel processes", count(loops))
+    } else if loops > 1.0 {
+        format!(" over {} loops", count(loops))
+    } else {
+        String::new()
+    };
+    let mut message = format!(
+        "{} read {} rows{over_loops} and its filter discarded {} of them ({}), keeping {}",
+        node.label(),
+        count(removed + returned),
+        count(removed),
+        pct(ratio),
+        count(returned),
+    );
+    if !filter.is_empty() {
+        message.push_str(&format!("; Filter: {filter}"));
+    }
+    if let Some(ms) = node.inclusive_ms {
+        message.push_str(&format!(" ({ms:.1} ms"));
+        if let Some(share) = node.time_share {
+            message.push_str(&format!(", {} of the query", pct(share)));
+        }
+        message.push(')');
+    }
+
+    let mut advice = String::new();
+    match sug.statements.len() {
+        0 => advice.push_str("No condition in the filter can use a btree index as written. "),
+        1 => advice.push_str(&format!(
+            "Create an index so PostgreSQL reads only the matching rows: `{}`.",
+            sug.statements[0]
+        )),
+        _ => advice.push_str(&format!(
+            "The filter is an OR, which one btree index cannot serve; one index per branch lets \
+             PostgreSQL combine them with a BitmapOr: {}.",
+            sug.statements
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )),
+    }
+    for n in &sug.notes {
+        advice.push(' ');
+        advice.push_str(n);
+    }
+    if !sug.statements.is_empty() {
+        advice.push_str(" CONCURRENTLY avoids blocking writes on a live table; check the plan again afterwards.");
+    }
+
+    let mut f = ctx
+        .finding(plan, Some(node.id))
+        .message(message)
+        .advice(advice.trim().to_string())
+        .evidence("rows_read", removed + returned)
+        .evidence("rows_removed", removed)
+        .evidence("rows_returned", returned)
+        .evidence("discard_ratio", ratio)
+        .evidence("loops", loops)
+        .evidence("index_columns", sug.columns.clone())
+        .evidence("filter_columns", analysis.columns());
+    if !filter.is_empty() {
+        f = f.evidence("filter", filter);
+    }
+    if !sug.include.is_empty() {
+        f = f.evidence("include_columns", sug.include.clone());
+    }
+    match sug.statements.len() {
+        0 => {}
+        1 => f = f.evidence("suggested_index", sug.statements[0].clone()),
+        _ => f = f.evidence("suggested_indexes", sug.statements.clone()),
+    }
+    if let Some(ms) = node.inclusive_ms {
+        f = f.evidence("scan_ms", ms);
+    }
+    f.push(out);
+}
+
+/// The index (or indexes) for a filter on `table`, given the sort order above and the columns read.
+pub(crate) fn suggest(
+    table: &str,
+    a: &Analysis,
+    sort: &[IndexKey],
+    output: &[String],
+    own: &[&str],
+    max_include: usize,
+) -> Suggestion {
+    let mut s = Suggestion::default();
+    let eq = a.equality();
+    let range = a.range();
+    let ors = a.ors();
+    if eq.is_empty() && range.is_empty() {
+        // Only OR groups or unusable terms.
+        if let Some(branches) = ors.first() {
+            let mut stmts = Vec::new();
+            let mut all = true;
+            for b in branches.iter() {
+                let ba = Analysis { conds: b.clone() };
+                let cols = index_columns(&ba.equality(), &ba.range(), &[]);
+                if cols.is_empty() {
+                    all = false;
+                    break;
+                }
+                let stmt = create(table, &cols, &[]);
+                if !stmts.contains(&stmt) {
+                    stmts.push(stmt);
+                }
+            }
+            if all && !stmts.is_empty() {
+                s.statements = stmts;
+                s.notes.push(
+                    "Alternatively, if one branch is a fixed condition, a partial index \
+                     (`… WHERE <that condition>`) or rewriting the OR as a UNION ALL of indexed \
+                     queries may serve better."
+                        .into(),
+                );
+            } else {
+                s.notes.push(format!(
+                    "The filter is an OR with a branch no btree can serve, so an index may not help; \
+                     consider a partial index or rewriting the OR as a UNION of queries that can \
+                     each use an index. Columns it reads: {}.",
+                    join_or_none(&a.columns())
+                ));
+            }
+            return s;
+        }
+        let cols = a.columns();
+        s.notes.push(if cols.is_empty() {
+            "Nothing in the filter could be mapped to a table column; look at the condition: \
+             can it be written as `column <op> constant`?"
+                .into()
+        } else {
+            format!(
+                "The filter reads {}; conditions such as `<>`, a LIKE with a leading wildcard or a \
+                 comparison between two columns cannot use a btree. Rewrite the condition as \
+                 `column <op> constant` or a prefix match, index an expression that matches it \
+                 exactly, or use a partial index (`WHERE <condition>`) if the condition is fixed.",
+                join_or_none(&cols)
+            )
+        });
+        return s;
+    }
+
+    let keys = index_columns(&eq, &range, sort);
+    s.columns = keys.iter().map(|k| k.text.clone()).collect();
+    // INCLUDE: the other columns the query reads, when all are plain columns.
+    let key_cols: Vec<&str> = keys.iter().filter_map(|k| k.column.as_deref()).collect();
+    let mut include: Vec<String> = Vec::new();
+    let mut include_ok = !output.is_empty();
+    for o in output {
+        match plain_output_column(o, own) {
+            Some(c) => {
+                if !key_cols.contains(&c.as_str()) {
+                    predicate::push_unique(&mut include, c);
+                }
+            }
+            None => include_ok = false,
+        }
+    }
+    if include_ok {
+        for (cols, _) in a.residuals() {
+            for c in cols {
+                if !key_cols.contains(&c.as_str()) {
+                    predicate::push_unique(&mut include, c.clone());
+                }
+            }
+        }
+        for b in &ors {
+            for c in (Analysis {
+                conds: vec![Cond::Or((*b).clone())],
+            })
+            .columns()
+            {
+                if !key_cols.contains(&c.as_str()) {
+                    predicate::push_unique(&mut include, c);
+                }
+            }
+        }
+    }
+    if !include_ok || include.len() > max_include {
+        include.clear();
+    }
+    s.include = include.clone();
+    s.statements.push(create(table, &keys, &include));
+
+    let names = |v: &[IndexKey]| {
+        v.iter()
+            .map(|k| k.text.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut order = Vec::new();
+    if !eq.is_empty() {
+        order.push(format!("equality columns first ({})", names(&eq)));
+    }
+    if !range.is_empty() {
+        order.push(format!("then range columns ({})", names(&range)));
+    }
+    if !sort.is_empty() {
+        order.push(format!(
+            "then the sort order of the Sort above ({}), so the index returns rows already sorted",
+            names(sort)
+        ));
+    }
+    s.notes.push(format!("Column order: {}.", order.join(", ")));
+    if keys.iter().any(|k| k.text.contains("_pattern_ops")) {
+        s.notes.push(
+            "The `*_pattern_ops` operator class lets a prefix LIKE use the index whatever the \
+             database collation (not needed with the C collation)."
+                .into(),
+        );
+    }
+    if keys
+        .iter()
+        .any(|k| k.column.is_none() && k.text.starts_with('('))
+    {
+        s.notes.push(
+            "An expression index serves only queries that use the very same expression; run \
+             ANALYZE afterwards so the planner has statistics on it."
+                .into(),
+        );
+    }
+    if !include.is_empty() {
+        s.notes.push(format!(
+            "INCLUDE ({}) adds the other columns the query reads, so an index-only scan can answer \
+             without visiting the table (as long as VACUUM keeps the visibility map current).",
+            include.join(", ")
+        ));
+    }
+    let residual_cols: Vec<String> = a
+        .residuals()
+        .iter()
+        .flat_map(|(c, _)| c.iter().cloned())
+        .collect();
+    if !residual_cols.is_empty() || !ors.is_empty() {
+        s.notes.push(
+            "The rest of the filter (conditions a btree cannot use, or OR groups) stays a filter on \
+             the rows the index returns."
+                .into(),
+        );
+    }
+    s
+}
+
+fn join_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "no recognisable column".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn create(table: &str, keys: &[IndexKey], include: &[String]) -> String {
+    let cols = keys
+        .iter()
+        .map(|k| k.text.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut s = format!("CREATE INDEX CONCURRENTLY ON {table} ({cols})");
+    if !include.is_empty() {
+        s.push_str(&format!(" INCLUDE ({})", include.join(", ")));
+    }
+    s
+}
+
+/// An `Output` entry that is one of the scan's own plain columns.
+fn plain_output_column(o: &str, own: &[&str]) -> Option<String> {
+    let (mine, outer) = predicate::columns_in(o, own);
+    if mine.len() != 1 || !outer.is_empty() {
+        return None;
+    }
+    let c = &mine[0];
+    let bare = o.trim();
+    let qualified_ok = own.iter().any(|q| bare == format!("{q}.{c}"));
+    (bare == c || qualified_ok).then(|| c.clone())
+}
+
+/// Sort keys of a Sort directly above the scan (through nodes that pass rows through unchanged),
+/// as long as they are the scan's own columns; stops at the first key that is not.
+pub(crate) fn sort_keys_above(plan: &Plan, id: usize, own: &[&str]) -> Vec<IndexKey> {
+    for a in plan.ancestors(id) {
+        match a.node_type.as_str() {
+            "Sort" | "Incremental Sort" => {
+                let mut keys = Vec::new();
+                for k in &a.sort_key {
+                    match predicate::sort_key(k, own) {
+                        Some(ik) => keys.push(ik),
+                        None => break,
+                    }
+                }
+                return keys;
+            }
+            "Gather" | "Gather Merge" | "Result" | "Materialize" => continue,
+            _ => return Vec::new(),
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check_one;
+    use super::super::util::testing::{corpus, fixture};
+    use serde_json::json;
+
+    const DIR: &str = "seq-scan-large-table";
+
+    #[test]
+    fn equality_range_sort_and_include() {
+        let plan = fixture(DIR, "fire");
+        let f = check_one(&plan, "P001");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let f = &f[0];
+        assert_eq!(plan.nodes[f.node.unwrap()].node_type, "Seq Scan");
+        assert_eq!(f.node, Some(1));
+        assert_eq!(f.evidence["index_columns"], json!(["status", "created_at"]));
+        assert_eq!(f.evidence["include_columns"], json!(["id", "total"]));
+        assert_eq!(
+            f.evidence["suggested_index"],
+            json!("CREATE INDEX CONCURRENTLY ON public.orders (status, created_at) INCLUDE (id, total)")
+        );
+        assert_eq!(f.evidence["rows_removed"], json!(198995.0));
+        assert!(
+            f.message.contains("Seq Scan on public.orders"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("198,995"), "{}", f.message);
+        assert!(
+            f.advice.contains("CREATE INDEX CONCURRENTLY"),
+            "{}",
+            f.advice
+        );
+    }
+
+    #[test]
+    fn expression_index_for_function_of_column() {
+        let plan = fixture(DIR, "fire_lower");
+        let f = check_one(&plan, "P001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].evidence["suggested_index"],
+            json!("CREATE INDEX CONCURRENTLY ON orders ((lower(email)))")
+        );
+    }
+
+    #[test]
+    fn parallel_or_filter_gets_one_index_per_branch() {
+        let plan = fixture(DIR, "fire_parallel");
+        let f = check_one(&plan, "P001");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let n = &plan.nodes[f[0].node.unwrap()];
+        assert!(n.parallel_aware && n.node_type == "Seq Scan");
+        // Removed rows are summed over the leader and both workers.
+        assert_eq!(f[0].evidence["loops"], json!(3.0));
+        assert!(f[0].evidence["rows_read"].as_f64().unwrap() >= 199_000.0);
+        assert_eq!(
+            f[0].evidence["suggested_indexes"],
+            json!([
+                "CREATE INDEX CONCURRENTLY ON orders (customer_id)",
+                "CREATE INDEX CONCURRENTLY ON orders (total)"
+            ])
+        );
+        assert!(f[0].advice.contains("BitmapOr"));
+    }
+
+    #[test]
+    fn scan_returning_most_of_the_table_is_quiet() {
+        assert!(check_one(&fixture(DIR, "quiet"), "P001").is_empty());
+    }
+
+    #[test]
+    fn corpus_obvious_cases() {
+        for (name, plan) in corpus() {
+            let f = check_one(&plan, "P001");
+            if name.contains("a_seqscan_selective")
+                && !name.contains("noanalyze")
+                && plan.analyzed()
+            {
+                assert_eq!(f.len(), 1, "{name}");
+                let cols = f[0].evidence["index_columns"].clone();
+                assert_eq!(cols, json!(["c"]), "{name}");
+            }
+            if name.contains("noanalyze") {
+                assert!(f.is_empty(), "{name}");
+            }
+        }
+    }
+}

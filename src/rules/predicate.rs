@@ -1,0 +1,957 @@
+//! A small reader for the condition text PostgreSQL prints (`Filter`, `Index Cond`, `Recheck
+//! Cond`, `Join Filter`), just enough to say which index would serve it.
+//!
+//! PostgreSQL deparses every operator expression inside its own parentheses:
+//! `((status = 'shipped'::text) AND (created_at > '2024-01-01'::date))`, `(a = ANY ('{1,2}'::integer[]))`,
+//! `(lower(email) = 'x'::text)`, `(c ~~ 'v1%'::text)`, `(x IS NULL)`. So a condition is a tree of
+//! `AND`/`OR` over parenthesised `operand OP operand` terms, which is what this module reads. It
+//! never fails: whatever it cannot read becomes a [`Cond::Residual`] carrying the columns it could
+//! find, so callers can still name columns and never print garbage.
+//!
+//! Column references are classified against the scanned relation's own names (its alias and
+//! relation name): `o.status` with `o` the scan's alias is the scan's column `status`; `t.id` with
+//! another qualifier is an *outer* value (a parameter from the other side of a nested loop), which
+//! counts as a constant for an index on this relation. Unqualified names (a plan over one relation
+//! prints them so) belong to the scan.
+
+/// One column (or expression) of an index to suggest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexKey {
+    /// As it goes into `CREATE INDEX … (here)`: `status`, `(lower(email))`, `c text_pattern_ops`.
+    pub text: String,
+    /// The plain column, when the key is one (for de-duplication and INCLUDE lists).
+    pub column: Option<String>,
+}
+
+impl IndexKey {
+    fn same_target(&self, other: &IndexKey) -> bool {
+        match (&self.column, &other.column) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.text == other.text,
+        }
+    }
+}
+
+/// One conjunct of a condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    /// `key = const`, `key = ANY (const)`, `key IS NULL`, a bare boolean column.
+    Eq(IndexKey),
+    /// `key < const`, `<=`, `>`, `>=`, and a prefix `LIKE 'abc%'`.
+    Range(IndexKey),
+    /// An `OR` of branches, each an AND-list of conditions.
+    Or(Vec<Vec<Cond>>),
+    /// Anything a btree cannot use as written (`<>`, `LIKE '%x'`, a comparison of two columns, an
+    /// unreadable term): the scan's own columns it mentions and the term itself.
+    Residual { columns: Vec<String>, text: String },
+}
+
+/// A condition read into its conjuncts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Analysis {
+    pub conds: Vec<Cond>,
+}
+
+impl Analysis {
+    pub fn equality(&self) -> Vec<IndexKey> {
+        self.conds
+            .iter()
+            .filter_map(|c| match c {
+                Cond::Eq(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn range(&self) -> Vec<IndexKey> {
+        self.conds
+            .iter()
+            .filter_map(|c| match c {
+                Cond::Range(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+    /// The OR groups among the conjuncts.
+    pub fn ors(&self) -> Vec<&Vec<Vec<Cond>>> {
+        self.conds
+            .iter()
+            .filter_map(|c| match c {
+                Cond::Or(b) => Some(b),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn residuals(&self) -> Vec<(&[String], &str)> {
+        self.conds
+            .iter()
+            .filter_map(|c| match c {
+                Cond::Residual { columns, text } => Some((columns.as_slice(), text.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+    /// Every column of the scan's own the condition mentions, in order of appearance.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        collect_columns(&self.conds, &mut out);
+        out
+    }
+}
+
+fn collect_columns(conds: &[Cond], out: &mut Vec<String>) {
+    for c in conds {
+        match c {
+            Cond::Eq(k) | Cond::Range(k) => {
+                if let Some(col) = &k.column {
+                    push_unique(out, col.clone());
+                } else {
+                    for col in columns_in(&k.text, &[]).0 {
+                        push_unique(out, col);
+                    }
+                }
+            }
+            Cond::Or(branches) => {
+                for b in branches {
+                    collect_columns(b, out);
+                }
+            }
+            Cond::Residual { columns, .. } => {
+                for col in columns {
+                    push_unique(out, col.clone());
+                }
+            }
+        }
+    }
+}
+
+pub fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+/// Read a condition. `own` are the names the scanned relation goes by (alias, relation name).
+pub fn analyze(expr: &str, own: &[&str]) -> Analysis {
+    // Deeply nested (or enormous) text gets its columns only, which keeps the reading linear.
+    if expr.len() > 1_000_000 || max_depth(expr) > 100 {
+        return Analysis {
+            conds: vec![residual(expr, own)],
+        };
+    }
+    Analysis {
+        conds: conjuncts(expr, own, 0),
+    }
+}
+
+fn conjuncts(expr: &str, own: &[&str], depth: usize) -> Vec<Cond> {
+    let e = strip_outer_parens(expr.trim());
+    if e.is_empty() {
+        return Vec::new();
+    }
+    if depth > 32 {
+        return vec![residual(e, own)];
+    }
+    let ands = split_top(e, "AND");
+    if ands.len() > 1 {
+        return ands
+            .iter()
+            .flat_map(|a| conjuncts(a, own, depth + 1))
+            .collect();
+    }
+    let ors = split_top(e, "OR");
+    if ors.len() > 1 {
+        return vec![Cond::Or(
+            ors.iter().map(|b| conjuncts(b, own, depth + 1)).collect(),
+        )];
+    }
+    vec![term(e, own)]
+}
+
+fn residual(e: &str, own: &[&str]) -> Cond {
+    Cond::Residual {
+        columns: columns_in(e, own).0,
+        text: e.to_string(),
+    }
+}
+
+/// One `operand OP operand` term (outer parentheses already removed).
+fn term(e: &str, own: &[&str]) -> Cond {
+    // Unary forms.
+    for (suffix, eq) in [(" IS NULL", true), (" IS NOT NULL", false)] {
+        if let Some(lhs) = e.strip_suffix(suffix) {
+            if eq {
+                if let Some(k) = key_of(lhs, own) {
+                    return Cond::Eq(k);
+                }
+            }
+            return residual(e, own);
+        }
+    }
+    let Some((lhs, op, rhs)) = split_operator(e) else {
+        // A bare boolean column (`WHERE active`) or `NOT active`.
+        let inner = e.strip_prefix("NOT ").unwrap_or(e).trim();
+        if let Some(col) = plain_column(inner, own) {
+            return Cond::Eq(IndexKey {
+                text: col.clone(),
+                column: Some(col),
+            });
+        }
+        return residual(e, own);
+    };
+    let (lhs_own, lhs_outer) = columns_in(lhs, own);
+    let (rhs_own, rhs_outer) = columns_in(rhs, own);
+    // The side with the scan's columns (and only them) is the key; the other side must not
+    // mention them (it may mention other relations': their values are parameters).
+    let (key_side, const_side, op) =
+        if !lhs_own.is_empty() && rhs_own.is_empty() && lhs_outer.is_empty() {
+            (lhs, rhs, op.to_string())
+        } else if lhs_own.is_empty() && !rhs_own.is_empty() && rhs_outer.is_empty() {
+            (rhs, lhs, commute(op).to_string())
+        } else {
+            return residual(e, own);
+        };
+    let rhs_any = const_side.trim_start();
+    let is_all = rhs_any.starts_with("ALL ") || rhs_any.starts_with("ALL(");
+    let Some(key) = key_of(key_side, own) else {
+        return residual(e, own);
+    };
+    match op.as_str() {
+        "=" if !is_all => Cond::Eq(key),
+        "<" | "<=" | ">" | ">=" if !is_all && !rhs_any.starts_with("ANY") => Cond::Range(key),
+        "~~" => match like_prefix(const_side) {
+            Some(opclass) if key.column.is_some() => Cond::Range(IndexKey {
+                text: format!("{} {opclass}", key.text),
+                column: key.column,
+            }),
+            _ => residual(e, own),
+        },
+        _ => residual(e, own),
+    }
+}
+
+/// `(a.x = b.y)`: an equality between two qualified plain columns, as `((a, x), (b, y))`.
+pub fn equi_join(expr: &str) -> Option<((String, String), (String, String))> {
+    let e = strip_outer_parens(expr.trim());
+    let (lhs, op, rhs) = split_operator(e)?;
+    if op != "=" {
+        return None;
+    }
+    let side = |s: &str| match tokens(strip_outer_parens(s)).as_slice() {
+        [Tok::Ident(q), Tok::Dot, Tok::Ident(c)] => Some((q.clone(), c.clone())),
+        _ => None,
+    };
+    Some((side(lhs)?, side(rhs)?))
+}
+
+/// `<` seen from the other side is `>`, and so on.
+fn commute(op: &str) -> &str {
+    match op {
+        "<" => ">",
+        ">" => "<",
+        "<=" => ">=",
+        ">=" => "<=",
+        o => o,
+    }
+}
+
+/// For `'abc%'::text` (a constant pattern with a literal prefix), the btree operator class that
+/// lets `LIKE` use it in any collation.
+fn like_prefix(c: &str) -> Option<&'static str> {
+    let c = c.trim();
+    let rest = c.strip_prefix('\'')?;
+    let first = rest.chars().next()?;
+    if first == '%' || first == '_' || first == '\'' || first == '\\' {
+        return None;
+    }
+    if c.ends_with("::character varying") {
+        Some("varchar_pattern_ops")
+    } else if c.ends_with("::bpchar") || c.ends_with("::character") {
+        Some("bpchar_pattern_ops")
+    } else {
+        Some("text_pattern_ops")
+    }
+}
+
+/// The index key for one side of a comparison: a plain column (casts such as `(c)::text` dropped)
+/// or an expression (`(lower(email))`).
+fn key_of(side: &str, own: &[&str]) -> Option<IndexKey> {
+    let s = strip_outer_parens(side.trim());
+    if s.is_empty() {
+        return None;
+    }
+    if let Some(col) = plain_column(s, own) {
+        return Some(IndexKey {
+            text: col.clone(),
+            column: Some(col),
+        });
+    }
+    // `(c)::text` on a varchar column: the column's index serves it.
+    if let Some(idx) = s.rfind("::") {
+        let base = strip_outer_parens(s[..idx].trim());
+        let ty = &s[idx + 2..];
+        if ty
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == ' ' || ch == '_')
+        {
+            if let Some(col) = plain_column(base, own) {
+                return Some(IndexKey {
+                    text: col.clone(),
+                    column: Some(col),
+                });
+            }
+        }
+    }
+    // An expression over the scan's columns: index the expression, qualifiers removed.
+    if !balanced(s) {
+        return None;
+    }
+    let unq = unqualify(s, own);
+    Some(IndexKey {
+        text: format!("({unq})"),
+        column: None,
+    })
+}
+
+/// `col`, `alias.col` or `"Col"` when it names one of the scan's own columns.
+fn plain_column(s: &str, own: &[&str]) -> Option<String> {
+    let toks = tokens(s);
+    match toks.as_slice() {
+        [Tok::Ident(name)] if !is_keyword(name) => Some(name.clone()),
+        [Tok::Ident(q), Tok::Dot, Tok::Ident(name)] if is_own(q, own) => Some(name.clone()),
+        _ => None,
+    }
+}
+
+fn is_own(q: &str, own: &[&str]) -> bool {
+    let q = q.trim_matches('"');
+    own.iter().any(|o| o.eq_ignore_ascii_case(q))
+}
+
+/// Remove the scan's own qualifiers (`o.email` → `email`) outside string literals.
+fn unqualify(s: &str, own: &[&str]) -> String {
+    let toks = tokens_with_text(s);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if let (Tok::Ident(q), Some((Tok::Dot, _))) = (&toks[i].0, toks.get(i + 1)) {
+            if is_own(q, own) {
+                i += 2;
+                continue;
+            }
+        }
+        out.push_str(&toks[i].1);
+        i += 1;
+    }
+    out
+}
+
+/// Columns mentioned in `s`: (the scan's own, those of other relations), in order of appearance.
+/// Function names, type names after `::`, keywords and parameters are not columns.
+pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
+    let toks = tokens(s);
+    let mut mine = Vec::new();
+    let mut outer = Vec::new();
+    let mut i = 0;
+    let mut after_cast = false;
+    while i < toks.len() {
+        match &toks[i] {
+            Tok::Cast => after_cast = true,
+            Tok::Ident(name) => {
+                if after_cast {
+                    // Type names, possibly several words (`timestamp without time zone`).
+                    i += 1;
+                    while let Some(Tok::Ident(w)) = toks.get(i) {
+                        if is_type_word(w) {
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    after_cast = false;
+                    continue;
+                }
+                let next = toks.get(i + 1);
+                if matches!(next, Some(Tok::Open)) || is_keyword(name) {
+                    // a function name or a keyword
+                } else if matches!(next, Some(Tok::Dot)) {
+                    if let Some(Tok::Ident(col)) = toks.get(i + 2) {
+                        if !matches!(toks.get(i + 3), Some(Tok::Open)) {
+                            if is_own(name, own) {
+                                push_unique(&mut mine, col.clone());
+                            } else {
+                                push_unique(&mut outer, format!("{name}.{col}"));
+                            }
+                        }
+                    }
+                    i += 3;
+                    continue;
+                } else {
+                    push_unique(&mut mine, name.clone());
+                }
+            }
+            Tok::Other => after_cast = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    (mine, outer)
+}
+
+fn is_type_word(w: &str) -> bool {
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "without" | "with" | "time" | "zone" | "varying" | "precision"
+    )
+}
+
+fn is_keyword(w: &str) -> bool {
+    if w.starts_with('"') {
+        return false;
+    }
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "and"
+            | "or"
+            | "not"
+            | "any"
+            | "all"
+            | "some"
+            | "is"
+            | "null"
+            | "true"
+            | "false"
+            | "distinct"
+            | "from"
+            | "case"
+            | "when"
+            | "then"
+            | "else"
+            | "end"
+            | "collate"
+            | "array"
+            | "row"
+            | "in"
+            | "like"
+            | "ilike"
+            | "similar"
+            | "to"
+            | "between"
+            | "subplan"
+            | "initplan"
+            | "hashed"
+            | "alternatives"
+            | "returns"
+            | "current_date"
+            | "current_timestamp"
+            | "localtimestamp"
+            | "current_user"
+            | "session_user"
+            | "unknown"
+            | "interval"
+            | "escape"
+            | "at"
+            | "zone"
+            | "default"
+    )
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Dot,
+    Open,
+    Close,
+    Cast,
+    /// Whitespace: kept for rebuilding text, dropped by `tokens`.
+    Space,
+    /// A literal, number, parameter, operator or comma.
+    Other,
+}
+
+fn tokens(s: &str) -> Vec<Tok> {
+    tokens_with_text(s)
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| *t != Tok::Space)
+        .collect()
+}
+
+/// Split into tokens, keeping each token's text (so text can be rebuilt). String literals, quoted
+/// identifiers and numbers are single tokens.
+fn tokens_with_text(s: &str) -> Vec<(Tok, String)> {
+    let b: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        let tok = if c == '\'' {
+            i += 1;
+            while i < b.len() {
+                if b[i] == '\'' {
+                    if b.get(i + 1) == Some(&'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+            Tok::Other
+        } else if c == '"' {
+            i += 1;
+            while i < b.len() {
+                if b[i] == '"' {
+                    if b.get(i + 1) == Some(&'"') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+            let text: String = b[start..i].iter().collect();
+            out.push((Tok::Ident(text.clone()), text));
+            continue;
+        } else if c.is_alphabetic() || c == '_' {
+            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '$') {
+                i += 1;
+            }
+            let text: String = b[start..i].iter().collect();
+            out.push((Tok::Ident(text.clone()), text));
+            continue;
+        } else if c.is_ascii_digit() || c == '$' {
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '.' || b[i] == '_') {
+                i += 1;
+            }
+            Tok::Other
+        } else if c == ':' && b.get(i + 1) == Some(&':') {
+            i += 2;
+            Tok::Cast
+        } else {
+            i += 1;
+            match c {
+                '.' => Tok::Dot,
+                '(' | '[' => Tok::Open,
+                ')' | ']' => Tok::Close,
+                c if c.is_whitespace() => Tok::Space,
+                _ => Tok::Other,
+            }
+        };
+        out.push((tok, b[start..i].iter().collect()));
+    }
+    out
+}
+
+/// The deepest parenthesis nesting (quotes ignored: an upper bound is enough).
+fn max_depth(s: &str) -> usize {
+    let (mut d, mut m) = (0usize, 0usize);
+    for b in s.bytes() {
+        match b {
+            b'(' => {
+                d += 1;
+                m = m.max(d);
+            }
+            b')' => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    m
+}
+
+/// Parentheses balance (outside quotes).
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i64;
+    for (t, _) in tokens_with_text(s) {
+        match t {
+            Tok::Open => depth += 1,
+            Tok::Close => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// Remove parentheses that wrap the whole text: `((a = 1))` → `a = 1`.
+pub fn strip_outer_parens(s: &str) -> &str {
+    let mut s = s.trim();
+    loop {
+        if !(s.starts_with('(') && s.ends_with(')')) {
+            return s;
+        }
+        // Does the first '(' close at the very end?
+        let mut depth = 0i64;
+        let mut closes_at_end = false;
+        let mut in_quote: Option<char> = None;
+        let chars: Vec<(usize, char)> = s.char_indices().collect();
+        for (n, &(_, c)) in chars.iter().enumerate() {
+            if let Some(q) = in_quote {
+                if c == q {
+                    in_quote = None;
+                }
+                continue;
+            }
+            match c {
+                '\'' | '"' => in_quote = Some(c),
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        closes_at_end = n == chars.len() - 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !closes_at_end {
+            return s;
+        }
+        s = s[1..s.len() - 1].trim();
+    }
+}
+
+/// Split on a keyword (`AND`, `OR`) at parenthesis depth 0, outside quotes.
+fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
+    let pat = format!(" {kw} ");
+    let bytes = s.as_bytes();
+    let mut parts = Vec::new();
+    let mut depth = 0i64;
+    let mut in_quote: Option<u8> = None;
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = in_quote {
+            if c == q {
+                in_quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => in_quote = Some(c),
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b' ' if depth == 0 && bytes[i..].starts_with(pat.as_bytes()) => {
+                parts.push(&s[last..i]);
+                i += pat.len();
+                last = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&s[last..]);
+    parts
+}
+
+/// `lhs OP rhs` at depth 0: the first run of operator characters after the first operand.
+fn split_operator(s: &str) -> Option<(&str, &str, &str)> {
+    const OPS: &[u8] = b"=<>!~*@&|#^?%+-/";
+    let bytes = s.as_bytes();
+    let mut depth = 0i64;
+    let mut in_quote: Option<u8> = None;
+    let mut i = 0;
+    let mut seen_operand = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = in_quote {
+            if c == q {
+                in_quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => {
+                in_quote = Some(c);
+                seen_operand = true;
+            }
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b':' if bytes.get(i + 1) == Some(&b':') => {
+                i += 2;
+                continue;
+            }
+            c if depth == 0 && seen_operand && OPS.contains(&c) => {
+                let start = i;
+                while i < bytes.len() && OPS.contains(&bytes[i]) {
+                    i += 1;
+                }
+                let lhs = s[..start].trim();
+                let op = &s[start..i];
+                let rhs = s[i..].trim();
+                if lhs.is_empty() || rhs.is_empty() {
+                    return None;
+                }
+                return Some((lhs, op, rhs));
+            }
+            b' ' => {}
+            _ => seen_operand = true,
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Quote an identifier the way PostgreSQL needs it (lower-case simple names stay bare).
+pub fn quote_ident(s: &str) -> String {
+    let simple = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if simple && !is_keyword(s) && !matches!(s, "user" | "order" | "group" | "table" | "select") {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+/// Build an index column list: equality keys, then range keys, then sort keys, without repeats.
+pub fn index_columns(eq: &[IndexKey], range: &[IndexKey], sort: &[IndexKey]) -> Vec<IndexKey> {
+    let mut out: Vec<IndexKey> = Vec::new();
+    for k in eq.iter().chain(range).chain(sort) {
+        if !out.iter().any(|o| o.same_target(k)) {
+            out.push(k.clone());
+        }
+    }
+    out
+}
+
+/// A sort key as printed (`orders.created_at`, `created_at DESC`, `lower(email)`), as an index key
+/// on the scan's relation; `None` when it is not over the scan's columns alone.
+pub fn sort_key(key: &str, own: &[&str]) -> Option<IndexKey> {
+    let mut k = key.trim();
+    let mut suffix = String::new();
+    for s in [" NULLS FIRST", " NULLS LAST", " DESC", " ASC"] {
+        if let Some(rest) = k.strip_suffix(s) {
+            suffix = format!("{s}{suffix}");
+            k = rest.trim_end();
+        }
+    }
+    if k.contains(" USING ") || k.contains(" COLLATE ") {
+        return None;
+    }
+    let (mine, outer) = columns_in(k, own);
+    if mine.is_empty() || !outer.is_empty() {
+        return None;
+    }
+    let base = key_of(k, own)?;
+    Some(IndexKey {
+        text: format!("{}{suffix}", base.text),
+        column: if suffix.is_empty() { base.column } else { None },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(v: &[IndexKey]) -> Vec<String> {
+        v.iter().map(|k| k.text.clone()).collect()
+    }
+
+    #[test]
+    fn equality_and_range() {
+        let a = analyze(
+            "((status = 'shipped'::text) AND (created_at > '2024-01-01'::date))",
+            &["orders"],
+        );
+        assert_eq!(texts(&a.equality()), ["status"]);
+        assert_eq!(texts(&a.range()), ["created_at"]);
+        assert!(a.ors().is_empty() && a.residuals().is_empty());
+    }
+
+    #[test]
+    fn qualified_and_reversed() {
+        let a = analyze(
+            "(('2024-01-01'::date < o.created_at) AND (o.status = 'x'::text))",
+            &["o", "orders"],
+        );
+        assert_eq!(texts(&a.equality()), ["status"]);
+        assert_eq!(texts(&a.range()), ["created_at"]);
+    }
+
+    #[test]
+    fn in_list_is_equality() {
+        let a = analyze("(a = ANY ('{1,2}'::integer[]))", &["t"]);
+        assert_eq!(texts(&a.equality()), ["a"]);
+        let a = analyze("(a <> ALL ('{1,2}'::integer[]))", &["t"]);
+        assert!(a.equality().is_empty());
+        assert_eq!(a.residuals()[0].0, ["a".to_string()]);
+    }
+
+    #[test]
+    fn expression_index() {
+        let a = analyze("(lower(u.email) = 'x@y'::text)", &["u"]);
+        assert_eq!(texts(&a.equality()), ["(lower(email))"]);
+        let a = analyze("((a + b) = 150)", &["t"]);
+        assert_eq!(texts(&a.equality()), ["(a + b)"]);
+    }
+
+    #[test]
+    fn like_prefix_uses_pattern_ops() {
+        let a = analyze("(c ~~ 'v1%'::text)", &["t"]);
+        assert_eq!(texts(&a.range()), ["c text_pattern_ops"]);
+        let a = analyze("((name)::text ~~ 'ab%'::character varying)", &["t"]);
+        assert_eq!(texts(&a.range()), ["name varchar_pattern_ops"]);
+        let a = analyze("(c ~~ '%v1'::text)", &["t"]);
+        assert!(a.range().is_empty());
+        assert_eq!(a.residuals()[0].0, ["c".to_string()]);
+    }
+
+    #[test]
+    fn or_conditions() {
+        let a = analyze(
+            "((customer_id = ANY ('{7,8,9}'::integer[])) OR (total > 99.5))",
+            &["orders"],
+        );
+        let ors = a.ors();
+        assert_eq!(ors.len(), 1);
+        assert_eq!(ors[0].len(), 2);
+        assert_eq!(a.columns(), ["customer_id", "total"]);
+    }
+
+    #[test]
+    fn outer_references_are_constants() {
+        let a = analyze("(u.t_id = t.id)", &["u"]);
+        assert_eq!(texts(&a.equality()), ["t_id"]);
+        let a = analyze("((f.v + g.f_v) = 150)", &["f"]);
+        assert!(a.equality().is_empty());
+        assert_eq!(a.residuals().len(), 1);
+    }
+
+    #[test]
+    fn casts_nulls_booleans() {
+        let a = analyze("((email)::text = 'a'::text)", &["t"]);
+        assert_eq!(texts(&a.equality()), ["email"]);
+        let a = analyze("((deleted_at IS NULL) AND active)", &["t"]);
+        assert_eq!(texts(&a.equality()), ["deleted_at", "active"]);
+        let a = analyze(
+            "(ts >= '2024-01-01 00:00:00'::timestamp without time zone)",
+            &["t"],
+        );
+        assert_eq!(texts(&a.range()), ["ts"]);
+        let a = analyze("(created_at > (now() - '1 day'::interval))", &["t"]);
+        assert_eq!(texts(&a.range()), ["created_at"]);
+        let a = analyze("(\"Weird Col\" = 3)", &["t"]);
+        assert_eq!(texts(&a.equality()), ["\"Weird Col\""]);
+    }
+
+    #[test]
+    fn unreadable_text_never_produces_garbage() {
+        for s in [
+            "(hashed SubPlan 1)",
+            "(alternatives: SubPlan 1 or hashed SubPlan 2)",
+            "((",
+            "))",
+            "",
+            "(a = )",
+            "'unterminated",
+            "(x @@ to_tsquery('a & b'::text))",
+            "CASE WHEN (a > 1) THEN true ELSE false END",
+        ] {
+            let a = analyze(s, &["t"]);
+            for col in a.columns() {
+                assert!(
+                    col.chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == ' '),
+                    "{s:?} gave column {col:?}"
+                );
+                assert!(!is_keyword(&col), "{s:?} gave keyword {col:?}");
+            }
+        }
+        assert!(analyze("(hashed SubPlan 1)", &["t"]).columns().is_empty());
+        assert_eq!(
+            analyze("(x @@ to_tsquery('a & b'::text))", &["t"]).columns(),
+            ["x"]
+        );
+    }
+
+    #[test]
+    fn sort_keys() {
+        assert_eq!(
+            sort_key("orders.created_at", &["orders"]).unwrap().text,
+            "created_at"
+        );
+        assert_eq!(
+            sort_key("created_at DESC", &["orders"]).unwrap().text,
+            "created_at DESC"
+        );
+        assert_eq!(
+            sort_key("lower(email)", &["t"]).unwrap().text,
+            "(lower(email))"
+        );
+        assert!(sort_key("other.x", &["t"]).is_none());
+        assert!(sort_key("count(*)", &["t"]).is_none());
+    }
+
+    #[test]
+    fn column_order_and_dedup() {
+        let k = |s: &str| IndexKey {
+            text: s.into(),
+            column: Some(s.into()),
+        };
+        let cols = index_columns(
+            &[k("status")],
+            &[k("created_at")],
+            &[k("created_at"), k("id")],
+        );
+        assert_eq!(texts(&cols), ["status", "created_at", "id"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,80}") {
+            let a = analyze(&s, &["t"]);
+            let _ = a.columns();
+            let _ = sort_key(&s, &["t"]);
+        }
+
+        #[test]
+        fn never_panics_on_condition_like_text(s in "[()a-z_. '=<>:~%ANDOR0-9é\\[\\]\"]{0,60}") {
+            let a = analyze(&s, &["t", "x"]);
+            let _ = (a.equality(), a.range(), a.ors(), a.residuals(), a.columns());
+        }
+    }
+
+    #[test]
+    fn pathological_text_is_fast() {
+        let deep = format!("{}a = 1{}", "(".repeat(50_000), ")".repeat(50_000));
+        let t = std::time::Instant::now();
+        assert_eq!(analyze(&deep, &["t"]).columns(), ["a"]);
+        let list: Vec<String> = (0..50_000).map(|i| i.to_string()).collect();
+        let big_in = format!("(a = ANY ('{{{}}}'::integer[]))", list.join(","));
+        assert_eq!(texts(&analyze(&big_in, &["t"]).equality()), ["a"]);
+        assert!(t.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn equi_joins() {
+        assert_eq!(
+            equi_join("(u.t_id = t.id)"),
+            Some((("u".into(), "t_id".into()), ("t".into(), "id".into())))
+        );
+        assert_eq!(equi_join("((f.v + g.f_v) = 150)"), None);
+        assert_eq!(equi_join("(u.t_id < t.id)"), None);
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("orders"), "orders");
+        assert_eq!(quote_ident("Orders"), "\"Orders\"");
+        assert_eq!(quote_ident("order"), "\"order\"");
+    }
+}

@@ -1,0 +1,294 @@
+//! Small helpers shared by the plan rules: number formatting, relation names, `work_mem` sizes,
+//! and (for tests) fixture loading.
+
+use crate::plan::{Node, Plan};
+
+use super::predicate::quote_ident;
+
+/// `1234567` → `1,234,567` (rounded to a whole number).
+pub fn count(n: f64) -> String {
+    if !n.is_finite() {
+        return n.to_string();
+    }
+    let v = n.round() as i128;
+    let digits = v.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// `0.9951` → `99.5%`.
+pub fn pct(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
+/// `schema.table`, quoted as needed; `None` for nodes without a relation.
+pub fn relation_name(node: &Node) -> Option<String> {
+    let rel = node.relation.as_deref()?;
+    Some(match node.schema.as_deref() {
+        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(rel)),
+        None => quote_ident(rel),
+    })
+}
+
+/// The names a scan's columns can be qualified with: its alias and its relation name.
+pub fn own_names(node: &Node) -> Vec<&str> {
+    let mut v = Vec::new();
+    if let Some(a) = node.alias.as_deref() {
+        v.push(a);
+    }
+    if let Some(r) = node.relation.as_deref() {
+        v.push(r);
+    }
+    v
+}
+
+/// A `work_mem` value that holds `kb` kilobytes: the next power of two in MB (at least 1MB),
+/// printed the way PostgreSQL accepts it (`64MB`, `2GB`).
+pub fn work_mem_for_kb(kb: f64) -> (f64, String) {
+    let mut mb = 1.0f64;
+    let need_mb = if kb.is_finite() { kb / 1024.0 } else { 1.0 };
+    while mb < need_mb && mb < 1024.0 * 1024.0 {
+        mb *= 2.0;
+    }
+    let text = if mb >= 1024.0 {
+        format!("{}GB", mb / 1024.0)
+    } else {
+        format!("{mb}MB")
+    };
+    (mb * 1024.0, text)
+}
+
+/// A `work_mem`-like setting value (`4MB`, `64kB`, `1GB`, `4096`) in kB.
+pub fn setting_kb(v: &str) -> Option<f64> {
+    let v = v.trim().trim_matches('\'');
+    let idx = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let n: f64 = v[..idx].parse().ok()?;
+    let mult = match v[idx..].trim() {
+        "" | "kB" => 1.0,
+        "B" => 1.0 / 1024.0,
+        "MB" => 1024.0,
+        "GB" => 1024.0 * 1024.0,
+        "TB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// A setting printed by `EXPLAIN (SETTINGS)`.
+pub fn setting<'a>(plan: &'a Plan, name: &str) -> Option<&'a str> {
+    plan.settings
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+pub mod testing {
+    use std::path::PathBuf;
+
+    use crate::plan::{parse_source, Plan};
+
+    /// The first plan of `fixtures/rules/<dir>/<case>.json`.
+    pub fn fixture(dir: &str, case: &str) -> Plan {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/rules")
+            .join(dir)
+            .join(format!("{case}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        parse_source(&path.display().to_string(), &text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0)
+    }
+
+    /// Every plan of every `fixtures/plans/generated/**/*.json`, with its file name.
+    pub fn corpus() -> Vec<(String, Plan)> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans/generated");
+        let mut files = Vec::new();
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "json") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let name = f.display().to_string();
+            if let Ok(plans) = parse_source(&name, &text) {
+                for p in plans {
+                    out.push((name.clone(), p));
+                }
+            }
+        }
+        assert!(!out.is_empty(), "no corpus plans found");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINE: [&str; 6] = ["P001", "P002", "P003", "P004", "P005", "P006"];
+
+    /// Every rule of P001–P006 over every corpus plan: no panic, well-formed findings, and the
+    /// obvious cases fire.
+    #[test]
+    fn corpus_all_rules() {
+        let mut summary = Vec::new();
+        for (name, plan) in testing::corpus() {
+            let mut fired = Vec::new();
+            for r in MINE {
+                for f in crate::rules::check_one(&plan, r) {
+                    assert!(
+                        !f.message.is_empty() && !f.advice.is_empty(),
+                        "{name}: {f:?}"
+                    );
+                    if let Some(n) = f.node {
+                        assert!(n < plan.nodes.len());
+                        assert!(f.path.as_deref().is_some_and(|p| !p.is_empty()));
+                    }
+                    fired.push(r);
+                }
+            }
+            let base = std::path::Path::new(&name)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            let analyzed = plan.analyzed();
+            let expect = |case: &str, rule: &str| {
+                if base.starts_with(case) && analyzed {
+                    assert!(
+                        fired.contains(&rule),
+                        "{name} should fire {rule}: {fired:?}"
+                    );
+                }
+            };
+            expect("a_seqscan_selective", "P001");
+            expect("c_sort_external_merge", "P003");
+            expect("d_hashjoin_batches", "P003");
+            expect("e_bitmap_lossy", "P006");
+            if !analyzed {
+                assert!(fired.is_empty(), "{name}: no actuals, yet {fired:?}");
+            }
+            summary.push(format!("{name}: {fired:?}"));
+        }
+        println!("{}", summary.join("\n"));
+    }
+
+    /// The same plans with every measured figure removed (as printed without ANALYZE, BUFFERS or
+    /// COSTS): nothing panics and nothing fires.
+    #[test]
+    fn stripped_plans_are_quiet() {
+        for (name, mut plan) in testing::corpus() {
+            for n in &mut plan.nodes {
+                let keep = (
+                    n.id,
+                    n.parent,
+                    n.depth,
+                    n.children.clone(),
+                    n.node_type.clone(),
+                );
+                let mut fresh = crate::plan::Node::default();
+                (
+                    fresh.id,
+                    fresh.parent,
+                    fresh.depth,
+                    fresh.children,
+                    fresh.node_type,
+                ) = keep;
+                fresh.filter = n.filter.clone();
+                fresh.sort_key = n.sort_key.clone();
+                *n = fresh;
+            }
+            plan.execution_ms = None;
+            for r in MINE {
+                let f = crate::rules::check_one(&plan, r);
+                assert!(
+                    f.is_empty(),
+                    "{name}: {r} fired on a plan without figures: {f:?}"
+                );
+            }
+        }
+    }
+
+    /// Print what P001–P006 say about their fixtures:
+    /// `cargo test --lib show_findings -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn show_findings() {
+        for (rule, dir) in [
+            ("P001", "seq-scan-large-table"),
+            ("P002", "row-estimate-mismatch"),
+            ("P003", "work-mem-spill"),
+            ("P004", "filter-removes-most-rows"),
+            ("P005", "low-cache-hit"),
+            ("P006", "lossy-bitmap"),
+        ] {
+            let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/rules")
+                .join(dir);
+            let mut cases: Vec<String> = std::fs::read_dir(&d)
+                .unwrap()
+                .flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    n.strip_suffix(".json").map(str::to_string)
+                })
+                .collect();
+            cases.sort();
+            for c in cases {
+                let plan = testing::fixture(dir, &c);
+                for f in crate::rules::check_one(&plan, rule) {
+                    println!(
+                        "== {rule} {dir}/{c} [{}] node {:?}\n  path: {}\n  msg: {}\n  advice: {}\n  evidence: {}\n",
+                        f.severity,
+                        f.node,
+                        f.path.clone().unwrap_or_default(),
+                        f.message,
+                        f.advice,
+                        serde_json::to_string(&f.evidence).unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counts_and_sizes() {
+        assert_eq!(count(1234567.0), "1,234,567");
+        assert_eq!(count(12.0), "12");
+        assert_eq!(work_mem_for_kb(100.0).1, "1MB");
+        assert_eq!(work_mem_for_kb(27792.0).1, "32MB");
+        assert_eq!(work_mem_for_kb(32768.0).1, "32MB");
+        assert_eq!(work_mem_for_kb(32769.0).1, "64MB");
+        assert_eq!(work_mem_for_kb(3.0 * 1024.0 * 1024.0).1, "4GB");
+        assert_eq!(setting_kb("64kB"), Some(64.0));
+        assert_eq!(setting_kb("4MB"), Some(4096.0));
+        assert_eq!(setting_kb("1GB"), Some(1048576.0));
+        assert_eq!(setting_kb("x"), None);
+    }
+}
