@@ -174,6 +174,28 @@ fn reset_discards_the_statement_being_read() {
 }
 
 #[test]
+fn meta_commands_inside_a_statement_are_left_out_of_its_text() {
+    let r = ok("SELECT 1,\n\\echo hi\n  2 \\set x 1 \\\\ , 3;\nSELECT 4");
+    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1,\n\n  2  , 3"), (4, 1, "SELECT 4")]);
+    assert_eq!(skipped(&r), vec![(2, "\\echo hi"), (3, "\\set x 1")]);
+}
+
+#[test]
+fn backslash_semicolon_separates_statements() {
+    let r = ok("SELECT 1 \\; SELECT 2;");
+    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1"), (1, 13, "SELECT 2")]);
+    assert!(r.skipped.is_empty());
+    assert_eq!(classify("SELECT 1 \\; SELECT 2"), Class::Multiple);
+}
+
+#[test]
+fn begin_atomic_counts_only_in_create() {
+    // `begin` and `atomic` as a column and its alias: not a function body.
+    let r = ok("SELECT begin atomic FROM t;\nSELECT 2;");
+    assert_eq!(stmts(&r), vec![(1, 1, "SELECT begin atomic FROM t"), (2, 1, "SELECT 2")]);
+}
+
+#[test]
 fn double_backslash_returns_to_sql_on_the_same_line() {
     let r = ok("\\set n 3 \\\\ SELECT :n;");
     assert_eq!(stmts(&r), vec![(1, 13, "SELECT :n")]);
@@ -524,6 +546,7 @@ fn refused_statements() {
         assert!(refused(kw).ends_with("changes the session pgdiag runs in"), "{kw}");
     }
     assert!(refused("FETCH 10 FROM c").starts_with("FETCH: "));
+    assert_eq!(refused("PREPARE q AS SELECT 1"), "PREPARE: refers to a prepared statement or cursor of another session");
     assert!(refused("COPY t TO STDOUT").starts_with("COPY: a data transfer"));
     assert!(refused("COPY (SELECT * FROM t) TO STDOUT").starts_with("COPY: a data transfer"));
     assert_eq!(refused("FROBNICATE t"), "FROBNICATE: not a statement pgdiag knows; refused rather than guessed");
@@ -581,26 +604,49 @@ fn at(text: &str, line: usize, column: usize) -> &str {
     &rest[i..]
 }
 
+/// `small` is `big` with some characters left out.
+fn is_subsequence(small: &str, big: &str) -> bool {
+    let mut big = big.chars();
+    small.chars().all(|c| big.any(|b| b == c))
+}
+
+/// What holds for any input: statements are numbered in order, trimmed, non-empty, start where
+/// they say, and are input text with at most some parts (backslash commands) cut out.
+fn check_invariants(text: &str) -> Result<(), TestCaseError> {
+    let r = split("p.sql", text);
+    let mut prev = (0, 0);
+    for (i, s) in r.statements.iter().enumerate() {
+        prop_assert_eq!(s.index, i + 1);
+        prop_assert!(s.line >= 1 && s.column >= 1 && (s.line, s.column) > prev);
+        prev = (s.line, s.column);
+        prop_assert!(!s.sql.is_empty());
+        prop_assert_eq!(s.sql.trim_matches(|c: char| c.is_ascii_whitespace()), s.sql.as_str());
+        prop_assert!(is_subsequence(&s.sql, text));
+        if !text.contains('\r') {
+            let first = s.sql.chars().next().unwrap();
+            let from = at(text.trim_start_matches('\u{feff}'), s.line, s.column);
+            prop_assert!(from.starts_with(first), "{:?} at {}:{}", s.sql, s.line, s.column);
+        }
+        let _ = classify(&s.sql);
+    }
+    for e in &r.errors {
+        prop_assert!(e.line >= 1 && e.column >= 1);
+    }
+    let _ = classify(text);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
     fn never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
-        let r = split("p.sql", &text);
-        for s in &r.statements {
-            prop_assert!(!s.sql.is_empty() && text.contains(&s.sql));
-        }
-        let _ = classify(&text);
+        check_invariants(&text)?;
     }
 
     #[test]
     fn never_panics_on_sql_like_noise(text in "[-a-zA-Z0-9 ;'\"$\\\\/*()\\n\\r&.:é\t]{0,120}") {
-        let r = split("p.sql", &text);
-        for s in &r.statements {
-            prop_assert!(!s.sql.is_empty() && text.contains(&s.sql));
-            prop_assert!(s.line >= 1 && s.column >= 1);
-        }
-        let _ = classify(&text);
+        check_invariants(&text)?;
     }
 
     #[test]

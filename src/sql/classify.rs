@@ -16,9 +16,9 @@
 //! | CALL, DO | `Writes` | run arbitrary procedural code |
 //! | NOTIFY | `Writes` | sends a notification |
 //! | EXPLAIN | `Refused` | pgdiag adds its own EXPLAIN; give the query alone |
-//! | BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, RELEASE, PREPARE (TRANSACTION) | `Refused` | would end or alter pgdiag's own transaction |
+//! | BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, RELEASE, PREPARE TRANSACTION | `Refused` | would end or alter pgdiag's own transaction |
 //! | SET, RESET, DISCARD, LOAD, LISTEN, UNLISTEN | `Refused` | change the session pgdiag runs in |
-//! | EXECUTE, DEALLOCATE, DECLARE, FETCH, MOVE, CLOSE | `Refused` | refer to session objects (prepared statements, cursors) pgdiag does not have |
+//! | PREPARE, EXECUTE, DEALLOCATE, DECLARE, FETCH, MOVE, CLOSE | `Refused` | refer to session objects (prepared statements, cursors) pgdiag does not have |
 //! | COPY … TO | `Refused` | a data transfer, not a query: EXPLAIN the query inside it instead |
 //! | anything else, or no keyword | `Refused` | unknown: refuse rather than guess |
 //!
@@ -87,6 +87,11 @@ pub const VOLATILE: &[(&str, &str)] = &[
     ("pg_log_backend_memory_contexts", "writes to the server log"),
     ("pg_file_write", "writes a server file"),
     ("pg_truncate_visibility_map", "truncates a visibility map"),
+    ("pg_start_backup", "starts a backup"),
+    ("pg_stop_backup", "stops a backup"),
+    ("pg_log_standby_snapshot", "writes to the WAL"),
+    ("pg_logical_emit_message", "writes to the WAL"),
+    ("pg_sync_replication_slots", "changes replication slots"),
 ];
 
 /// Families of built-ins with side effects, by name prefix.
@@ -99,6 +104,7 @@ pub const VOLATILE_PREFIXES: &[(&str, &str)] = &[
     ("pg_stat_statements_reset", "resets statistics"),
     ("pg_create_", "creates a replication slot or restore point"),
     ("pg_logical_slot_get_", "consumes changes from a replication slot"),
+    ("pg_replication_origin_", "may change a replication origin"),
 ];
 
 /// Classify one statement (as `split` returns it; a trailing `;` is allowed).
@@ -148,6 +154,9 @@ pub fn classify(sql: &str) -> Class {
         "CALL" | "DO" => writes("runs procedural code, which may write"),
         "NOTIFY" => writes("sends a notification"),
         "EXPLAIN" => refused("pgdiag adds its own EXPLAIN; give the query alone"),
+        "PREPARE" if !toks.get(1).is_some_and(|t| t.is_word(sql, "transaction")) => {
+            refused("refers to a prepared statement or cursor of another session")
+        }
         "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE"
         | "PREPARE" => refused("transaction control would end or alter pgdiag's own transaction"),
         "SET" | "RESET" | "DISCARD" | "LOAD" | "LISTEN" | "UNLISTEN" => {

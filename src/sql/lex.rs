@@ -252,6 +252,13 @@ impl<'a> Lexer<'a> {
         Token { kind, start, end: self.pos, line, col, end_line, first_on_line }
     }
 
+    /// The single character at the current position as a `Punct` token.
+    fn lex_punct(&mut self, (_, _, first): (usize, usize, bool)) -> Token {
+        let (start, at) = (self.pos, (self.line, self.col, first));
+        self.bump();
+        self.token(Kind::Punct, start, at)
+    }
+
     fn next_token(&mut self) -> Option<Result<Token, LocatedError>> {
         if let Some(t) = self.skip_space() {
             return Some(Ok(t));
@@ -344,13 +351,20 @@ impl<'a> Lexer<'a> {
                 self.bump();
             }
             Kind::Number
+        } else if c == b'\\' && self.peek(1) == Some(b';') {
+            // psql's `\;`: a `;` that psql does not act on itself. Its statements are sent
+            // together, but they are separate statements all the same.
+            self.bump();
+            return Some(Ok(self.lex_punct(at)));
+        } else if c == b'\\' && self.peek(1) == Some(b'\\') {
+            // A `\\` separator with no backslash command before it: SQL goes on.
+            self.bump_n(2);
+            return self.next_token();
         } else if c == b'\\' {
             self.meta();
             if self.starts_with(b"\\\\") {
-                // `\\` ends the backslash command; SQL continues on the same line.
-                let t = self.token(Kind::Meta, start, at);
+                // `\\` ends the backslash command (and belongs to it); SQL continues after it.
                 self.bump_n(2);
-                return Some(Ok(t));
             }
             Kind::Meta
         } else {
@@ -371,9 +385,12 @@ impl Iterator for Lexer<'_> {
 
 /// Tracks what keeps a `;` from ending a statement: open parentheses (psql does not split inside
 /// them either) and SQL-standard function bodies, `BEGIN ATOMIC … END`, in which `CASE … END`
-/// may nest.
+/// may nest. `BEGIN ATOMIC` counts only in a statement that starts with CREATE, so a column
+/// `begin` with an alias `atomic` elsewhere cannot swallow the rest of a file.
 #[derive(Debug, Default)]
 pub(crate) struct Nesting {
+    /// None before the first token; then whether that token was CREATE.
+    create: Option<bool>,
     /// Where each open `(` is.
     parens: Vec<(usize, usize)>,
     /// Where the open `BEGIN ATOMIC` began.
@@ -386,6 +403,7 @@ impl Nesting {
     /// Feed one significant (non-comment) token.
     pub fn feed(&mut self, tok: &Token, src: &str) {
         let prev_begin = self.prev_begin.take();
+        let create = *self.create.get_or_insert_with(|| tok.is_word(src, "create"));
         match tok.kind {
             Kind::Punct if tok.is_punct(src, b'(') => self.parens.push((tok.line, tok.col)),
             Kind::Punct if tok.is_punct(src, b')') => {
@@ -406,7 +424,7 @@ impl Nesting {
                 if prev_begin.is_some() && tok.is_word(src, "atomic") {
                     self.atomic = prev_begin;
                     self.case_depth = 0;
-                } else if tok.is_word(src, "begin") {
+                } else if create && tok.is_word(src, "begin") {
                     self.prev_begin = Some((tok.line, tok.col));
                 }
             }

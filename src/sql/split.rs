@@ -28,6 +28,7 @@ pub fn split(source_name: &str, text: &str) -> SplitResult {
         out: SplitResult::default(),
         cur: Vec::new(),
         cur_suppressions: Vec::new(),
+        cur_holes: Vec::new(),
         nest: Nesting::default(),
         run: CommentRun::default(),
     };
@@ -76,6 +77,9 @@ struct Splitter<'a> {
     /// Significant tokens of the statement being read.
     cur: Vec<Token>,
     cur_suppressions: Vec<Suppression>,
+    /// Byte ranges of backslash commands inside the statement being read; psql leaves them out
+    /// of the query it sends, and so does `Statement::sql`.
+    cur_holes: Vec<(usize, usize)>,
     nest: Nesting,
     run: CommentRun,
 }
@@ -105,6 +109,7 @@ impl Splitter<'_> {
         self.nest = Nesting::default();
         let toks = std::mem::take(&mut self.cur);
         let suppressions = std::mem::take(&mut self.cur_suppressions);
+        let holes = std::mem::take(&mut self.cur_holes);
         let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
             self.flush_run();
             return;
@@ -112,12 +117,19 @@ impl Splitter<'_> {
         if is_copy_from_stdin(&toks, self.src) {
             lx.copy_pending = true;
         }
+        let mut sql = String::new();
+        let mut from = first.start;
+        for (start, end) in holes.into_iter().filter(|&(_, end)| end <= last.end) {
+            sql.push_str(&self.src[from..start]);
+            from = end;
+        }
+        sql.push_str(&self.src[from..last.end]);
         self.out.statements.push(Statement {
             index: self.out.statements.len() + 1,
             file: self.file.to_string(),
             line: first.line,
             column: first.col,
-            sql: self.src[first.start..last.end].to_string(),
+            sql,
             suppressions,
         });
     }
@@ -169,7 +181,8 @@ impl Splitter<'_> {
     }
 
     fn meta(&mut self, tok: &Token, lx: &mut Lexer) {
-        let text = tok.text(self.src).trim_end();
+        let raw = tok.text(self.src);
+        let text = raw.strip_suffix("\\\\").unwrap_or(raw).trim_end();
         let body = &text[1..];
         let (name, args) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
         self.out.skipped.push(Skipped { line: tok.line, what: text.to_string() });
@@ -183,10 +196,15 @@ impl Splitter<'_> {
             }
             self.cur.clear();
             self.cur_suppressions.clear();
+            self.cur_holes.clear();
             self.nest = Nesting::default();
-        } else if name == "copy" {
+        } else {
+            if !self.cur.is_empty() {
+                self.cur_holes.push((tok.start, tok.end));
+            }
             let words: Vec<&str> = args.split_whitespace().collect();
-            if words.windows(2).any(|w| w[0].eq_ignore_ascii_case("from") && w[1].eq_ignore_ascii_case("stdin")) {
+            let from_stdin = |w: &[&str]| w[0].eq_ignore_ascii_case("from") && w[1].eq_ignore_ascii_case("stdin");
+            if name == "copy" && words.windows(2).any(from_stdin) {
                 lx.copy_pending = true;
             }
         }
