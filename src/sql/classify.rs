@@ -246,3 +246,48 @@ fn volatile_call(t: &Token, sql: &str) -> Option<String> {
         .1;
     Some(format!("calls {name}(), which {why}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(sql: &str) -> Vec<Token> {
+        Lexer::new(sql).map(|t| t.unwrap()).filter(|t| !t.is_comment()).collect()
+    }
+
+    #[test]
+    fn cte_body_starts() {
+        for (sql, i, expected) in [
+            ("x AS (DELETE", 3, true),
+            ("x AS MATERIALIZED (DELETE", 4, true),
+            ("x as not materialized /* c */ (delete", 5, true),
+            ("x IN (DELETE", 3, false),
+            ("NOT MATERIALIZED (DELETE", 3, false),
+            ("(DELETE", 1, false),
+        ] {
+            assert_eq!(cte_body_start(&toks(sql), i, sql), expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn volatile_names() {
+        let call = |sql: &str| volatile_call(&toks(sql)[0], sql);
+        assert_eq!(call("NextVal").as_deref(), Some("calls nextval(), which advances a sequence"));
+        assert_eq!(call("pg_advisory_unlock_all").as_deref(), Some("calls pg_advisory_unlock_all(), which takes or releases an advisory lock"));
+        assert_eq!(call("dblink").as_deref(), Some("calls dblink(), which runs SQL on another connection, outside this transaction"));
+        // Quoted names are case-sensitive, as in the catalog.
+        assert_eq!(call("\"NEXTVAL\""), None);
+        assert_eq!(call("currval"), None);
+        assert_eq!(call("lower"), None);
+        assert_eq!(call("'nextval'"), None);
+    }
+
+    #[test]
+    fn multiple_ignores_semicolons_in_atomic_bodies_only() {
+        let m = |sql: &str| is_multiple(&toks(sql), sql);
+        assert!(!m("CREATE f() BEGIN ATOMIC a; b; END;"));
+        assert!(m("CREATE f() BEGIN ATOMIC a; END; b"));
+        assert!(m("SELECT (a; b)"));
+        assert!(!m("SELECT a;;;"));
+    }
+}

@@ -451,3 +451,72 @@ impl Nesting {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(Kind, &str)> {
+        Lexer::new(src).map(|t| t.unwrap()).map(|t| (t.kind, t.text(src))).collect()
+    }
+
+    #[test]
+    fn token_kinds() {
+        use Kind::*;
+        assert_eq!(
+            kinds("SELECT a$b, $1, $t$x$t$, e'\\'', U&\"i\", x'0F', 1.5e3 -- c\n/* d */;"),
+            vec![
+                (Word, "SELECT"), (Word, "a$b"), (Punct, ","), (Param, "$1"), (Punct, ","),
+                (DollarString, "$t$x$t$"), (Punct, ","), (String, "e'\\''"), (Punct, ","),
+                (QuotedIdent, "U&\"i\""), (Punct, ","), (String, "x'0F'"), (Punct, ","),
+                (Number, "1.5e3"), (LineComment, "-- c"), (BlockComment, "/* d */"), (Punct, ";"),
+            ]
+        );
+    }
+
+    #[test]
+    fn meta_commands_split_at_backslashes_except_whole_line_ones() {
+        use Kind::*;
+        assert_eq!(
+            kinds("\\bind 'a\\b' 2 \\g\n\\copy t to 'x\\y'\n\\! echo a\\b"),
+            vec![(Meta, "\\bind 'a\\b' 2 "), (Meta, "\\g"), (Meta, "\\copy t to 'x\\y'"), (Meta, "\\! echo a\\b")]
+        );
+    }
+
+    #[test]
+    fn positions_bom_crlf_and_first_on_line() {
+        let src = "\u{feff}a\r\n  b c\r/* x\n */ d";
+        let toks: Vec<_> = Lexer::new(src).map(|t| t.unwrap()).collect();
+        let pos: Vec<_> = toks.iter().map(|t| (t.text(src), t.line, t.col, t.end_line, t.first_on_line)).collect();
+        assert_eq!(
+            pos,
+            vec![("a", 1, 1, 1, true), ("b", 2, 3, 2, true), ("c", 2, 5, 2, false), ("/* x\n */", 3, 1, 4, true), ("d", 4, 5, 4, false)]
+        );
+    }
+
+    #[test]
+    fn copy_data_block() {
+        let src = "x;\n1\n\\.\ny";
+        let mut lx = Lexer::new(src);
+        assert_eq!(lx.next().unwrap().unwrap().text(src), "x");
+        assert_eq!(lx.next().unwrap().unwrap().text(src), ";");
+        lx.copy_pending = true;
+        let data = lx.next().unwrap().unwrap();
+        assert_eq!((data.kind, data.text(src), data.line, data.end_line), (Kind::CopyData { terminated: true }, "1\n\\.\n", 2, 3));
+        let y = lx.next().unwrap().unwrap();
+        assert_eq!((y.text(src), y.line, y.first_on_line), ("y", 4, true));
+    }
+
+    #[test]
+    fn nesting_tracks_parens_and_atomic_bodies() {
+        let src = "CREATE f() BEGIN ATOMIC (CASE x END); END";
+        let mut n = Nesting::default();
+        let mut tops = Vec::new();
+        for t in Lexer::new(src).map(|t| t.unwrap()) {
+            n.feed(&t, src);
+            tops.push(n.at_top());
+        }
+        // Open inside `()`, and from ATOMIC (token 5) to the final END.
+        assert_eq!(tops, vec![true, true, false, true, true, false, false, false, false, false, false, false, true]);
+    }
+}

@@ -276,8 +276,9 @@ fn rule_list(mut s: &str) -> (Vec<String>, &str) {
     let mut rules = Vec::new();
     loop {
         s = s.trim_start();
+        // A rule is an ID or a kebab-case name: starts with a letter or digit.
         let n = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(s.len());
-        if n == 0 {
+        if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             return (rules, s);
         }
         rules.push(s[..n].to_string());
@@ -292,4 +293,30 @@ fn rule_list(mut s: &str) -> (Vec<String>, &str) {
 fn reason(s: &str) -> Option<String> {
     let r = s.trim_start_matches(|c: char| c == ':' || c == '-' || c == '—' || c.is_whitespace()).trim_end();
     (!r.is_empty()).then(|| r.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(c: &str) -> Option<(Vec<String>, Option<String>)> {
+        match parse_directive(c, 1) {
+            Some(Directive::Statement(s)) => Some((s.rules, s.reason)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn directives() {
+        assert_eq!(statement("--pgdiag: ignore P001"), Some((vec!["P001".into()], None)));
+        assert_eq!(
+            statement("-- pgdiag: ignore P001 ,work-mem_spill: too small to matter "),
+            Some((vec!["P001".into(), "work-mem_spill".into()], Some("too small to matter".into())))
+        );
+        assert!(matches!(parse_directive("-- pgdiag: ignore-file", 3), Some(Directive::File(Suppression { line: 3, ref rules, reason: None })) if rules.is_empty()));
+        assert!(matches!(parse_directive("-- pgdiag: ignore -- why", 1), Some(Directive::Malformed(_))));
+        assert!(matches!(parse_directive("-- pgdiag:", 1), Some(Directive::Malformed(_))));
+        assert!(parse_directive("-- pgdiagnose: ignore P001", 1).is_none());
+        assert!(parse_directive("-- note: pgdiag: ignore P001", 1).is_none());
+    }
 }
