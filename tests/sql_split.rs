@@ -5,7 +5,10 @@ use proptest::prelude::*;
 
 /// (line, column, sql) of each statement.
 fn stmts(r: &SplitResult) -> Vec<(usize, usize, &str)> {
-    r.statements.iter().map(|s| (s.line, s.column, s.sql.as_str())).collect()
+    r.statements
+        .iter()
+        .map(|s| (s.line, s.column, s.sql.as_str()))
+        .collect()
 }
 
 /// Split text that must have no errors.
@@ -16,7 +19,10 @@ fn ok(text: &str) -> SplitResult {
 }
 
 fn skipped(r: &SplitResult) -> Vec<(usize, &str)> {
-    r.skipped.iter().map(|s| (s.line, s.what.as_str())).collect()
+    r.skipped
+        .iter()
+        .map(|s| (s.line, s.what.as_str()))
+        .collect()
 }
 
 fn writes(sql: &str) -> String {
@@ -38,8 +44,18 @@ fn refused(sql: &str) -> String {
 #[test]
 fn statements_carry_index_file_line_and_column() {
     let r = split("checks/a.sql", "SELECT 1;\n  SELECT 2 ;\n\nselect\n  3");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1"), (2, 3, "SELECT 2"), (4, 1, "select\n  3")]);
-    assert_eq!(r.statements.iter().map(|s| s.index).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        stmts(&r),
+        vec![
+            (1, 1, "SELECT 1"),
+            (2, 3, "SELECT 2"),
+            (4, 1, "select\n  3")
+        ]
+    );
+    assert_eq!(
+        r.statements.iter().map(|s| s.index).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert!(r.statements.iter().all(|s| s.file == "checks/a.sql"));
     assert!(r.skipped.is_empty() && r.errors.is_empty() && r.ignore_file.is_empty());
 }
@@ -62,12 +78,17 @@ fn semicolons_inside_strings_do_not_split() {
 fn plain_strings_do_not_treat_backslash_as_escape() {
     // standard_conforming_strings = on: 'C:\' is a complete string.
     let r = ok("SELECT 'C:\\'; SELECT 2;");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 'C:\\'"), (1, 15, "SELECT 2")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT 'C:\\'"), (1, 15, "SELECT 2")]
+    );
 }
 
 #[test]
 fn unicode_and_prefixed_strings_and_identifiers() {
-    let r = ok("SELECT U&'d\\0061t;a' UESCAPE '!'; SELECT U&\"co;l\", B'10', X'1F;', N'n;';\nSELECT u&'x'");
+    let r = ok(
+        "SELECT U&'d\\0061t;a' UESCAPE '!'; SELECT U&\"co;l\", B'10', X'1F;', N'n;';\nSELECT u&'x'",
+    );
     assert_eq!(
         stmts(&r),
         vec![
@@ -81,7 +102,13 @@ fn unicode_and_prefixed_strings_and_identifiers() {
 #[test]
 fn quoted_identifiers_with_doubled_quotes() {
     let r = ok("SELECT \"a;\"\"b\" FROM \"t;\";SELECT 2");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT \"a;\"\"b\" FROM \"t;\""), (1, 26, "SELECT 2")]);
+    assert_eq!(
+        stmts(&r),
+        vec![
+            (1, 1, "SELECT \"a;\"\"b\" FROM \"t;\""),
+            (1, 26, "SELECT 2")
+        ]
+    );
 }
 
 #[test]
@@ -116,7 +143,10 @@ fn comments_hide_semicolons_and_are_trimmed_from_the_ends() {
 fn operators_next_to_comments() {
     // `--` and `/*` start comments even right after an operator character.
     let r = ok("SELECT 1+--x;\n2; SELECT 3*/**/4");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1+--x;\n2"), (2, 4, "SELECT 3*/**/4")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT 1+--x;\n2"), (2, 4, "SELECT 3*/**/4")]
+    );
 }
 
 #[test]
@@ -151,32 +181,71 @@ fn begin_atomic_bodies_keep_their_semicolons() {
 fn psql_meta_commands_are_skipped_with_their_line() {
     let text = "\\timing on\nSELECT 1;\n  \\set x 'a b;c'\nSELECT :x\n\\gset\n\\i other.sql\nSELECT 2 AS y \\gset p_\nSELECT 3;\n";
     let r = ok(text);
-    assert_eq!(stmts(&r), vec![(2, 1, "SELECT 1"), (4, 1, "SELECT :x"), (7, 1, "SELECT 2 AS y"), (8, 1, "SELECT 3")]);
+    assert_eq!(
+        stmts(&r),
+        vec![
+            (2, 1, "SELECT 1"),
+            (4, 1, "SELECT :x"),
+            (7, 1, "SELECT 2 AS y"),
+            (8, 1, "SELECT 3")
+        ]
+    );
     assert_eq!(
         skipped(&r),
-        vec![(1, "\\timing on"), (3, "\\set x 'a b;c'"), (5, "\\gset"), (6, "\\i other.sql"), (7, "\\gset p_")]
+        vec![
+            (1, "\\timing on"),
+            (3, "\\set x 'a b;c'"),
+            (5, "\\gset"),
+            (6, "\\i other.sql"),
+            (7, "\\gset p_")
+        ]
     );
 }
 
 #[test]
 fn meta_commands_that_send_the_buffer_end_the_statement() {
-    let text = "SELECT 1\n\\g\nSELECT 2 \\gx\nSELECT (3\n\\watch 5\nSELECT 4 \\bind 1 \\g\nSELECT 5";
+    let text =
+        "SELECT 1\n\\g\nSELECT 2 \\gx\nSELECT (3\n\\watch 5\nSELECT 4 \\bind 1 \\g\nSELECT 5";
     let r = ok(text);
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1"), (3, 1, "SELECT 2"), (4, 1, "SELECT (3"), (6, 1, "SELECT 4"), (7, 1, "SELECT 5")]);
-    assert_eq!(skipped(&r), vec![(2, "\\g"), (3, "\\gx"), (5, "\\watch 5"), (6, "\\bind 1"), (6, "\\g")]);
+    assert_eq!(
+        stmts(&r),
+        vec![
+            (1, 1, "SELECT 1"),
+            (3, 1, "SELECT 2"),
+            (4, 1, "SELECT (3"),
+            (6, 1, "SELECT 4"),
+            (7, 1, "SELECT 5")
+        ]
+    );
+    assert_eq!(
+        skipped(&r),
+        vec![
+            (2, "\\g"),
+            (3, "\\gx"),
+            (5, "\\watch 5"),
+            (6, "\\bind 1"),
+            (6, "\\g")
+        ]
+    );
 }
 
 #[test]
 fn reset_discards_the_statement_being_read() {
     let r = ok("SELECT 1;\nDELETE FROM t\n\\r\nSELECT 2;");
     assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1"), (4, 1, "SELECT 2")]);
-    assert_eq!(skipped(&r), vec![(3, "\\r"), (2, "statement at line 2 (discarded by \\r)")]);
+    assert_eq!(
+        skipped(&r),
+        vec![(3, "\\r"), (2, "statement at line 2 (discarded by \\r)")]
+    );
 }
 
 #[test]
 fn meta_commands_inside_a_statement_are_left_out_of_its_text() {
     let r = ok("SELECT 1,\n\\echo hi\n  2 \\set x 1 \\\\ , 3;\nSELECT 4");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1,\n\n  2  , 3"), (4, 1, "SELECT 4")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT 1,\n\n  2  , 3"), (4, 1, "SELECT 4")]
+    );
     assert_eq!(skipped(&r), vec![(2, "\\echo hi"), (3, "\\set x 1")]);
 }
 
@@ -192,7 +261,10 @@ fn backslash_semicolon_separates_statements() {
 fn begin_atomic_counts_only_in_create() {
     // `begin` and `atomic` as a column and its alias: not a function body.
     let r = ok("SELECT begin atomic FROM t;\nSELECT 2;");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT begin atomic FROM t"), (2, 1, "SELECT 2")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT begin atomic FROM t"), (2, 1, "SELECT 2")]
+    );
 }
 
 #[test]
@@ -221,7 +293,10 @@ fn copy_from_stdin_data_is_skipped() {
 #[test]
 fn copy_data_after_a_comment_on_the_copy_line_and_crlf() {
     let r = ok("COPY t FROM STDIN; -- load\r\na;b\r\n\\.\r\nSELECT 1;");
-    assert_eq!(stmts(&r), vec![(1, 1, "COPY t FROM STDIN"), (4, 1, "SELECT 1")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "COPY t FROM STDIN"), (4, 1, "SELECT 1")]
+    );
     assert_eq!(skipped(&r), vec![(2, "COPY data (1 line)")]);
 }
 
@@ -229,17 +304,30 @@ fn copy_data_after_a_comment_on_the_copy_line_and_crlf() {
 fn backslash_copy_from_stdin_data_is_skipped() {
     let r = ok("\\copy t from stdin with csv\n1,\"a;b\"\n\\.\nSELECT 1;");
     assert_eq!(stmts(&r), vec![(4, 1, "SELECT 1")]);
-    assert_eq!(skipped(&r), vec![(1, "\\copy t from stdin with csv"), (2, "COPY data (1 line)")]);
+    assert_eq!(
+        skipped(&r),
+        vec![
+            (1, "\\copy t from stdin with csv"),
+            (2, "COPY data (1 line)")
+        ]
+    );
 }
 
 #[test]
 fn copy_data_without_end_marker_is_an_error() {
     let r = split("t.sql", "SELECT 1;\nCOPY t FROM stdin;\n1\n2\n");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1"), (2, 1, "COPY t FROM stdin")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT 1"), (2, 1, "COPY t FROM stdin")]
+    );
     assert_eq!(skipped(&r), vec![(3, "COPY data (2 lines)")]);
     assert_eq!(r.errors.len(), 1);
     assert_eq!((r.errors[0].line, r.errors[0].column), (3, 1));
-    assert!(r.errors[0].message.contains("no `\\.` line"), "{}", r.errors[0].message);
+    assert!(
+        r.errors[0].message.contains("no `\\.` line"),
+        "{}",
+        r.errors[0].message
+    );
 }
 
 #[test]
@@ -254,15 +342,28 @@ fn empty_statements_are_dropped() {
 #[test]
 fn crlf_lone_cr_and_bom() {
     let r = ok("\u{feff}SELECT 1;\r\n  SELECT\r\n 2;\r\nSELECT 3");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1"), (2, 3, "SELECT\r\n 2"), (4, 1, "SELECT 3")]);
+    assert_eq!(
+        stmts(&r),
+        vec![
+            (1, 1, "SELECT 1"),
+            (2, 3, "SELECT\r\n 2"),
+            (4, 1, "SELECT 3")
+        ]
+    );
     let r = ok("SELECT 1;\rSELECT 2; -- c\rSELECT 3");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1"), (2, 1, "SELECT 2"), (3, 1, "SELECT 3")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT 1"), (2, 1, "SELECT 2"), (3, 1, "SELECT 3")]
+    );
 }
 
 #[test]
 fn columns_count_characters_not_bytes() {
     let r = ok("SELECT 'é€😀'; SELECT 2");
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 'é€😀'"), (1, 15, "SELECT 2")]);
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT 'é€😀'"), (1, 15, "SELECT 2")]
+    );
 }
 
 #[test]
@@ -272,7 +373,11 @@ fn unterminated_constructs_report_where_they_opened() {
         ("SELECT 1;\nSELECT E'ab\\';", (2, 8), "string E'"),
         ("SELECT 1;\nSELECT U&'ab;", (2, 8), "string U&'"),
         ("SELECT 1;\nSELECT \"ab;", (2, 8), "identifier \""),
-        ("SELECT 1;\n  SELECT $f$ body; $g$;", (2, 10), "dollar quote $f$"),
+        (
+            "SELECT 1;\n  SELECT $f$ body; $g$;",
+            (2, 10),
+            "dollar quote $f$",
+        ),
         ("SELECT 1;\nSELECT /* a /* b */ c;", (2, 8), "comment /*"),
     ];
     for (text, (line, column), what) in cases {
@@ -296,12 +401,27 @@ fn unclosed_parenthesis_or_atomic_body_at_end_of_input() {
     assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1")]);
     assert_eq!(r.errors.len(), 1);
     assert_eq!((r.errors[0].line, r.errors[0].column), (2, 8));
-    assert!(r.errors[0].message.contains("statement starting at line 2 column 1 was not read"), "{}", r.errors[0].message);
+    assert!(
+        r.errors[0]
+            .message
+            .contains("statement starting at line 2 column 1 was not read"),
+        "{}",
+        r.errors[0].message
+    );
 
-    let r = split("t.sql", "SELECT 1;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;");
+    let r = split(
+        "t.sql",
+        "SELECT 1;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;",
+    );
     assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1")]);
     assert_eq!((r.errors[0].line, r.errors[0].column), (2, 46));
-    assert!(r.errors[0].message.starts_with("BEGIN ATOMIC at line 2 column 46"), "{}", r.errors[0].message);
+    assert!(
+        r.errors[0]
+            .message
+            .starts_with("BEGIN ATOMIC at line 2 column 46"),
+        "{}",
+        r.errors[0].message
+    );
 }
 
 #[test]
@@ -325,7 +445,14 @@ SELECT 6;
 ";
     let r = ok(text);
     let sup = |i: usize| r.statements[i].suppressions.clone();
-    assert_eq!(sup(0), vec![Suppression { line: 1, rules: vec!["P001".into()], reason: None }]);
+    assert_eq!(
+        sup(0),
+        vec![Suppression {
+            line: 1,
+            rules: vec!["P001".into()],
+            reason: None
+        }]
+    );
     assert_eq!(
         sup(1),
         vec![Suppression {
@@ -337,7 +464,14 @@ SELECT 6;
     for i in 2..6 {
         assert_eq!(sup(i), vec![], "statement {}", i + 1);
     }
-    assert_eq!(r.ignore_file, vec![Suppression { line: 10, rules: vec![], reason: Some("generated file".into()) }]);
+    assert_eq!(
+        r.ignore_file,
+        vec![Suppression {
+            line: 10,
+            rules: vec![],
+            reason: Some("generated file".into())
+        }]
+    );
     let not_above = "`-- pgdiag: ignore` comment that is not directly above a statement";
     assert_eq!(
         skipped(&r),
@@ -346,7 +480,10 @@ SELECT 6;
             (8, not_above),
             (11, not_above),
             (13, "`pgdiag: ignore`: `ignore` names no rule"),
-            (14, "`pgdiag: silence P001`: unknown pgdiag directive `silence`"),
+            (
+                14,
+                "`pgdiag: silence P001`: unknown pgdiag directive `silence`"
+            ),
         ]
     );
 }
@@ -354,8 +491,18 @@ SELECT 6;
 #[test]
 fn ignore_file_counts_anywhere() {
     let r = ok("SELECT 1\n-- pgdiag: ignore-file\n, 2;");
-    assert_eq!(r.ignore_file, vec![Suppression { line: 2, rules: vec![], reason: None }]);
-    assert_eq!(stmts(&r), vec![(1, 1, "SELECT 1\n-- pgdiag: ignore-file\n, 2")]);
+    assert_eq!(
+        r.ignore_file,
+        vec![Suppression {
+            line: 2,
+            rules: vec![],
+            reason: None
+        }]
+    );
+    assert_eq!(
+        stmts(&r),
+        vec![(1, 1, "SELECT 1\n-- pgdiag: ignore-file\n, 2")]
+    );
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -372,11 +519,22 @@ fn migration_check_fixture() {
     let got: Vec<(usize, usize, String, Class)> = r
         .statements
         .iter()
-        .map(|s| (s.line, s.column, s.sql.lines().next().unwrap_or("").to_string(), classify(&s.sql)))
+        .map(|s| {
+            (
+                s.line,
+                s.column,
+                s.sql.lines().next().unwrap_or("").to_string(),
+                classify(&s.sql),
+            )
+        })
         .collect();
     let w = |s: &str| Class::Writes(s.into());
     let ddl = w("CREATE changes the schema or stored data");
-    let tx = |kw: &str| Class::Refused(format!("{kw}: transaction control would end or alter pgdiag's own transaction"));
+    let tx = |kw: &str| {
+        Class::Refused(format!(
+            "{kw}: transaction control would end or alter pgdiag's own transaction"
+        ))
+    };
     let expected = vec![
         (6, 1, "BEGIN".to_string(), tx("BEGIN")),
         (10, 1, "CREATE OR REPLACE FUNCTION billing.audit_row() RETURNS trigger".into(), ddl.clone()),
@@ -392,22 +550,57 @@ fn migration_check_fixture() {
     ];
     assert_eq!(got.len(), expected.len(), "{got:#?}");
     for (g, e) in got.iter().zip(&expected) {
-        assert_eq!((g.0, g.1, g.2.as_str(), &g.3), (e.0, e.1, e.2.as_str(), &e.3));
+        assert_eq!(
+            (g.0, g.1, g.2.as_str(), &g.3),
+            (e.0, e.1, e.2.as_str(), &e.3)
+        );
     }
     // The plpgsql body is one statement, ending at the closing $fn$.
-    assert!(r.statements[1].sql.ends_with("END;\n$fn$"), "{}", r.statements[1].sql);
-    assert!(r.statements[2].sql.ends_with("END;\nEND"), "{}", r.statements[2].sql);
-    assert_eq!(r.statements[5].suppressions[0].rules, vec!["seq-scan-large-table", "P002"]);
-    assert_eq!(r.statements[5].suppressions[0].reason.as_deref(), Some("small table, checked by hand"));
+    assert!(
+        r.statements[1].sql.ends_with("END;\n$fn$"),
+        "{}",
+        r.statements[1].sql
+    );
+    assert!(
+        r.statements[2].sql.ends_with("END;\nEND"),
+        "{}",
+        r.statements[2].sql
+    );
+    assert_eq!(
+        r.statements[5].suppressions[0].rules,
+        vec!["seq-scan-large-table", "P002"]
+    );
+    assert_eq!(
+        r.statements[5].suppressions[0].reason.as_deref(),
+        Some("small table, checked by hand")
+    );
     assert_eq!(
         r.skipped,
         vec![
-            Skipped { line: 3, what: "\\set ON_ERROR_STOP on".into() },
-            Skipped { line: 4, what: "\\timing on".into() },
-            Skipped { line: 31, what: "COPY data (2 lines)".into() },
-            Skipped { line: 44, what: "\\gset".into() },
-            Skipped { line: 45, what: "\\echo deleted rows: :n".into() },
-            Skipped { line: 57, what: "\\i other_checks.sql".into() },
+            Skipped {
+                line: 3,
+                what: "\\set ON_ERROR_STOP on".into()
+            },
+            Skipped {
+                line: 4,
+                what: "\\timing on".into()
+            },
+            Skipped {
+                line: 31,
+                what: "COPY data (2 lines)".into()
+            },
+            Skipped {
+                line: 44,
+                what: "\\gset".into()
+            },
+            Skipped {
+                line: 45,
+                what: "\\echo deleted rows: :n".into()
+            },
+            Skipped {
+                line: 57,
+                what: "\\i other_checks.sql".into()
+            },
         ]
     );
 }
@@ -415,12 +608,19 @@ fn migration_check_fixture() {
 #[test]
 fn hostile_fixture() {
     let r = split("hostile.sql", &fixture("hostile.sql"));
-    let classes: Vec<(usize, Class)> = r.statements.iter().map(|s| (s.line, classify(&s.sql))).collect();
+    let classes: Vec<(usize, Class)> = r
+        .statements
+        .iter()
+        .map(|s| (s.line, classify(&s.sql)))
+        .collect();
     let ro = Class::ReadOnly;
     assert!(matches!(classes[0], (1, Class::Writes(_))));
     assert!(matches!(classes[1], (2, Class::Writes(_))));
     assert_eq!(classes[2], (3, ro.clone()));
-    assert!(matches!(classes[3], (3, Class::Writes(_))), "the DROP after `SELECT 1;` is its own statement");
+    assert!(
+        matches!(classes[3], (3, Class::Writes(_))),
+        "the DROP after `SELECT 1;` is its own statement"
+    );
     assert!(matches!(classes[4], (4, Class::Writes(_))));
     assert!(matches!(classes[5], (5, Class::Writes(_))));
     assert!(matches!(classes[6], (6, Class::Writes(_))));
@@ -434,14 +634,23 @@ fn hostile_fixture() {
 #[test]
 fn hostile_statements() {
     assert_eq!(writes("DELETE FROM t"), "DELETE changes rows");
-    assert_eq!(writes("DROP TABLE t"), "DROP changes the schema or stored data");
+    assert_eq!(
+        writes("DROP TABLE t"),
+        "DROP changes the schema or stored data"
+    );
     assert_eq!(classify("SELECT 1; DROP TABLE t"), Class::Multiple);
     assert_eq!(
         writes("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x"),
         "WITH … DELETE: a data-modifying statement in WITH"
     );
-    assert_eq!(writes("SELECT nextval('s')"), "calls nextval(), which advances a sequence");
-    assert_eq!(writes("SELECT * FROM t FOR UPDATE"), "SELECT … FOR UPDATE/SHARE takes row locks");
+    assert_eq!(
+        writes("SELECT nextval('s')"),
+        "calls nextval(), which advances a sequence"
+    );
+    assert_eq!(
+        writes("SELECT * FROM t FOR UPDATE"),
+        "SELECT … FOR UPDATE/SHARE takes row locks"
+    );
     assert_eq!(classify("select 'drop table t'"), Class::ReadOnly);
     assert_eq!(classify("/* delete */ select 1"), Class::ReadOnly);
 }
@@ -472,21 +681,42 @@ fn writes_by_first_keyword() {
     for (sql, reason) in [
         ("insert into t values (1)", "INSERT changes rows"),
         ("UPDATE t SET a = 1", "UPDATE changes rows"),
-        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", "MERGE changes rows"),
+        (
+            "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+            "MERGE changes rows",
+        ),
         ("TRUNCATE t", "TRUNCATE changes rows"),
         ("COPY t FROM '/tmp/x'", "COPY … FROM loads rows"),
-        ("CREATE INDEX ON t (a)", "CREATE changes the schema or stored data"),
-        ("ALTER TABLE t ADD c int", "ALTER changes the schema or stored data"),
-        ("REFRESH MATERIALIZED VIEW v", "REFRESH changes the schema or stored data"),
-        ("GRANT SELECT ON t TO u", "GRANT changes privileges or ownership"),
-        ("REVOKE SELECT ON t FROM u", "REVOKE changes privileges or ownership"),
+        (
+            "CREATE INDEX ON t (a)",
+            "CREATE changes the schema or stored data",
+        ),
+        (
+            "ALTER TABLE t ADD c int",
+            "ALTER changes the schema or stored data",
+        ),
+        (
+            "REFRESH MATERIALIZED VIEW v",
+            "REFRESH changes the schema or stored data",
+        ),
+        (
+            "GRANT SELECT ON t TO u",
+            "GRANT changes privileges or ownership",
+        ),
+        (
+            "REVOKE SELECT ON t FROM u",
+            "REVOKE changes privileges or ownership",
+        ),
         ("VACUUM (ANALYZE) t", "VACUUM is maintenance that writes"),
         ("ANALYZE t", "ANALYZE is maintenance that writes"),
         ("CLUSTER t", "CLUSTER is maintenance that writes"),
         ("REINDEX TABLE t", "REINDEX is maintenance that writes"),
         ("LOCK TABLE t", "LOCK takes a table lock"),
         ("CALL p()", "CALL runs procedural code, which may write"),
-        ("DO $$BEGIN PERFORM 1; END$$", "DO runs procedural code, which may write"),
+        (
+            "DO $$BEGIN PERFORM 1; END$$",
+            "DO runs procedural code, which may write",
+        ),
         ("NOTIFY c", "NOTIFY sends a notification"),
     ] {
         assert_eq!(writes(sql), reason, "{sql:?}");
@@ -496,7 +726,10 @@ fn writes_by_first_keyword() {
 #[test]
 fn writes_hidden_in_queries() {
     let with = "WITH … DELETE: a data-modifying statement in WITH";
-    assert_eq!(writes("WITH a AS NOT MATERIALIZED (\n  DELETE FROM t RETURNING id) SELECT 1"), with);
+    assert_eq!(
+        writes("WITH a AS NOT MATERIALIZED (\n  DELETE FROM t RETURNING id) SELECT 1"),
+        with
+    );
     assert_eq!(writes("WITH a AS (SELECT 1) DELETE FROM t"), with);
     assert_eq!(
         writes("WITH a AS (SELECT 1), b AS (INSERT INTO t SELECT * FROM a RETURNING *) SELECT * FROM b"),
@@ -515,10 +748,22 @@ fn writes_hidden_in_queries() {
     ] {
         assert_eq!(writes(sql), lock, "{sql:?}");
     }
-    assert_eq!(writes("SELECT * INTO new_t FROM t"), "SELECT … INTO creates a table");
-    assert_eq!(writes("SELECT pg_catalog.setval('s', 1)"), "calls setval(), which sets a sequence");
-    assert_eq!(writes("SELECT \"nextval\"('s')"), "calls nextval(), which advances a sequence");
-    assert_eq!(writes("VALUES (NEXTVAL ('s'))"), "calls nextval(), which advances a sequence");
+    assert_eq!(
+        writes("SELECT * INTO new_t FROM t"),
+        "SELECT … INTO creates a table"
+    );
+    assert_eq!(
+        writes("SELECT pg_catalog.setval('s', 1)"),
+        "calls setval(), which sets a sequence"
+    );
+    assert_eq!(
+        writes("SELECT \"nextval\"('s')"),
+        "calls nextval(), which advances a sequence"
+    );
+    assert_eq!(
+        writes("VALUES (NEXTVAL ('s'))"),
+        "calls nextval(), which advances a sequence"
+    );
     for (f, why) in [
         ("pg_advisory_lock(1)", "takes or releases an advisory lock"),
         ("pg_try_advisory_xact_lock(1)", "takes an advisory lock"),
@@ -526,35 +771,79 @@ fn writes_hidden_in_queries() {
         ("pg_terminate_backend(1)", "terminates another session"),
         ("pg_cancel_backend(1)", "cancels another session's query"),
         ("lo_unlink(1)", "works on large objects, which may write"),
-        ("dblink_exec('x', 'delete from t')", "runs SQL on another connection, outside this transaction"),
+        (
+            "dblink_exec('x', 'delete from t')",
+            "runs SQL on another connection, outside this transaction",
+        ),
         ("pg_notify('c', 'x')", "sends a notification"),
         ("set_config('a.b', 'c', false)", "changes a setting"),
     ] {
         let name = &f[..f.find('(').unwrap()];
-        assert_eq!(writes(&format!("SELECT {f}")), format!("calls {name}(), which {why}"), "{f}");
+        assert_eq!(
+            writes(&format!("SELECT {f}")),
+            format!("calls {name}(), which {why}"),
+            "{f}"
+        );
     }
 }
 
 #[test]
 fn refused_statements() {
-    assert_eq!(refused("EXPLAIN SELECT 1"), "EXPLAIN: pgdiag adds its own EXPLAIN; give the query alone");
-    assert_eq!(refused("explain (analyze) delete from t"), "EXPLAIN: pgdiag adds its own EXPLAIN; give the query alone");
-    for kw in ["BEGIN", "START TRANSACTION", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT s", "RELEASE s", "PREPARE TRANSACTION 'x'"] {
-        assert!(refused(kw).ends_with("transaction control would end or alter pgdiag's own transaction"), "{kw}");
+    assert_eq!(
+        refused("EXPLAIN SELECT 1"),
+        "EXPLAIN: pgdiag adds its own EXPLAIN; give the query alone"
+    );
+    assert_eq!(
+        refused("explain (analyze) delete from t"),
+        "EXPLAIN: pgdiag adds its own EXPLAIN; give the query alone"
+    );
+    for kw in [
+        "BEGIN",
+        "START TRANSACTION",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "ABORT",
+        "SAVEPOINT s",
+        "RELEASE s",
+        "PREPARE TRANSACTION 'x'",
+    ] {
+        assert!(
+            refused(kw)
+                .ends_with("transaction control would end or alter pgdiag's own transaction"),
+            "{kw}"
+        );
     }
-    for kw in ["SET work_mem = '1GB'", "RESET ALL", "DISCARD ALL", "LISTEN c"] {
-        assert!(refused(kw).ends_with("changes the session pgdiag runs in"), "{kw}");
+    for kw in [
+        "SET work_mem = '1GB'",
+        "RESET ALL",
+        "DISCARD ALL",
+        "LISTEN c",
+    ] {
+        assert!(
+            refused(kw).ends_with("changes the session pgdiag runs in"),
+            "{kw}"
+        );
     }
     assert!(refused("FETCH 10 FROM c").starts_with("FETCH: "));
-    assert_eq!(refused("PREPARE q AS SELECT 1"), "PREPARE: refers to a prepared statement or cursor of another session");
+    assert_eq!(
+        refused("PREPARE q AS SELECT 1"),
+        "PREPARE: refers to a prepared statement or cursor of another session"
+    );
     assert!(refused("COPY t TO STDOUT").starts_with("COPY: a data transfer"));
     assert!(refused("COPY (SELECT * FROM t) TO STDOUT").starts_with("COPY: a data transfer"));
-    assert_eq!(refused("FROBNICATE t"), "FROBNICATE: not a statement pgdiag knows; refused rather than guessed");
+    assert_eq!(
+        refused("FROBNICATE t"),
+        "FROBNICATE: not a statement pgdiag knows; refused rather than guessed"
+    );
     assert_eq!(refused(""), "empty statement");
     assert_eq!(refused("-- nothing\n/* here */"), "empty statement");
     assert_eq!(refused("42"), "does not start with a keyword: `42`");
     assert!(refused("SELECT 'abc").starts_with("cannot be read: line 1 column 8: string '"));
-    assert_eq!(refused("SELECT 1 \\gset"), "contains a psql command `\\gset`");
+    assert_eq!(
+        refused("SELECT 1 \\gset"),
+        "contains a psql command `\\gset`"
+    );
 }
 
 #[test]
@@ -577,7 +866,10 @@ fn multiple_statements() {
 
 /// One piece of a well-formed statement, never a comment at either end.
 fn piece() -> impl Strategy<Value = String> {
-    let word = prop::sample::select(vec!["SELECT", "a", "b1", "x$y", "FROM", "t", "WHERE", "=", "+", "-", "*", ",", "::int", "42", "1.5e3", "$1", "é"]);
+    let word = prop::sample::select(vec![
+        "SELECT", "a", "b1", "x$y", "FROM", "t", "WHERE", "=", "+", "-", "*", ",", "::int", "42",
+        "1.5e3", "$1", "é",
+    ]);
     let text = "[a-z ;'\"$\\\\é\\-*/]{0,8}";
     prop_oneof![
         4 => word.prop_map(str::to_string),
@@ -588,7 +880,7 @@ fn piece() -> impl Strategy<Value = String> {
         1 => "[a-z ;'\"\\-*]{0,8}".prop_map(|s| format!("$${s}$$")),
         1 => "[a-z ;'\"\\-]{0,8}".prop_map(|s| format!("/* {} /* {} */ */ x", s.replace('*', ""), s.replace('*', ""))),
         1 => "[a-z ;'\"*/]{0,8}".prop_map(|s| format!("-- {s}\nx")),
-        1 => "[a-z ;']{0,6}".prop_map(|s| format!("({})", s.replace('\'', " ").replace(';', " "))),
+        1 => "[a-z ;']{0,6}".prop_map(|s| format!("({})", s.replace(['\'', ';'], " "))),
     ]
 }
 
@@ -598,7 +890,11 @@ fn statement() -> impl Strategy<Value = String> {
 
 /// The text from (line, column) on, as the splitter counts them (\n-only input here).
 fn at(text: &str, line: usize, column: usize) -> &str {
-    let line_start: usize = text.split_inclusive('\n').take(line - 1).map(str::len).sum();
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
     let rest = &text[line_start..];
     let (i, _) = rest.char_indices().nth(column - 1).unwrap();
     &rest[i..]
@@ -620,12 +916,21 @@ fn check_invariants(text: &str) -> Result<(), TestCaseError> {
         prop_assert!(s.line >= 1 && s.column >= 1 && (s.line, s.column) > prev);
         prev = (s.line, s.column);
         prop_assert!(!s.sql.is_empty());
-        prop_assert_eq!(s.sql.trim_matches(|c: char| c.is_ascii_whitespace()), s.sql.as_str());
+        prop_assert_eq!(
+            s.sql.trim_matches(|c: char| c.is_ascii_whitespace()),
+            s.sql.as_str()
+        );
         prop_assert!(is_subsequence(&s.sql, text));
         if !text.contains('\r') {
             let first = s.sql.chars().next().unwrap();
             let from = at(text.trim_start_matches('\u{feff}'), s.line, s.column);
-            prop_assert!(from.starts_with(first), "{:?} at {}:{}", s.sql, s.line, s.column);
+            prop_assert!(
+                from.starts_with(first),
+                "{:?} at {}:{}",
+                s.sql,
+                s.line,
+                s.column
+            );
         }
         let _ = classify(&s.sql);
     }

@@ -99,11 +99,17 @@ pub const VOLATILE_PREFIXES: &[(&str, &str)] = &[
     ("pg_advisory_", "takes or releases an advisory lock"),
     ("pg_try_advisory_", "takes an advisory lock"),
     ("lo_", "works on large objects, which may write"),
-    ("dblink", "runs SQL on another connection, outside this transaction"),
+    (
+        "dblink",
+        "runs SQL on another connection, outside this transaction",
+    ),
     ("pg_stat_reset", "resets statistics"),
     ("pg_stat_statements_reset", "resets statistics"),
     ("pg_create_", "creates a replication slot or restore point"),
-    ("pg_logical_slot_get_", "consumes changes from a replication slot"),
+    (
+        "pg_logical_slot_get_",
+        "consumes changes from a replication slot",
+    ),
     ("pg_replication_origin_", "may change a replication origin"),
 ];
 
@@ -113,7 +119,7 @@ pub fn classify(sql: &str) -> Class {
     for tok in Lexer::new(sql) {
         match tok {
             Err(e) => return Class::Refused(format!("cannot be read: {e}")),
-            Ok(t) if matches!(t.kind, Kind::Meta | Kind::CopyData { .. }) => {
+            Ok(t) if t.kind == Kind::Meta => {
                 return Class::Refused(format!("contains a psql command `{}`", t.text(sql).trim()));
             }
             Ok(t) if t.is_comment() => {}
@@ -126,7 +132,11 @@ pub fn classify(sql: &str) -> Class {
     let Some(first) = toks.iter().find(|t| !t.is_punct(sql, b'(')) else {
         return Class::Refused("empty statement".into());
     };
-    let kw = if first.kind == Kind::Word { first.text(sql).to_ascii_uppercase() } else { String::new() };
+    let kw = if first.kind == Kind::Word {
+        first.text(sql).to_ascii_uppercase()
+    } else {
+        String::new()
+    };
     let writes = |what: &str| Class::Writes(format!("{kw} {what}"));
     let refused = |why: &str| Class::Refused(format!("{kw}: {why}"));
     match kw.as_str() {
@@ -137,7 +147,9 @@ pub fn classify(sql: &str) -> Class {
         "SHOW" => Class::ReadOnly,
         "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "TRUNCATE" => writes("changes rows"),
         "COPY" => {
-            if toks.iter().any(|t| t.is_word(sql, "from")) && !toks.iter().any(|t| t.is_word(sql, "to")) {
+            if toks.iter().any(|t| t.is_word(sql, "from"))
+                && !toks.iter().any(|t| t.is_word(sql, "to"))
+            {
                 writes("… FROM loads rows")
             } else {
                 refused("a data transfer, not a query; give the query inside it instead")
@@ -165,7 +177,10 @@ pub fn classify(sql: &str) -> Class {
         "EXECUTE" | "DEALLOCATE" | "DECLARE" | "FETCH" | "MOVE" | "CLOSE" => {
             refused("refers to a prepared statement or cursor of another session")
         }
-        "" => Class::Refused(format!("does not start with a keyword: `{}`", first.text(sql))),
+        "" => Class::Refused(format!(
+            "does not start with a keyword: `{}`",
+            first.text(sql)
+        )),
         _ => refused("not a statement pgdiag knows; refused rather than guessed"),
     }
 }
@@ -198,7 +213,10 @@ fn find_write(toks: &[Token], sql: &str, with: bool) -> Option<String> {
         if t.kind == Kind::Word {
             let w = t.text(sql).to_ascii_uppercase();
             let dml = matches!(w.as_str(), "INSERT" | "UPDATE" | "DELETE" | "MERGE");
-            if dml && (cte_body_start(toks, i, sql) || (with && depth == 0 && !word(i.wrapping_sub(1), "for"))) {
+            if dml
+                && (cte_body_start(toks, i, sql)
+                    || (with && depth == 0 && !word(i.wrapping_sub(1), "for")))
+            {
                 return Some(format!("WITH … {w}: a data-modifying statement in WITH"));
             }
             if w == "FOR"
@@ -236,7 +254,9 @@ fn cte_body_start(toks: &[Token], i: usize, sql: &str) -> bool {
 fn volatile_call(t: &Token, sql: &str) -> Option<String> {
     let name = match t.kind {
         Kind::Word => t.text(sql).to_ascii_lowercase(),
-        Kind::QuotedIdent if t.text(sql).starts_with('"') => t.text(sql).trim_matches('"').to_string(),
+        Kind::QuotedIdent if t.text(sql).starts_with('"') => {
+            t.text(sql).trim_matches('"').to_string()
+        }
         _ => return None,
     };
     let why = VOLATILE
@@ -252,7 +272,10 @@ mod tests {
     use super::*;
 
     fn toks(sql: &str) -> Vec<Token> {
-        Lexer::new(sql).map(|t| t.unwrap()).filter(|t| !t.is_comment()).collect()
+        Lexer::new(sql)
+            .map(|t| t.unwrap())
+            .filter(|t| !t.is_comment())
+            .collect()
     }
 
     #[test]
@@ -272,9 +295,18 @@ mod tests {
     #[test]
     fn volatile_names() {
         let call = |sql: &str| volatile_call(&toks(sql)[0], sql);
-        assert_eq!(call("NextVal").as_deref(), Some("calls nextval(), which advances a sequence"));
-        assert_eq!(call("pg_advisory_unlock_all").as_deref(), Some("calls pg_advisory_unlock_all(), which takes or releases an advisory lock"));
-        assert_eq!(call("dblink").as_deref(), Some("calls dblink(), which runs SQL on another connection, outside this transaction"));
+        assert_eq!(
+            call("NextVal").as_deref(),
+            Some("calls nextval(), which advances a sequence")
+        );
+        assert_eq!(
+            call("pg_advisory_unlock_all").as_deref(),
+            Some("calls pg_advisory_unlock_all(), which takes or releases an advisory lock")
+        );
+        assert_eq!(
+            call("dblink").as_deref(),
+            Some("calls dblink(), which runs SQL on another connection, outside this transaction")
+        );
         // Quoted names are case-sensitive, as in the catalog.
         assert_eq!(call("\"NEXTVAL\""), None);
         assert_eq!(call("currval"), None);

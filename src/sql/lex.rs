@@ -35,7 +35,9 @@ pub(crate) enum Kind {
     Meta,
     /// The lines after `COPY … FROM STDIN` (or `\copy … from stdin`), through the `\.` line.
     /// `terminated` is false when the input ended first.
-    CopyData { terminated: bool },
+    CopyData {
+        terminated: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,11 +247,28 @@ impl<'a> Lexer<'a> {
     }
 
     /// `first_on_line` is what `line_start` was when the token began.
-    fn token(&mut self, kind: Kind, start: usize, (line, col, first_on_line): (usize, usize, bool)) -> Token {
+    fn token(
+        &mut self,
+        kind: Kind,
+        start: usize,
+        (line, col, first_on_line): (usize, usize, bool),
+    ) -> Token {
         // A token ending in a line break (a COPY block) leaves the next line fresh.
         self.line_start = self.pos > start && self.b[self.pos - 1] == b'\n';
-        let end_line = if self.line_start { self.line - 1 } else { self.line };
-        Token { kind, start, end: self.pos, line, col, end_line, first_on_line }
+        let end_line = if self.line_start {
+            self.line - 1
+        } else {
+            self.line
+        };
+        Token {
+            kind,
+            start,
+            end: self.pos,
+            line,
+            col,
+            end_line,
+            first_on_line,
+        }
     }
 
     /// The single character at the current position as a `Punct` token.
@@ -293,7 +312,8 @@ impl<'a> Lexer<'a> {
                     return Some(Err(self.error(line, col, "comment /*")));
                 }
             }
-        } else if c == b'\'' || (matches!(lower, b'b' | b'x' | b'n') && self.peek(1) == Some(b'\'')) {
+        } else if c == b'\'' || (matches!(lower, b'b' | b'x' | b'n') && self.peek(1) == Some(b'\''))
+        {
             self.bump_n(if c == b'\'' { 1 } else { 2 });
             if !self.quoted(b'\'', false) {
                 return Some(Err(self.error(line, col, "string '")));
@@ -305,14 +325,25 @@ impl<'a> Lexer<'a> {
                 return Some(Err(self.error(line, col, "string E'")));
             }
             Kind::String
-        } else if lower == b'u' && self.peek(1) == Some(b'&') && matches!(self.peek(2), Some(b'\'' | b'"')) {
+        } else if lower == b'u'
+            && self.peek(1) == Some(b'&')
+            && matches!(self.peek(2), Some(b'\'' | b'"'))
+        {
             let q = self.peek(2).unwrap_or(b'\'');
             self.bump_n(3);
             if !self.quoted(q, false) {
-                let what = if q == b'\'' { "string U&'" } else { "identifier U&\"" };
+                let what = if q == b'\'' {
+                    "string U&'"
+                } else {
+                    "identifier U&\""
+                };
                 return Some(Err(self.error(line, col, what)));
             }
-            if q == b'\'' { Kind::String } else { Kind::QuotedIdent }
+            if q == b'\'' {
+                Kind::String
+            } else {
+                Kind::QuotedIdent
+            }
         } else if c == b'"' {
             self.bump();
             if !self.quoted(b'"', false) {
@@ -347,7 +378,10 @@ impl<'a> Lexer<'a> {
             }
             Kind::Word
         } else if c.is_ascii_digit() {
-            while self.peek(0).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.') {
+            while self
+                .peek(0)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+            {
                 self.bump();
             }
             Kind::Number
@@ -403,7 +437,9 @@ impl Nesting {
     /// Feed one significant (non-comment) token.
     pub fn feed(&mut self, tok: &Token, src: &str) {
         let prev_begin = self.prev_begin.take();
-        let create = *self.create.get_or_insert_with(|| tok.is_word(src, "create"));
+        let create = *self
+            .create
+            .get_or_insert_with(|| tok.is_word(src, "create"));
         match tok.kind {
             Kind::Punct if tok.is_punct(src, b'(') => self.parens.push((tok.line, tok.col)),
             Kind::Punct if tok.is_punct(src, b')') => {
@@ -457,7 +493,10 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<(Kind, &str)> {
-        Lexer::new(src).map(|t| t.unwrap()).map(|t| (t.kind, t.text(src))).collect()
+        Lexer::new(src)
+            .map(|t| t.unwrap())
+            .map(|t| (t.kind, t.text(src)))
+            .collect()
     }
 
     #[test]
@@ -466,10 +505,23 @@ mod tests {
         assert_eq!(
             kinds("SELECT a$b, $1, $t$x$t$, e'\\'', U&\"i\", x'0F', 1.5e3 -- c\n/* d */;"),
             vec![
-                (Word, "SELECT"), (Word, "a$b"), (Punct, ","), (Param, "$1"), (Punct, ","),
-                (DollarString, "$t$x$t$"), (Punct, ","), (String, "e'\\''"), (Punct, ","),
-                (QuotedIdent, "U&\"i\""), (Punct, ","), (String, "x'0F'"), (Punct, ","),
-                (Number, "1.5e3"), (LineComment, "-- c"), (BlockComment, "/* d */"), (Punct, ";"),
+                (Word, "SELECT"),
+                (Word, "a$b"),
+                (Punct, ","),
+                (Param, "$1"),
+                (Punct, ","),
+                (DollarString, "$t$x$t$"),
+                (Punct, ","),
+                (String, "e'\\''"),
+                (Punct, ","),
+                (QuotedIdent, "U&\"i\""),
+                (Punct, ","),
+                (String, "x'0F'"),
+                (Punct, ","),
+                (Number, "1.5e3"),
+                (LineComment, "-- c"),
+                (BlockComment, "/* d */"),
+                (Punct, ";"),
             ]
         );
     }
@@ -479,7 +531,12 @@ mod tests {
         use Kind::*;
         assert_eq!(
             kinds("\\bind 'a\\b' 2 \\g\n\\copy t to 'x\\y'\n\\! echo a\\b"),
-            vec![(Meta, "\\bind 'a\\b' 2 "), (Meta, "\\g"), (Meta, "\\copy t to 'x\\y'"), (Meta, "\\! echo a\\b")]
+            vec![
+                (Meta, "\\bind 'a\\b' 2 "),
+                (Meta, "\\g"),
+                (Meta, "\\copy t to 'x\\y'"),
+                (Meta, "\\! echo a\\b")
+            ]
         );
     }
 
@@ -487,10 +544,19 @@ mod tests {
     fn positions_bom_crlf_and_first_on_line() {
         let src = "\u{feff}a\r\n  b c\r/* x\n */ d";
         let toks: Vec<_> = Lexer::new(src).map(|t| t.unwrap()).collect();
-        let pos: Vec<_> = toks.iter().map(|t| (t.text(src), t.line, t.col, t.end_line, t.first_on_line)).collect();
+        let pos: Vec<_> = toks
+            .iter()
+            .map(|t| (t.text(src), t.line, t.col, t.end_line, t.first_on_line))
+            .collect();
         assert_eq!(
             pos,
-            vec![("a", 1, 1, 1, true), ("b", 2, 3, 2, true), ("c", 2, 5, 2, false), ("/* x\n */", 3, 1, 4, true), ("d", 4, 5, 4, false)]
+            vec![
+                ("a", 1, 1, 1, true),
+                ("b", 2, 3, 2, true),
+                ("c", 2, 5, 2, false),
+                ("/* x\n */", 3, 1, 4, true),
+                ("d", 4, 5, 4, false)
+            ]
         );
     }
 
@@ -502,7 +568,10 @@ mod tests {
         assert_eq!(lx.next().unwrap().unwrap().text(src), ";");
         lx.copy_pending = true;
         let data = lx.next().unwrap().unwrap();
-        assert_eq!((data.kind, data.text(src), data.line, data.end_line), (Kind::CopyData { terminated: true }, "1\n\\.\n", 2, 3));
+        assert_eq!(
+            (data.kind, data.text(src), data.line, data.end_line),
+            (Kind::CopyData { terminated: true }, "1\n\\.\n", 2, 3)
+        );
         let y = lx.next().unwrap().unwrap();
         assert_eq!((y.text(src), y.line, y.first_on_line), ("y", 4, true));
     }
@@ -517,6 +586,12 @@ mod tests {
             tops.push(n.at_top());
         }
         // Open inside `()`, and from ATOMIC (token 5) to the final END.
-        assert_eq!(tops, vec![true, true, false, true, true, false, false, false, false, false, false, false, true]);
+        assert_eq!(
+            tops,
+            vec![
+                true, true, false, true, true, false, false, false, false, false, false, false,
+                true
+            ]
+        );
     }
 }

@@ -66,7 +66,11 @@ pub struct LocatedError {
 
 impl std::fmt::Display for LocatedError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {} column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {} column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 

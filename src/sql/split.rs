@@ -62,7 +62,11 @@ pub fn split(source_name: &str, text: &str) -> SplitResult {
                  starting at line {} column {} was not read",
                 first.line, first.col
             );
-            s.out.errors.push(LocatedError { line, column, message });
+            s.out.errors.push(LocatedError {
+                line,
+                column,
+                message,
+            });
         }
         _ => s.finish(&mut lx),
     }
@@ -94,7 +98,15 @@ struct CommentRun {
 
 /// psql commands that send the query buffer, ending the statement before them.
 const SENDS_BUFFER: &[&str] = &[
-    "g", "gx", "gset", "gexec", "gdesc", "watch", "crosstabview", "parse", "sendpipeline",
+    "g",
+    "gx",
+    "gset",
+    "gexec",
+    "gdesc",
+    "watch",
+    "crosstabview",
+    "parse",
+    "sendpipeline",
 ];
 
 impl Splitter<'_> {
@@ -141,7 +153,10 @@ impl Splitter<'_> {
                 Some(Directive::File(s)) => self.out.ignore_file.push(s),
                 Some(Directive::Statement(s)) => suppression = Some(s),
                 Some(Directive::Malformed(what)) => {
-                    self.out.skipped.push(Skipped { line: tok.line, what });
+                    self.out.skipped.push(Skipped {
+                        line: tok.line,
+                        what,
+                    });
                 }
                 None => {}
             }
@@ -185,14 +200,20 @@ impl Splitter<'_> {
         let text = raw.strip_suffix("\\\\").unwrap_or(raw).trim_end();
         let body = &text[1..];
         let (name, args) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
-        self.out.skipped.push(Skipped { line: tok.line, what: text.to_string() });
+        self.out.skipped.push(Skipped {
+            line: tok.line,
+            what: text.to_string(),
+        });
         self.flush_run();
         if SENDS_BUFFER.contains(&name) {
             self.finish(lx);
         } else if name == "r" || name == "reset" {
             if let Some(first) = self.cur.first() {
                 let what = format!("statement at line {} (discarded by \\{name})", first.line);
-                self.out.skipped.push(Skipped { line: first.line, what });
+                self.out.skipped.push(Skipped {
+                    line: first.line,
+                    what,
+                });
             }
             self.cur.clear();
             self.cur_suppressions.clear();
@@ -203,7 +224,9 @@ impl Splitter<'_> {
                 self.cur_holes.push((tok.start, tok.end));
             }
             let words: Vec<&str> = args.split_whitespace().collect();
-            let from_stdin = |w: &[&str]| w[0].eq_ignore_ascii_case("from") && w[1].eq_ignore_ascii_case("stdin");
+            let from_stdin = |w: &[&str]| {
+                w[0].eq_ignore_ascii_case("from") && w[1].eq_ignore_ascii_case("stdin")
+            };
             if name == "copy" && words.windows(2).any(from_stdin) {
                 lx.copy_pending = true;
             }
@@ -213,8 +236,14 @@ impl Splitter<'_> {
     fn copy_data(&mut self, tok: &Token, terminated: bool) {
         self.flush_run();
         let lines = tok.text(self.src).lines().count() - usize::from(terminated);
-        let what = format!("COPY data ({lines} line{})", if lines == 1 { "" } else { "s" });
-        self.out.skipped.push(Skipped { line: tok.line, what });
+        let what = format!(
+            "COPY data ({lines} line{})",
+            if lines == 1 { "" } else { "s" }
+        );
+        self.out.skipped.push(Skipped {
+            line: tok.line,
+            what,
+        });
         if !terminated {
             self.out.errors.push(LocatedError {
                 line: tok.line,
@@ -258,13 +287,21 @@ fn parse_directive(comment: &str, line: usize) -> Option<Directive> {
     let rest = body.strip_prefix("pgdiag:")?.trim_start();
     let (verb, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     Some(match verb {
-        "ignore-file" => Directive::File(Suppression { line, rules: Vec::new(), reason: reason(tail) }),
+        "ignore-file" => Directive::File(Suppression {
+            line,
+            rules: Vec::new(),
+            reason: reason(tail),
+        }),
         "ignore" => {
             let (rules, tail) = rule_list(tail);
             if rules.is_empty() {
                 Directive::Malformed(format!("`{body}`: `ignore` names no rule"))
             } else {
-                Directive::Statement(Suppression { line, rules, reason: reason(tail) })
+                Directive::Statement(Suppression {
+                    line,
+                    rules,
+                    reason: reason(tail),
+                })
             }
         }
         _ => Directive::Malformed(format!("`{body}`: unknown pgdiag directive `{verb}`")),
@@ -277,7 +314,9 @@ fn rule_list(mut s: &str) -> (Vec<String>, &str) {
     loop {
         s = s.trim_start();
         // A rule is an ID or a kebab-case name: starts with a letter or digit.
-        let n = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(s.len());
+        let n = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(s.len());
         if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             return (rules, s);
         }
@@ -291,7 +330,9 @@ fn rule_list(mut s: &str) -> (Vec<String>, &str) {
 }
 
 fn reason(s: &str) -> Option<String> {
-    let r = s.trim_start_matches(|c: char| c == ':' || c == '-' || c == '—' || c.is_whitespace()).trim_end();
+    let r = s
+        .trim_start_matches(|c: char| c == ':' || c == '-' || c == '—' || c.is_whitespace())
+        .trim_end();
     (!r.is_empty()).then(|| r.to_string())
 }
 
@@ -308,14 +349,28 @@ mod tests {
 
     #[test]
     fn directives() {
-        assert_eq!(statement("--pgdiag: ignore P001"), Some((vec!["P001".into()], None)));
+        assert_eq!(
+            statement("--pgdiag: ignore P001"),
+            Some((vec!["P001".into()], None))
+        );
         assert_eq!(
             statement("-- pgdiag: ignore P001 ,work-mem_spill: too small to matter "),
-            Some((vec!["P001".into(), "work-mem_spill".into()], Some("too small to matter".into())))
+            Some((
+                vec!["P001".into(), "work-mem_spill".into()],
+                Some("too small to matter".into())
+            ))
         );
-        assert!(matches!(parse_directive("-- pgdiag: ignore-file", 3), Some(Directive::File(Suppression { line: 3, ref rules, reason: None })) if rules.is_empty()));
-        assert!(matches!(parse_directive("-- pgdiag: ignore -- why", 1), Some(Directive::Malformed(_))));
-        assert!(matches!(parse_directive("-- pgdiag:", 1), Some(Directive::Malformed(_))));
+        assert!(
+            matches!(parse_directive("-- pgdiag: ignore-file", 3), Some(Directive::File(Suppression { line: 3, ref rules, reason: None })) if rules.is_empty())
+        );
+        assert!(matches!(
+            parse_directive("-- pgdiag: ignore -- why", 1),
+            Some(Directive::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_directive("-- pgdiag:", 1),
+            Some(Directive::Malformed(_))
+        ));
         assert!(parse_directive("-- pgdiagnose: ignore P001", 1).is_none());
         assert!(parse_directive("-- note: pgdiag: ignore P001", 1).is_none());
     }
