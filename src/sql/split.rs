@@ -223,12 +223,11 @@ impl Splitter<'_> {
             if !self.cur.is_empty() {
                 self.cur_holes.push((tok.start, tok.end));
             }
-            let words: Vec<&str> = args.split_whitespace().collect();
-            let from_stdin = |w: &[&str]| {
-                w[0].eq_ignore_ascii_case("from") && w[1].eq_ignore_ascii_case("stdin")
-            };
-            if name == "copy" && words.windows(2).any(from_stdin) {
-                lx.copy_pending = true;
+            if name == "copy" {
+                let words: Vec<&str> = args.split_whitespace().collect();
+                lx.copy_pending = words.windows(2).any(|w| {
+                    w[0].eq_ignore_ascii_case("from") && w[1].eq_ignore_ascii_case("stdin")
+                });
             }
         }
     }
