@@ -225,7 +225,7 @@ impl Splitter<'_> {
             }
             if name == "copy" {
                 let words: Vec<&str> = args.split_whitespace().collect();
-                lx.copy_pending = words.windows(2).any(|w| {
+                lx.copy_pending |= words.windows(2).any(|w| {
                     w[0].eq_ignore_ascii_case("from") && w[1].eq_ignore_ascii_case("stdin")
                 });
             }
