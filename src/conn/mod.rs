@@ -759,12 +759,12 @@ async fn connect_one(
     }
 }
 
-/// One line from a tokio-postgres error: the server's `FATAL:  message` when there is one,
+/// One line from a tokio-postgres error: the server's `FATAL: message` when there is one,
 /// else the error and its causes.
 pub fn describe_error(e: &tokio_postgres::Error) -> String {
     let text = match e.as_db_error() {
         Some(db) => {
-            let mut t = format!("{}:  {}", db.severity(), db.message());
+            let mut t = format!("{}: {}", db.severity(), db.message());
             if let Some(d) = db.detail() {
                 t.push_str(&format!(" DETAIL: {d}"));
             }
