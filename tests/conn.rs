@@ -191,3 +191,140 @@ fn missing_password(pg: &pg::PgCluster, home: &Path) {
     assert!(msg.contains("the server asked for a password"), "{msg}");
     assert!(msg.contains(&home.join(".pgpass").display().to_string()), "{msg}");
 }
+
+/// Runs openssl, panicking with its output on failure.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA and a server certificate for DNS name `localhost` signed by it; a second, unrelated CA.
+fn make_certs(dir: &Path) {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    for (ca, subject) in [("ca", "/CN=pgdiag test CA"), ("other-ca", "/CN=unrelated CA")] {
+        let (key, crt) = (format!("{ca}.key"), format!("{ca}.crt"));
+        let mut args = vec!["req", "-x509"];
+        args.extend(ec);
+        args.extend([
+            "-keyout", &key, "-out", &crt, "-days", "2", "-subj", subject,
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(dir, &args);
+    }
+    let mut args = vec!["req"];
+    args.extend(ec);
+    args.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    openssl(dir, &args);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf",
+        ],
+    );
+}
+
+/// Connects and says whether the session is encrypted, or returns the error.
+fn ssl_in_use(settings: &ConnSettings) -> Result<bool, String> {
+    rt().block_on(async {
+        let (client, task) = conn::connect(settings).await.map_err(|e| e.to_string())?;
+        let row = client
+            .query_one("select ssl from pg_stat_ssl where pid = pg_backend_pid()", &[])
+            .await
+            .map_err(|e| e.to_string())?;
+        drop(client);
+        let _ = task.await;
+        Ok(row.get(0))
+    })
+}
+
+#[test]
+fn live_tls() {
+    if std::process::Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("SKIPPED: live_tls needs the openssl command to make certificates");
+        return;
+    }
+    let Some(pg) = pg::PgCluster::start_with(pg::Options { tcp: true, ..Default::default() }) else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let read = |f: &str| std::fs::read(certs.path().join(f)).unwrap();
+    pg.write_data_file("server.crt", &read("server.crt"), 0o644);
+    pg.write_data_file("server.key", &read("server.key"), 0o600);
+    pg.execute("alter system set ssl_cert_file = 'server.crt'");
+    pg.execute("alter system set ssl_key_file = 'server.key'");
+    pg.execute("alter system set ssl = on");
+    pg.execute("select pg_reload_conf()");
+
+    let home = tempfile::tempdir().unwrap();
+    let ca = certs.path().join("ca.crt");
+    let other = certs.path().join("other-ca.crt");
+    let base = |host: &str, extra: &str| {
+        format!("host={host} port={} user=postgres password='{}' {extra}", pg.port, pg.password)
+    };
+    let settings = |ci: String| resolve(Some(&ci), &EmptyEnv, home.path());
+
+    // The reload is asynchronous: wait until TLS is offered.
+    let mut ok = false;
+    for _ in 0..50 {
+        if ssl_in_use(&settings(base("127.0.0.1", "sslmode=require"))) == Ok(true) {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ok, "TLS never came up; server log:\n{}", pg.log());
+
+    let ca_s = ca.display().to_string();
+    let other_s = other.display().to_string();
+    // (host, extra parameters, expected: Ok(ssl) or Err(substring))
+    let cases: Vec<(&str, String, Result<bool, &str>)> = vec![
+        ("127.0.0.1", "sslmode=disable".into(), Ok(false)),
+        ("127.0.0.1", "sslmode=allow".into(), Ok(true)),
+        ("127.0.0.1", "sslmode=prefer".into(), Ok(true)),
+        ("127.0.0.1", "sslmode=require".into(), Ok(true)),
+        // verify-ca: the chain is checked, the name (localhost ≠ 127.0.0.1) is not.
+        ("127.0.0.1", format!("sslmode=verify-ca sslrootcert={ca_s}"), Ok(true)),
+        ("127.0.0.1", format!("sslmode=verify-ca sslrootcert={other_s}"), Err("UnknownIssuer")),
+        // verify-full: both.
+        ("127.0.0.1", format!("sslmode=verify-full sslrootcert={ca_s}"), Err("not valid for name")),
+        ("localhost", format!("hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={ca_s}"), Ok(true)),
+        ("localhost", format!("hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={other_s}"), Err("certificate")),
+        // require with an explicit root file behaves as verify-ca (libpq's rule).
+        ("127.0.0.1", format!("sslmode=require sslrootcert={other_s}"), Err("certificate")),
+        ("127.0.0.1", format!("sslmode=require sslrootcert={ca_s}"), Ok(true)),
+    ];
+    for (host, extra, want) in cases {
+        let ci = base(host, &extra);
+        let got = ssl_in_use(&settings(ci.clone()));
+        match (&got, want) {
+            (Ok(g), Ok(w)) => assert_eq!(*g, w, "{extra}"),
+            (Err(e), Err(w)) => {
+                assert!(e.contains(w), "{extra}: {e}");
+                assert!(e.contains("(sslmode="), "{e}");
+                assert!(e.starts_with(&format!("cannot connect to host \"{host}\"")), "{e}");
+                assert!(!e.contains(&pg.password), "{e}");
+            }
+            _ => panic!("{host} {extra}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    // The default root file ~/.postgresql/root.crt turns require into verify-ca.
+    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    std::fs::copy(&other, home.path().join(".postgresql/root.crt")).unwrap();
+    let got = ssl_in_use(&settings(base("127.0.0.1", "sslmode=require")));
+    assert!(got.as_ref().is_err_and(|e| e.contains("certificate")), "{got:?}");
+    std::fs::copy(&ca, home.path().join(".postgresql/root.crt")).unwrap();
+    assert_eq!(ssl_in_use(&settings(base("127.0.0.1", "sslmode=require"))), Ok(true));
+}

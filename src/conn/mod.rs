@@ -794,8 +794,22 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// After an authentication failure, say where the password came from (never what it is).
+/// After an authentication failure, say where the password came from (never what it is);
+/// after a certificate failure, which sslmode and roots were in force.
 fn password_hint(s: &ConnSettings, why: &str) -> Option<String> {
+    if why.contains("invalid peer certificate") {
+        let roots = match &s.tls.root_cert {
+            tls::RootCert::System => "the system's trusted roots".to_string(),
+            tls::RootCert::File { path, .. } => format!("root certificate file \"{}\"", path.display()),
+            tls::RootCert::Unset => "no root certificate".to_string(),
+        };
+        let mode = if s.tls.mode == s.tls.requested {
+            s.tls.mode.to_string()
+        } else {
+            format!("{}, treated as {} because a root certificate file exists", s.tls.requested, s.tls.mode)
+        };
+        return Some(format!(" (sslmode={mode}, {roots})"));
+    }
     let auth_failed = why.contains("password authentication failed")
         || why.contains("authentication failed");
     if auth_failed {

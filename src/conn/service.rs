@@ -149,7 +149,8 @@ colour=blue
     #[test]
     fn sections() {
         let f = Path::new("/x/pg_service.conf");
-        let cases: &[(&str, Option<&[(&str, &str)]>)] = &[
+        type Case<'a> = (&'a str, Option<&'a [(&'a str, &'a str)]>);
+        let cases: &[Case] = &[
             (
                 "shop",
                 Some(&[

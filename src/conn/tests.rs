@@ -3,6 +3,9 @@
 use super::*;
 use std::os::unix::fs::PermissionsExt;
 
+/// A variable list for an injected environment.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
 fn defaults() -> Defaults {
     Defaults {
         os_user: Some("osuser".into()),
@@ -157,7 +160,7 @@ fn multiple_hosts_and_ports() {
 
 #[test]
 fn bad_values_say_what_and_where() {
-    let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+    let cases: &[(Option<&str>, Vars, &str)] = &[
         (Some("port=abc"), &[], "invalid port number: \"abc\" (from the connection string)"),
         (None, &[("PGPORT", "99999")], "invalid port number: \"99999\" (from PGPORT)"),
         (Some("host=a,b,c port=1,2"), &[], "could not match 2 port numbers to 3 hosts"),
@@ -315,7 +318,7 @@ fn display_and_debug_redact_the_password() {
 
 #[test]
 fn errors_never_contain_the_password() {
-    let cases: &[(Option<&str>, &[(&str, &str)])] = &[
+    let cases: &[(Option<&str>, Vars)] = &[
         (Some("postgresql://u:hunter2@h:hunter2/db"), &[]),
         (Some("password=hunter2 port=hunter2"), &[]),
         (Some("password=hunter2 bogus=1"), &[]),

@@ -2,7 +2,8 @@
 //!
 //! Include it with `#[path = "common/pg.rs"] mod pg;`. [`PgCluster::start`] runs `initdb` into a
 //! temporary directory (SCRAM-SHA-256 authentication, a random password for the superuser
-//! `postgres`), listens only on its own Unix-socket directory (`listen_addresses = ''`), and
+//! `postgres`), listens only on its own Unix-socket directory (`listen_addresses = ''`; TCP on
+//! 127.0.0.1 only when [`Options::tcp`] asks for it), and
 //! starts the server with `pg_ctl`. Dropping the cluster stops it and removes the directory,
 //! also when a test panics.
 //!
@@ -19,6 +20,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// How to start a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Extra lines for `postgresql.conf`.
+    pub extra_conf: String,
+    /// Also listen on TCP at 127.0.0.1 (on a free port), e.g. for TLS tests. Off by default:
+    /// then only the Unix socket is used.
+    pub tcp: bool,
+}
+
 /// A running throwaway cluster. Stopped and removed on drop.
 pub struct PgCluster {
     /// Holds everything below; removed on drop.
@@ -30,8 +41,11 @@ pub struct PgCluster {
     pub port: u16,
     pub superuser: String,
     pub password: String,
-    /// The OS user the server runs as, when the tests run as root.
+    /// Whether the server also listens on 127.0.0.1:`port`.
+    pub tcp: bool,
+    /// The OS user the server runs as, when the tests run as root, with its uid and gid.
     run_as: Option<String>,
+    owner: Option<(u32, u32)>,
     log_file: PathBuf,
     running: bool,
 }
@@ -108,6 +122,12 @@ impl PgCluster {
 
     /// [`PgCluster::start`] with extra lines for `postgresql.conf`.
     pub fn start_with_config(extra_conf: &str) -> Option<PgCluster> {
+        Self::start_with(Options { extra_conf: extra_conf.to_string(), ..Options::default() })
+    }
+
+    /// Starts a cluster with `opts`; `None` as for [`PgCluster::start`].
+    pub fn start_with(opts: Options) -> Option<PgCluster> {
+        let extra_conf = opts.extra_conf.as_str();
         let Some(bin_dir) = find_bin_dir() else {
             if std::env::var("PGDIAG_REQUIRE_PG").as_deref() == Ok("1") {
                 panic!("PostgreSQL server binaries are required (PGDIAG_REQUIRE_PG=1) but none were found under /usr/lib/postgresql");
@@ -125,20 +145,26 @@ impl PgCluster {
         std::fs::write(&pwfile, format!("{password}\n")).unwrap();
         let log_file = base.join("server.log");
 
-        let run_as = if is_root() {
+        let (run_as, owner) = if is_root() {
             let user = ["postgres", "nobody"]
                 .into_iter()
                 .find(|u| id_of(u, "-u").is_some())
                 .expect("running as root, but there is neither a postgres nor a nobody user");
             let (uid, gid) = (id_of(user, "-u").unwrap(), id_of(user, "-g").unwrap());
             chown_tree(&base, uid, gid);
-            Some(user.to_string())
+            (Some(user.to_string()), Some((uid, gid)))
         } else {
-            None
+            (None, None)
         };
 
-        // Any port works: nothing listens on TCP, and the socket directory is ours alone.
-        let port = 20000 + (std::process::id() % 20000) as u16;
+        let port = if opts.tcp {
+            // A port that was free a moment ago.
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+            l.local_addr().unwrap().port()
+        } else {
+            // Any port works: nothing listens on TCP, and the socket directory is ours alone.
+            20000 + (std::process::id() % 20000) as u16
+        };
         let mut cluster = PgCluster {
             root: Some(root),
             bin_dir,
@@ -147,7 +173,9 @@ impl PgCluster {
             port,
             superuser: "postgres".into(),
             password,
+            tcp: opts.tcp,
             run_as,
+            owner,
             log_file,
             running: false,
         };
@@ -172,9 +200,10 @@ impl PgCluster {
         std::fs::remove_file(&pwfile).ok();
 
         let conf = format!(
-            "\n# pgdiag test cluster\nlisten_addresses = ''\nunix_socket_directories = '{}'\nport = {}\n\
+            "\n# pgdiag test cluster\nlisten_addresses = '{}'\nunix_socket_directories = '{}'\nport = {}\n\
              fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
              shared_buffers = 16MB\nmax_connections = 20\n{extra_conf}\n",
+            if opts.tcp { "127.0.0.1" } else { "" },
             cluster.socket_dir.display(),
             cluster.port
         );
@@ -279,6 +308,19 @@ impl PgCluster {
                     None => panic!("setup SQL failed: {e}\n{sql}"),
                 });
         });
+    }
+
+    /// Writes a file into the data directory, owned by the server's user, with `mode`
+    /// (e.g. `server.key` with 0o600), and returns its path.
+    pub fn write_data_file(&self, name: &str, contents: &[u8], mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.data_dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        if let Some((uid, gid)) = self.owner {
+            chown_tree(&path, uid, gid);
+        }
+        path
     }
 
     /// The server log so far.
