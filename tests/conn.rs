@@ -14,12 +14,18 @@ use std::path::{Path, PathBuf};
 use pgdiag::conn::{self, ConnSettings, Defaults, EmptyEnv, Env, Source};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn defaults() -> Defaults {
     // No default socket directory, so that nothing here reaches a system server by accident.
-    Defaults { os_user: Some("nobody-in-particular".into()), socket_dirs: vec![] }
+    Defaults {
+        os_user: Some("nobody-in-particular".into()),
+        socket_dirs: vec![],
+    }
 }
 
 fn resolve(conninfo: Option<&str>, env: &dyn Env, home: &Path) -> ConnSettings {
@@ -51,7 +57,9 @@ fn write_private(path: &Path, text: &str, mode: u32) {
 
 #[test]
 fn live_cluster() {
-    let Some(pg) = pg::PgCluster::start() else { return };
+    let Some(pg) = pg::PgCluster::start() else {
+        return;
+    };
     // psql-free setup through tokio-postgres.
     pg.execute("create role app login password 'app-secret-4711'");
     pg.execute("create database shop owner app");
@@ -76,7 +84,11 @@ fn through_conninfo(pg: &pg::PgCluster, home: &Path) {
         ("postgres".into(), "postgres".into(), "pgdiag".into())
     );
     // sslmode is ignored on a Unix socket, as in libpq.
-    let s = resolve(Some(&format!("{} sslmode=require", pg.conninfo())), &EmptyEnv, home);
+    let s = resolve(
+        Some(&format!("{} sslmode=require", pg.conninfo())),
+        &EmptyEnv,
+        home,
+    );
     assert!(whoami(&s).is_ok());
 }
 
@@ -87,7 +99,10 @@ fn through_uri(pg: &pg::PgCluster, home: &Path, sock: &str) {
         pg.port
     );
     let s = resolve(Some(&uri), &EmptyEnv, home);
-    assert_eq!(whoami(&s).unwrap(), ("app".into(), "shop".into(), "uri test".into()));
+    assert_eq!(
+        whoami(&s).unwrap(),
+        ("app".into(), "shop".into(), "uri test".into())
+    );
 }
 
 fn through_env(pg: &pg::PgCluster, home: &Path, sock: &str, port: &str) {
@@ -101,10 +116,20 @@ fn through_env(pg: &pg::PgCluster, home: &Path, sock: &str, port: &str) {
     ];
     let s = resolve(None, &env, home);
     assert_eq!(s.password_source, Some(Source::Env("PGPASSWORD")));
-    assert_eq!(whoami(&s).unwrap(), ("postgres".into(), "shop".into(), "from-env".into()));
+    assert_eq!(
+        whoami(&s).unwrap(),
+        ("postgres".into(), "shop".into(), "from-env".into())
+    );
     // The connection string beats the environment.
-    let s = resolve(Some("user=app password=app-secret-4711 application_name=ci"), &env, home);
-    assert_eq!(whoami(&s).unwrap(), ("app".into(), "shop".into(), "ci".into()));
+    let s = resolve(
+        Some("user=app password=app-secret-4711 application_name=ci"),
+        &env,
+        home,
+    );
+    assert_eq!(
+        whoami(&s).unwrap(),
+        ("app".into(), "shop".into(), "ci".into())
+    );
 }
 
 fn through_pgpass(pg: &pg::PgCluster, home: &Path, sock: &str) {
@@ -117,12 +142,18 @@ fn through_pgpass(pg: &pg::PgCluster, home: &Path, sock: &str) {
     );
     write_private(&pgpass, &text, 0o600);
     let s = resolve(
-        Some(&format!("host={sock} port={} user=app dbname=shop", pg.port)),
+        Some(&format!(
+            "host={sock} port={} user=app dbname=shop",
+            pg.port
+        )),
         &EmptyEnv,
         home,
     );
     assert_eq!(s.password_source, Some(Source::PassFile(pgpass.clone())));
-    assert_eq!(whoami(&s).unwrap(), ("app".into(), "shop".into(), "pgdiag".into()));
+    assert_eq!(
+        whoami(&s).unwrap(),
+        ("app".into(), "shop".into(), "pgdiag".into())
+    );
     let s = resolve(Some(&pg.conninfo_without_password()), &EmptyEnv, home);
     assert_eq!(whoami(&s).unwrap().0, "postgres");
 
@@ -131,7 +162,10 @@ fn through_pgpass(pg: &pg::PgCluster, home: &Path, sock: &str) {
     let s = resolve(Some(&pg.conninfo_without_password()), &EmptyEnv, home);
     assert_eq!(s.password(), None);
     assert!(
-        s.warnings.iter().any(|w| w.contains("has group or world access; permissions should be u=rw (0600) or less")),
+        s.warnings
+            .iter()
+            .any(|w| w
+                .contains("has group or world access; permissions should be u=rw (0600) or less")),
         "{:?}",
         s.warnings
     );
@@ -143,14 +177,24 @@ fn through_service(pg: &pg::PgCluster, home: &Path, sock: &str) {
     let file: PathBuf = home.join("services.conf");
     std::fs::write(
         &file,
-        format!("[shop]\nhost={sock}\nport={}\nuser=app\ndbname=shop\npassword=app-secret-4711\n", pg.port),
+        format!(
+            "[shop]\nhost={sock}\nport={}\nuser=app\ndbname=shop\npassword=app-secret-4711\n",
+            pg.port
+        ),
     )
     .unwrap();
     let f = file.to_str().unwrap();
     let env = [("PGSERVICEFILE", f), ("PGSYSCONFDIR", "/nonexistent")];
     let s = resolve(Some("service=shop application_name=svc"), &env, home);
-    assert_eq!(whoami(&s).unwrap(), ("app".into(), "shop".into(), "svc".into()));
-    let env = [("PGSERVICEFILE", f), ("PGSERVICE", "shop"), ("PGSYSCONFDIR", "/nonexistent")];
+    assert_eq!(
+        whoami(&s).unwrap(),
+        ("app".into(), "shop".into(), "svc".into())
+    );
+    let env = [
+        ("PGSERVICEFILE", f),
+        ("PGSERVICE", "shop"),
+        ("PGSYSCONFDIR", "/nonexistent"),
+    ];
     let s = resolve(None, &env, home);
     assert_eq!(whoami(&s).unwrap().0, "app");
 }
@@ -158,12 +202,20 @@ fn through_service(pg: &pg::PgCluster, home: &Path, sock: &str) {
 fn wrong_password(pg: &pg::PgCluster, home: &Path) {
     let secret = "Wr0ng-Passw0rd-zz9";
     let s = resolve(
-        Some(&format!("{} password={secret}", pg.conninfo_without_password())),
+        Some(&format!(
+            "{} password={secret}",
+            pg.conninfo_without_password()
+        )),
         &EmptyEnv,
         home,
     );
     let err = rt().block_on(conn::connect(&s)).map(|_| ()).unwrap_err();
-    for text in [err.to_string(), format!("{err:?}"), s.to_string(), format!("{s:?}")] {
+    for text in [
+        err.to_string(),
+        format!("{err:?}"),
+        s.to_string(),
+        format!("{s:?}"),
+    ] {
         assert!(!text.contains(secret), "{text}");
         assert!(!text.contains('\n'), "{text}");
     }
@@ -176,20 +228,41 @@ fn wrong_password(pg: &pg::PgCluster, home: &Path) {
         pg.port
     );
     assert!(msg.starts_with(&want), "{msg}\nwant: {want}");
-    assert!(msg.ends_with("(password from the connection string)"), "{msg}");
+    assert!(
+        msg.ends_with("(password from the connection string)"),
+        "{msg}"
+    );
 
     // From PGPASSWORD: the message says so, and still hides it.
-    let s = resolve(Some(&pg.conninfo_without_password()), &[("PGPASSWORD", secret)], home);
-    let msg = rt().block_on(conn::connect(&s)).map(|_| ()).unwrap_err().to_string();
-    assert!(msg.ends_with("(password from PGPASSWORD)") && !msg.contains(secret), "{msg}");
+    let s = resolve(
+        Some(&pg.conninfo_without_password()),
+        &[("PGPASSWORD", secret)],
+        home,
+    );
+    let msg = rt()
+        .block_on(conn::connect(&s))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.ends_with("(password from PGPASSWORD)") && !msg.contains(secret),
+        "{msg}"
+    );
 }
 
 fn missing_password(pg: &pg::PgCluster, home: &Path) {
     let s = resolve(Some(&pg.conninfo_without_password()), &EmptyEnv, home);
     assert_eq!(s.password(), None);
-    let msg = rt().block_on(conn::connect(&s)).map(|_| ()).unwrap_err().to_string();
+    let msg = rt()
+        .block_on(conn::connect(&s))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("the server asked for a password"), "{msg}");
-    assert!(msg.contains(&home.join(".pgpass").display().to_string()), "{msg}");
+    assert!(
+        msg.contains(&home.join(".pgpass").display().to_string()),
+        "{msg}"
+    );
 }
 
 /// Runs openssl, panicking with its output on failure.
@@ -199,26 +272,55 @@ fn openssl(dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .output()
         .expect("run openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A CA and a server certificate for DNS name `localhost` signed by it; a second, unrelated CA.
 fn make_certs(dir: &Path) {
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    for (ca, subject) in [("ca", "/CN=pgdiag test CA"), ("other-ca", "/CN=unrelated CA")] {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for (ca, subject) in [
+        ("ca", "/CN=pgdiag test CA"),
+        ("other-ca", "/CN=unrelated CA"),
+    ] {
         let (key, crt) = (format!("{ca}.key"), format!("{ca}.crt"));
         let mut args = vec!["req", "-x509"];
         args.extend(ec);
         args.extend([
-            "-keyout", &key, "-out", &crt, "-days", "2", "-subj", subject,
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-subj",
+            subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
         ]);
         openssl(dir, &args);
     }
     let mut args = vec!["req"];
     args.extend(ec);
-    args.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    args.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
     openssl(dir, &args);
     std::fs::write(
         dir.join("ext.cnf"),
@@ -228,8 +330,21 @@ fn make_certs(dir: &Path) {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
         ],
     );
 }
@@ -239,7 +354,10 @@ fn ssl_in_use(settings: &ConnSettings) -> Result<bool, String> {
     rt().block_on(async {
         let (client, task) = conn::connect(settings).await.map_err(|e| e.to_string())?;
         let row = client
-            .query_one("select ssl from pg_stat_ssl where pid = pg_backend_pid()", &[])
+            .query_one(
+                "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+                &[],
+            )
             .await
             .map_err(|e| e.to_string())?;
         drop(client);
@@ -250,11 +368,18 @@ fn ssl_in_use(settings: &ConnSettings) -> Result<bool, String> {
 
 #[test]
 fn live_tls() {
-    if std::process::Command::new("openssl").arg("version").output().is_err() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: live_tls needs the openssl command to make certificates");
         return;
     }
-    let Some(pg) = pg::PgCluster::start_with(pg::Options { tcp: true, ..Default::default() }) else {
+    let Some(pg) = pg::PgCluster::start_with(pg::Options {
+        tcp: true,
+        ..Default::default()
+    }) else {
         return;
     };
     let certs = tempfile::tempdir().unwrap();
@@ -271,7 +396,10 @@ fn live_tls() {
     let ca = certs.path().join("ca.crt");
     let other = certs.path().join("other-ca.crt");
     let base = |host: &str, extra: &str| {
-        format!("host={host} port={} user=postgres password='{}' {extra}", pg.port, pg.password)
+        format!(
+            "host={host} port={} user=postgres password='{}' {extra}",
+            pg.port, pg.password
+        )
     };
     let settings = |ci: String| resolve(Some(&ci), &EmptyEnv, home.path());
 
@@ -295,15 +423,43 @@ fn live_tls() {
         ("127.0.0.1", "sslmode=prefer".into(), Ok(true)),
         ("127.0.0.1", "sslmode=require".into(), Ok(true)),
         // verify-ca: the chain is checked, the name (localhost ≠ 127.0.0.1) is not.
-        ("127.0.0.1", format!("sslmode=verify-ca sslrootcert={ca_s}"), Ok(true)),
-        ("127.0.0.1", format!("sslmode=verify-ca sslrootcert={other_s}"), Err("UnknownIssuer")),
+        (
+            "127.0.0.1",
+            format!("sslmode=verify-ca sslrootcert={ca_s}"),
+            Ok(true),
+        ),
+        (
+            "127.0.0.1",
+            format!("sslmode=verify-ca sslrootcert={other_s}"),
+            Err("UnknownIssuer"),
+        ),
         // verify-full: both.
-        ("127.0.0.1", format!("sslmode=verify-full sslrootcert={ca_s}"), Err("not valid for name")),
-        ("localhost", format!("hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={ca_s}"), Ok(true)),
-        ("localhost", format!("hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={other_s}"), Err("certificate")),
+        (
+            "127.0.0.1",
+            format!("sslmode=verify-full sslrootcert={ca_s}"),
+            Err("not valid for name"),
+        ),
+        (
+            "localhost",
+            format!("hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={ca_s}"),
+            Ok(true),
+        ),
+        (
+            "localhost",
+            format!("hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={other_s}"),
+            Err("certificate"),
+        ),
         // require with an explicit root file behaves as verify-ca (libpq's rule).
-        ("127.0.0.1", format!("sslmode=require sslrootcert={other_s}"), Err("certificate")),
-        ("127.0.0.1", format!("sslmode=require sslrootcert={ca_s}"), Ok(true)),
+        (
+            "127.0.0.1",
+            format!("sslmode=require sslrootcert={other_s}"),
+            Err("certificate"),
+        ),
+        (
+            "127.0.0.1",
+            format!("sslmode=require sslrootcert={ca_s}"),
+            Ok(true),
+        ),
     ];
     for (host, extra, want) in cases {
         let ci = base(host, &extra);
@@ -313,7 +469,10 @@ fn live_tls() {
             (Err(e), Err(w)) => {
                 assert!(e.contains(w), "{extra}: {e}");
                 assert!(e.contains("(sslmode="), "{e}");
-                assert!(e.starts_with(&format!("cannot connect to host \"{host}\"")), "{e}");
+                assert!(
+                    e.starts_with(&format!("cannot connect to host \"{host}\"")),
+                    "{e}"
+                );
                 assert!(!e.contains(&pg.password), "{e}");
             }
             _ => panic!("{host} {extra}: got {got:?}, want {want:?}"),
@@ -324,7 +483,13 @@ fn live_tls() {
     std::fs::create_dir(home.path().join(".postgresql")).unwrap();
     std::fs::copy(&other, home.path().join(".postgresql/root.crt")).unwrap();
     let got = ssl_in_use(&settings(base("127.0.0.1", "sslmode=require")));
-    assert!(got.as_ref().is_err_and(|e| e.contains("certificate")), "{got:?}");
+    assert!(
+        got.as_ref().is_err_and(|e| e.contains("certificate")),
+        "{got:?}"
+    );
     std::fs::copy(&ca, home.path().join(".postgresql/root.crt")).unwrap();
-    assert_eq!(ssl_in_use(&settings(base("127.0.0.1", "sslmode=require"))), Ok(true));
+    assert_eq!(
+        ssl_in_use(&settings(base("127.0.0.1", "sslmode=require"))),
+        Ok(true)
+    );
 }

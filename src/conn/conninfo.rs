@@ -100,7 +100,10 @@ impl Params {
 
     /// The value of `key` even when empty.
     pub fn get_raw(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn remove(&mut self, key: &str) -> Option<String> {
@@ -247,7 +250,9 @@ fn percent_decode(s: &str, what: &str) -> Result<String, ConnError> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(0) => {
                     return Err(ConnError::Conninfo(format!(
@@ -270,7 +275,9 @@ fn percent_decode(s: &str, what: &str) -> Result<String, ConnError> {
         }
     }
     String::from_utf8(out).map_err(|_| {
-        ConnError::Conninfo(format!("percent-decoded {what} of the URI is not valid UTF-8"))
+        ConnError::Conninfo(format!(
+            "percent-decoded {what} of the URI is not valid UTF-8"
+        ))
     })
 }
 
@@ -395,7 +402,9 @@ mod tests {
     use super::*;
 
     fn pairs(p: &Params) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn ok(s: &str) -> Vec<(String, String)> {
@@ -403,7 +412,9 @@ mod tests {
     }
 
     fn kv(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -412,12 +423,25 @@ mod tests {
             ("postgresql://", &[]),
             ("postgres://", &[]),
             ("postgresql://localhost", &[("host", "localhost")]),
-            ("postgresql://localhost:5433", &[("host", "localhost"), ("port", "5433")]),
-            ("postgresql://localhost/mydb", &[("host", "localhost"), ("dbname", "mydb")]),
-            ("postgresql://user@localhost", &[("user", "user"), ("host", "localhost")]),
+            (
+                "postgresql://localhost:5433",
+                &[("host", "localhost"), ("port", "5433")],
+            ),
+            (
+                "postgresql://localhost/mydb",
+                &[("host", "localhost"), ("dbname", "mydb")],
+            ),
+            (
+                "postgresql://user@localhost",
+                &[("user", "user"), ("host", "localhost")],
+            ),
             (
                 "postgresql://user:secret@localhost",
-                &[("user", "user"), ("password", "secret"), ("host", "localhost")],
+                &[
+                    ("user", "user"),
+                    ("password", "secret"),
+                    ("host", "localhost"),
+                ],
             ),
             (
                 "postgresql://user:pass@host1:5432,host2/db?sslmode=require&application_name=x",
@@ -441,8 +465,14 @@ mod tests {
                     ("application_name", "myapp"),
                 ],
             ),
-            ("postgresql://[::1]:5433/db", &[("host", "::1"), ("port", "5433"), ("dbname", "db")]),
-            ("postgresql://[2001:db8::1234]", &[("host", "2001:db8::1234")]),
+            (
+                "postgresql://[::1]:5433/db",
+                &[("host", "::1"), ("port", "5433"), ("dbname", "db")],
+            ),
+            (
+                "postgresql://[2001:db8::1234]",
+                &[("host", "2001:db8::1234")],
+            ),
             (
                 "postgresql://[::1],[fe80::1]:6000",
                 &[("host", "::1,fe80::1"), ("port", ",6000")],
@@ -455,12 +485,23 @@ mod tests {
                 "postgresql:///mydb?host=%2Fvar%2Frun%2Fpostgresql",
                 &[("dbname", "mydb"), ("host", "/var/run/postgresql")],
             ),
-            ("postgresql:///mydb?host=/tmp&port=5433", &[("dbname", "mydb"), ("host", "/tmp"), ("port", "5433")]),
+            (
+                "postgresql:///mydb?host=/tmp&port=5433",
+                &[("dbname", "mydb"), ("host", "/tmp"), ("port", "5433")],
+            ),
             (
                 "postgresql://us%40er:p%3Aa%40ss%2F@h/d%20b",
-                &[("user", "us@er"), ("password", "p:a@ss/"), ("host", "h"), ("dbname", "d b")],
+                &[
+                    ("user", "us@er"),
+                    ("password", "p:a@ss/"),
+                    ("host", "h"),
+                    ("dbname", "d b"),
+                ],
             ),
-            ("postgresql://h?ssl=true", &[("host", "h"), ("sslmode", "require")]),
+            (
+                "postgresql://h?ssl=true",
+                &[("host", "h"), ("sslmode", "require")],
+            ),
             ("POSTGRESQL://h", &[("host", "h")]),
             ("postgresql://:5433", &[("port", "5433")]),
             ("postgresql://u:@h", &[("user", "u"), ("host", "h")]),
@@ -476,17 +517,32 @@ mod tests {
             ("", &[]),
             ("   ", &[]),
             ("host=localhost", &[("host", "localhost")]),
-            ("host = localhost  port= 5433 ", &[("host", "localhost"), ("port", "5433")]),
-            ("dbname='my db' user=bob", &[("dbname", "my db"), ("user", "bob")]),
-            (r"password='it\'s' user=x", &[("password", "it's"), ("user", "x")]),
+            (
+                "host = localhost  port= 5433 ",
+                &[("host", "localhost"), ("port", "5433")],
+            ),
+            (
+                "dbname='my db' user=bob",
+                &[("dbname", "my db"), ("user", "bob")],
+            ),
+            (
+                r"password='it\'s' user=x",
+                &[("password", "it's"), ("user", "x")],
+            ),
             (r"password='back\\slash'", &[("password", r"back\slash")]),
             (r"password=a\ b", &[("password", "a b")]),
             ("password=''", &[("password", "")]),
             // As in libpq, a value starts after the blanks that follow "=".
             ("host= port=1", &[("host", "port=1")]),
             ("host=a host=b", &[("host", "b")]),
-            ("host=/var/run/postgresql port=5432", &[("host", "/var/run/postgresql"), ("port", "5432")]),
-            ("options='-c work_mem=64MB'", &[("options", "-c work_mem=64MB")]),
+            (
+                "host=/var/run/postgresql port=5432",
+                &[("host", "/var/run/postgresql"), ("port", "5432")],
+            ),
+            (
+                "options='-c work_mem=64MB'",
+                &[("options", "-c work_mem=64MB")],
+            ),
             ("host=h1,h2 port=1,2", &[("host", "h1,h2"), ("port", "1,2")]),
         ];
         for (input, want) in cases {
@@ -502,16 +558,37 @@ mod tests {
     #[test]
     fn errors_say_what_and_where() {
         let cases: &[(&str, &str)] = &[
-            ("host=x foo=bar", "invalid connection option \"foo\" at offset 7"),
+            (
+                "host=x foo=bar",
+                "invalid connection option \"foo\" at offset 7",
+            ),
             ("hostx=1", "invalid connection option \"hostx\" at offset 0"),
             ("host x=1", "missing \"=\" after \"host\" at offset 0"),
             ("host=x port", "missing \"=\" after \"port\" at offset 7"),
-            ("dbname='abc", "unterminated quoted string for \"dbname\" starting at offset 7"),
-            ("postgresql://h?foo=1", "invalid URI query parameter: \"foo\""),
-            ("postgresql://h?sslmode", "missing key/value separator \"=\" in URI query parameter: \"sslmode\""),
-            ("postgresql://[::1/db", "missing \"]\" in IPv6 host address of host number 1"),
-            ("postgresql://[::1]x/db", "unexpected character \"x\" after IPv6 host address"),
-            ("postgresql://h/d%zz", "invalid percent-encoded token at offset 1 in the database name"),
+            (
+                "dbname='abc",
+                "unterminated quoted string for \"dbname\" starting at offset 7",
+            ),
+            (
+                "postgresql://h?foo=1",
+                "invalid URI query parameter: \"foo\"",
+            ),
+            (
+                "postgresql://h?sslmode",
+                "missing key/value separator \"=\" in URI query parameter: \"sslmode\"",
+            ),
+            (
+                "postgresql://[::1/db",
+                "missing \"]\" in IPv6 host address of host number 1",
+            ),
+            (
+                "postgresql://[::1]x/db",
+                "unexpected character \"x\" after IPv6 host address",
+            ),
+            (
+                "postgresql://h/d%zz",
+                "invalid percent-encoded token at offset 1 in the database name",
+            ),
             ("postgresql://h/d%00", "forbidden value %00"),
             ("postgresql://u:pa/ss@h/db", "percent-encode \"/\" as %2F"),
         ];

@@ -33,7 +33,10 @@ impl Env for HashMap<&str, &str> {
 
 impl Env for [(&str, &str)] {
     fn var(&self, name: &str) -> Option<String> {
-        self.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        self.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
     }
 }
 
@@ -95,7 +98,10 @@ pub const PGSYSCONFDIR: &str = "PGSYSCONFDIR";
 
 /// The variable that sets `param`, if any.
 pub fn var_for_param(param: &str) -> Option<&'static str> {
-    PARAM_VARS.iter().find(|(_, p)| *p == param).map(|(v, _)| *v)
+    PARAM_VARS
+        .iter()
+        .find(|(_, p)| *p == param)
+        .map(|(v, _)| *v)
 }
 
 /// The connection parameters set in `env`, as (parameter, value, variable), in the order of
@@ -104,7 +110,9 @@ pub fn params_from_env(env: &dyn Env) -> Vec<(&'static str, String, &'static str
     PARAM_VARS
         .iter()
         .filter_map(|(var, param)| {
-            env.var(var).filter(|v| !v.is_empty()).map(|v| (*param, v, *var))
+            env.var(var)
+                .filter(|v| !v.is_empty())
+                .map(|v| (*param, v, *var))
         })
         .collect()
 }
@@ -122,7 +130,10 @@ mod tests {
     fn every_documented_variable_maps_to_a_known_parameter() {
         for (var, param) in PARAM_VARS {
             assert!(var.starts_with("PG"), "{var}");
-            assert!(super::super::conninfo::is_known_key(param), "{var} -> {param}");
+            assert!(
+                super::super::conninfo::is_known_key(param),
+                "{var} -> {param}"
+            );
         }
         assert_eq!(PARAM_VARS.len(), 16);
     }
@@ -140,8 +151,10 @@ mod tests {
             ("PGSSLMODE", "verify-full"),
             ("PGOPTIONS", "-c statement_timeout=5s"),
         ];
-        let got: Vec<(&str, String)> =
-            params_from_env(&env).into_iter().map(|(p, v, _)| (p, v)).collect();
+        let got: Vec<(&str, String)> = params_from_env(&env)
+            .into_iter()
+            .map(|(p, v, _)| (p, v))
+            .collect();
         let want: Vec<(&str, String)> = vec![
             ("host", "db.example".into()),
             ("port", "6543".into()),

@@ -87,9 +87,19 @@ impl ConnError {
     }
 }
 
+/// Secrets shorter than this are not searched for: a one- or two-letter password occurs in
+/// any sentence, and replacing it would garble the message without hiding anything.
+const MIN_REDACT_LEN: usize = 3;
+
 fn redact(msg: &str, secrets: &[String]) -> String {
     let mut out = msg.to_string();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
+    let mut secrets: Vec<&String> = secrets
+        .iter()
+        .filter(|s| s.len() >= MIN_REDACT_LEN)
+        .collect();
+    // Longest first, so that a password containing another one is hidden whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
         out = out.replace(s.as_str(), REDACTED);
     }
     out
@@ -231,21 +241,31 @@ impl ConnSettings {
     /// The `tokio_postgres::Config` for all endpoints (tokio-postgres then tries them in order).
     /// [`connect`] uses [`ConnSettings::endpoint_config`] instead, to report each host's error.
     pub fn to_config(&self) -> tokio_postgres::Config {
+        // tokio-postgres wants as many hostaddrs as hosts, or none: with a mix, leave them out.
+        let mixed = self.endpoints.iter().any(|e| e.hostaddr.is_some())
+            && self.endpoints.iter().any(|e| e.hostaddr.is_none());
         let mut c = self.base_config();
         for e in &self.endpoints {
-            add_endpoint(&mut c, e);
-        }
-        if self.endpoints.iter().all(|e| e.hostaddr.is_none()) {
-            // tokio-postgres wants as many hostaddrs as hosts, or none.
-        } else if self.endpoints.iter().any(|e| e.hostaddr.is_none()) {
-            // Mixed: cannot express it in one Config; leave hostaddrs out.
-            let mut c2 = self.base_config();
-            for e in &self.endpoints {
-                add_endpoint(&mut c2, &Endpoint { hostaddr: None, ..e.clone() });
+            match mixed {
+                true => add_endpoint(
+                    &mut c,
+                    &Endpoint {
+                        hostaddr: None,
+                        ..e.clone()
+                    },
+                ),
+                false => add_endpoint(&mut c, e),
             }
-            return c2;
         }
         c
+    }
+
+    /// The TLS connector to hand tokio-postgres, or `None` for `sslmode=disable` (use `NoTls`).
+    pub fn make_tls(&self) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, ConnError> {
+        Ok(self
+            .tls
+            .client_config()?
+            .map(tokio_postgres_rustls::MakeRustlsConnect::new))
     }
 
     /// The `tokio_postgres::Config` for one endpoint. Unix sockets never use TLS (as in libpq).
@@ -306,7 +326,10 @@ fn tsa_str(t: TargetSessionAttrs) -> &'static str {
 impl fmt::Display for ConnSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hosts: Vec<String> = self.endpoints.iter().map(|e| e.host.to_string()).collect();
-        let ports: Vec<String> = self.endpoints.iter().map(|e| e.port.to_string()).collect();
+        let mut ports: Vec<String> = self.endpoints.iter().map(|e| e.port.to_string()).collect();
+        if ports.windows(2).all(|w| w[0] == w[1]) {
+            ports.truncate(1);
+        }
         write!(f, "host={} ", quote(&hosts.join(",")))?;
         if self.endpoints.iter().any(|e| e.hostaddr.is_some()) {
             let addrs: Vec<String> = self
@@ -316,7 +339,13 @@ impl fmt::Display for ConnSettings {
                 .collect();
             write!(f, "hostaddr={} ", quote(&addrs.join(",")))?;
         }
-        write!(f, "port={} user={} dbname={}", ports.join(","), quote(&self.user), quote(&self.dbname))?;
+        write!(
+            f,
+            "port={} user={} dbname={}",
+            ports.join(","),
+            quote(&self.user),
+            quote(&self.dbname)
+        )?;
         if self.password.is_some() {
             write!(f, " password={REDACTED}")?;
         }
@@ -329,7 +358,11 @@ impl fmt::Display for ConnSettings {
             write!(f, " options={}", quote(o))?;
         }
         if self.target_session_attrs != TargetSessionAttrs::Any {
-            write!(f, " target_session_attrs={}", tsa_str(self.target_session_attrs))?;
+            write!(
+                f,
+                " target_session_attrs={}",
+                tsa_str(self.target_session_attrs)
+            )?;
         }
         Ok(())
     }
@@ -356,7 +389,11 @@ impl fmt::Debug for ConnSettings {
 
 /// Quotes a value for a conninfo string when needed.
 fn quote(v: &str) -> String {
-    if !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
+    if !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
+    {
         return v.to_string();
     }
     let mut s = String::from("'");
@@ -425,13 +462,20 @@ impl Merged {
         if value.is_empty() || self.get(key).is_some() {
             return;
         }
-        self.entries.push((key.to_string(), value.to_string(), source));
+        self.entries
+            .push((key.to_string(), value.to_string(), source));
     }
     fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v.as_str())
     }
     fn source(&self, key: &str) -> Option<&Source> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, s)| s)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, s)| s)
     }
     /// " (from PGPORT)" and the like, for messages.
     fn from(&self, key: &str) -> String {
@@ -487,7 +531,10 @@ fn resolve_params(
     }
 
     // The service: its settings come after the connection string, before the environment.
-    let service_name = given.get("service").map(str::to_string).or_else(|| env::non_empty(env, "PGSERVICE"));
+    let service_name = given
+        .get("service")
+        .map(str::to_string)
+        .or_else(|| env::non_empty(env, "PGSERVICE"));
     if let Some(name) = service_name {
         let files = service::service_files(env, home);
         let (params, file) = service::lookup(&name, &files)?;
@@ -495,7 +542,14 @@ fn resolve_params(
             secrets.push(p.to_string());
         }
         for (k, v) in params.iter() {
-            m.add_if_unset(k, v, Source::Service { name: name.clone(), file: file.clone() });
+            m.add_if_unset(
+                k,
+                v,
+                Source::Service {
+                    name: name.clone(),
+                    file: file.clone(),
+                },
+            );
         }
     }
 
@@ -588,8 +642,12 @@ fn resolve_params(
                         Host::Tcp(h) => h.clone(),
                         Host::Unix(p) => p.display().to_string(),
                     };
-                    let target =
-                        pgpass::Target { host: &host, port: e.port, dbname: &dbname, user: &user };
+                    let target = pgpass::Target {
+                        host: &host,
+                        port: e.port,
+                        dbname: &dbname,
+                        user: &user,
+                    };
                     let got = pgpass::lookup(path, &target);
                     for w in got.warnings {
                         if !warnings.contains(&w) {
@@ -658,7 +716,10 @@ fn endpoints(m: &Merged, defaults: &Defaults) -> Result<Vec<Endpoint>, ConnError
         Some(list) => list.split(',').map(to_host).collect(),
         None if !addrs.is_empty() => addrs
             .iter()
-            .map(|a| a.map(|a| Host::Tcp(a.to_string())).unwrap_or_else(default_host))
+            .map(|a| {
+                a.map(|a| Host::Tcp(a.to_string()))
+                    .unwrap_or_else(default_host)
+            })
             .collect(),
         None => vec![default_host()],
     };
@@ -714,7 +775,10 @@ pub type ConnectionTask = tokio::task::JoinHandle<Result<(), tokio_postgres::Err
 /// error is one line per endpoint, such as
 /// `cannot connect to host "db" port 5432: connection refused`, and never shows the password.
 pub async fn connect(s: &ConnSettings) -> Result<(Client, ConnectionTask), ConnError> {
-    let secrets: Vec<String> = s.password().map(|p| vec![p.to_string()]).unwrap_or_default();
+    let secrets: Vec<String> = s
+        .password()
+        .map(|p| vec![p.to_string()])
+        .unwrap_or_default();
     let tls = s.tls.client_config().map_err(|e| e.redact(&secrets))?;
     let mut failures = Vec::new();
     for e in &s.endpoints {
@@ -749,11 +813,17 @@ async fn connect_one(
     match tls {
         Some(c) if !unix => {
             let connector = tokio_postgres_rustls::MakeRustlsConnect::new(c);
-            let (client, conn) = config.connect(connector).await.map_err(|e| describe_error(&e))?;
+            let (client, conn) = config
+                .connect(connector)
+                .await
+                .map_err(|e| describe_error(&e))?;
             Ok((client, tokio::spawn(conn)))
         }
         _ => {
-            let (client, conn) = config.connect(NoTls).await.map_err(|e| describe_error(&e))?;
+            let (client, conn) = config
+                .connect(NoTls)
+                .await
+                .map_err(|e| describe_error(&e))?;
             Ok((client, tokio::spawn(conn)))
         }
     }
@@ -800,20 +870,28 @@ fn password_hint(s: &ConnSettings, why: &str) -> Option<String> {
     if why.contains("invalid peer certificate") {
         let roots = match &s.tls.root_cert {
             tls::RootCert::System => "the system's trusted roots".to_string(),
-            tls::RootCert::File { path, .. } => format!("root certificate file \"{}\"", path.display()),
+            tls::RootCert::File { path, .. } => {
+                format!("root certificate file \"{}\"", path.display())
+            }
             tls::RootCert::Unset => "no root certificate".to_string(),
         };
         let mode = if s.tls.mode == s.tls.requested {
             s.tls.mode.to_string()
         } else {
-            format!("{}, treated as {} because a root certificate file exists", s.tls.requested, s.tls.mode)
+            format!(
+                "{}, treated as {} because a root certificate file exists",
+                s.tls.requested, s.tls.mode
+            )
         };
         return Some(format!(" (sslmode={mode}, {roots})"));
     }
-    let auth_failed = why.contains("password authentication failed")
-        || why.contains("authentication failed");
+    let auth_failed =
+        why.contains("password authentication failed") || why.contains("authentication failed");
     if auth_failed {
-        return s.password_source.as_ref().map(|src| format!(" (password from {src})"));
+        return s
+            .password_source
+            .as_ref()
+            .map(|src| format!(" (password from {src})"));
     }
     if why.contains("password missing") {
         let file = s

@@ -89,13 +89,20 @@ pub fn lookup(path: &Path, target: &Target<'_>) -> Lookup {
 /// The password of the first line of `text` that matches `target`.
 pub fn find_password(text: &str, target: &Target<'_>) -> Option<String> {
     let port = target.port.to_string();
-    let wanted = [match_host(target.host), port.as_str(), target.dbname, target.user];
+    let wanted = [
+        match_host(target.host),
+        port.as_str(),
+        target.dbname,
+        target.user,
+    ];
     for line in text.lines() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some(fields) = split_line(line) else { continue };
+        let Some(fields) = split_line(line) else {
+            continue;
+        };
         let matches = fields[..4]
             .iter()
             .zip(wanted.iter())
@@ -130,7 +137,10 @@ fn split_line(line: &str) -> Option<[Field; 5]> {
                 }
             }
             ':' if fields.len() < 4 => {
-                fields.push(Field { wildcard: raw == "*", value: std::mem::take(&mut cur) });
+                fields.push(Field {
+                    wildcard: raw == "*",
+                    value: std::mem::take(&mut cur),
+                });
                 raw.clear();
             }
             c => {
@@ -142,7 +152,10 @@ fn split_line(line: &str) -> Option<[Field; 5]> {
     if fields.len() < 4 {
         return None;
     }
-    fields.push(Field { wildcard: false, value: cur });
+    fields.push(Field {
+        wildcard: false,
+        value: cur,
+    });
     fields.try_into().ok()
 }
 
@@ -152,7 +165,12 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn t<'a>(host: &'a str, port: u16, dbname: &'a str, user: &'a str) -> Target<'a> {
-        Target { host, port, dbname, user }
+        Target {
+            host,
+            port,
+            dbname,
+            user,
+        }
     }
 
     #[test]
@@ -176,7 +194,10 @@ incomplete:line
             (t("anything", 5433, "x", "y"), Some("any-5433")),
             (t("db.example", 5432, "shop", "mallory"), None),
             (t("localhost", 5432, "x", "bob"), Some("bob-local")),
-            (t("/var/run/postgresql", 5432, "x", "bob"), Some("bob-local")),
+            (
+                t("/var/run/postgresql", 5432, "x", "bob"),
+                Some("bob-local"),
+            ),
             (t("/tmp", 5432, "x", "bob"), Some("bob-local")),
             (t("", 5432, "x", "bob"), Some("bob-local")),
             (t("127.0.0.1", 5432, "x", "bob"), None),
@@ -195,7 +216,10 @@ incomplete:line
     #[test]
     fn first_match_wins_and_crlf() {
         let file = "h:5432:d:u:first\r\nh:5432:d:u:second\r\n";
-        assert_eq!(find_password(file, &t("h", 5432, "d", "u")).as_deref(), Some("first"));
+        assert_eq!(
+            find_password(file, &t("h", 5432, "d", "u")).as_deref(),
+            Some("first")
+        );
     }
 
     fn write(dir: &Path, mode: u32, text: &str) -> PathBuf {
@@ -254,15 +278,27 @@ incomplete:line
     #[test]
     fn default_path_rules() {
         let home = Path::new("/home/a");
-        assert_eq!(default_path(None, Some(home)), Some(PathBuf::from("/home/a/.pgpass")));
-        assert_eq!(default_path(Some(""), Some(home)), Some(PathBuf::from("/home/a/.pgpass")));
-        assert_eq!(default_path(Some("/x/pw"), Some(home)), Some(PathBuf::from("/x/pw")));
+        assert_eq!(
+            default_path(None, Some(home)),
+            Some(PathBuf::from("/home/a/.pgpass"))
+        );
+        assert_eq!(
+            default_path(Some(""), Some(home)),
+            Some(PathBuf::from("/home/a/.pgpass"))
+        );
+        assert_eq!(
+            default_path(Some("/x/pw"), Some(home)),
+            Some(PathBuf::from("/x/pw"))
+        );
         assert_eq!(default_path(None, None), None);
     }
 
     #[test]
     fn debug_redacts() {
-        let l = Lookup { password: Some("hunter2".into()), warnings: vec![] };
+        let l = Lookup {
+            password: Some("hunter2".into()),
+            warnings: vec![],
+        };
         assert!(!format!("{l:?}").contains("hunter2"));
     }
 }

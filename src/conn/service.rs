@@ -50,7 +50,10 @@ pub fn lookup(name: &str, files: &[PathBuf]) -> Result<(Params, PathBuf), ConnEr
             return Ok((p, file.clone()));
         }
     }
-    let searched: Vec<String> = files.iter().map(|f| format!("\"{}\"", f.display())).collect();
+    let searched: Vec<String> = files
+        .iter()
+        .map(|f| format!("\"{}\"", f.display()))
+        .collect();
     Err(ConnError::Service(format!(
         "definition of service \"{name}\" not found (searched {})",
         searched.join(", ")
@@ -143,7 +146,9 @@ colour=blue
 ";
 
     fn pairs(p: &Params) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -161,13 +166,22 @@ colour=blue
                     ("sslmode", "verify-full"),
                 ]),
             ),
-            ("local", Some(&[("host", "/var/run/postgresql"), ("dbname", "local"), ("password", "hunter2")])),
+            (
+                "local",
+                Some(&[
+                    ("host", "/var/run/postgresql"),
+                    ("dbname", "local"),
+                    ("password", "hunter2"),
+                ]),
+            ),
             ("missing", None),
         ];
         for (name, want) in cases {
             let got = parse_section(FILE, name, f).unwrap().map(|p| pairs(&p));
             let want = want.map(|w| {
-                w.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()
+                w.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>()
             });
             assert_eq!(got, want, "{name}");
         }
@@ -193,7 +207,10 @@ colour=blue
         let env = [("PGSYSCONFDIR", "/etc/pg")];
         assert_eq!(
             service_files(&env, Some(home)),
-            vec![PathBuf::from("/home/a/.pg_service.conf"), PathBuf::from("/etc/pg/pg_service.conf")]
+            vec![
+                PathBuf::from("/home/a/.pg_service.conf"),
+                PathBuf::from("/etc/pg/pg_service.conf")
+            ]
         );
         let env = [("PGSERVICEFILE", "/s/my.conf")];
         assert_eq!(
@@ -218,7 +235,10 @@ colour=blue
         let (b, from) = lookup("b", &files).unwrap();
         assert_eq!((b.get("host"), from), (Some("sys-b"), sys.clone()));
         let err = lookup("zzz", &files).unwrap_err().to_string();
-        assert!(err.contains("definition of service \"zzz\" not found"), "{err}");
+        assert!(
+            err.contains("definition of service \"zzz\" not found"),
+            "{err}"
+        );
         for f in &files {
             assert!(err.contains(&f.display().to_string()), "{err}");
         }

@@ -20,7 +20,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
 
 use super::ConnError;
@@ -143,9 +145,15 @@ impl TlsSettings {
         let pgdir = home.map(|h| h.join(".postgresql"));
         let root_cert = match sslrootcert {
             Some("system") => RootCert::System,
-            Some(p) => RootCert::File { path: PathBuf::from(p), explicit: true },
+            Some(p) => RootCert::File {
+                path: PathBuf::from(p),
+                explicit: true,
+            },
             None => match &pgdir {
-                Some(d) => RootCert::File { path: d.join("root.crt"), explicit: false },
+                Some(d) => RootCert::File {
+                    path: d.join("root.crt"),
+                    explicit: false,
+                },
                 None => RootCert::Unset,
             },
         };
@@ -164,13 +172,22 @@ impl TlsSettings {
             (RootCert::File { path, .. }, SslMode::Require) if path.is_file() => SslMode::VerifyCa,
             _ => requested,
         };
-        let cert = sslcert.map(PathBuf::from).or_else(|| pgdir.as_ref().map(|d| d.join("postgresql.crt")));
-        let key = sslkey.map(PathBuf::from).or_else(|| pgdir.as_ref().map(|d| d.join("postgresql.key")));
+        let cert = sslcert
+            .map(PathBuf::from)
+            .or_else(|| pgdir.as_ref().map(|d| d.join("postgresql.crt")));
+        let key = sslkey
+            .map(PathBuf::from)
+            .or_else(|| pgdir.as_ref().map(|d| d.join("postgresql.key")));
         let client_cert = match (cert, key) {
             (Some(c), Some(k)) if c.is_file() && k.is_file() => Some((c, k)),
             _ => None,
         };
-        Ok(TlsSettings { requested, mode, root_cert, client_cert })
+        Ok(TlsSettings {
+            requested,
+            mode,
+            root_cert,
+            client_cert,
+        })
     }
 
     /// The rustls configuration, or `None` for `sslmode=disable`.
@@ -255,7 +272,10 @@ impl TlsSettings {
 
 fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, ConnError> {
     let err = |e: &dyn std::fmt::Display| {
-        ConnError::Tls(format!("could not read {what} file \"{}\": {e}", path.display()))
+        ConnError::Tls(format!(
+            "could not read {what} file \"{}\": {e}",
+            path.display()
+        ))
     };
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| err(&e))?
@@ -385,8 +405,18 @@ mod tests {
             ("allow", SslMode::Allow, T::Prefer, Verification::None),
             ("prefer", SslMode::Prefer, T::Prefer, Verification::None),
             ("require", SslMode::Require, T::Require, Verification::None),
-            ("verify-ca", SslMode::VerifyCa, T::Require, Verification::Chain),
-            ("verify-full", SslMode::VerifyFull, T::Require, Verification::ChainAndHostname),
+            (
+                "verify-ca",
+                SslMode::VerifyCa,
+                T::Require,
+                Verification::Chain,
+            ),
+            (
+                "verify-full",
+                SslMode::VerifyFull,
+                T::Require,
+                Verification::ChainAndHostname,
+            ),
         ];
         for (s, mode, tokio, ver) in cases {
             let m: SslMode = s.parse().unwrap();
@@ -396,7 +426,10 @@ mod tests {
             assert_eq!(m.verification(), ver, "{s}");
         }
         let err = "verify_full".parse::<SslMode>().unwrap_err().to_string();
-        assert!(err.contains("invalid sslmode value: \"verify_full\""), "{err}");
+        assert!(
+            err.contains("invalid sslmode value: \"verify_full\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -407,7 +440,10 @@ mod tests {
         assert_eq!(s.mode, SslMode::Prefer);
         assert_eq!(
             s.root_cert,
-            RootCert::File { path: home.path().join(".postgresql/root.crt"), explicit: false }
+            RootCert::File {
+                path: home.path().join(".postgresql/root.crt"),
+                explicit: false
+            }
         );
         assert_eq!(s.client_cert, None);
         // require without a root file: no verification.
@@ -430,7 +466,10 @@ mod tests {
     #[test]
     fn system_roots_rules() {
         let s = TlsSettings::new(None, Some("system"), None, None, None).unwrap();
-        assert_eq!((s.mode, s.root_cert), (SslMode::VerifyFull, RootCert::System));
+        assert_eq!(
+            (s.mode, s.root_cert),
+            (SslMode::VerifyFull, RootCert::System)
+        );
         for weak in ["disable", "allow", "prefer", "require", "verify-ca"] {
             let err = TlsSettings::new(Some(weak), Some("system"), None, None, None)
                 .unwrap_err()
@@ -452,7 +491,10 @@ mod tests {
         for mode in ["verify-ca", "verify-full"] {
             let s = TlsSettings::new(Some(mode), None, None, None, Some(dir.path())).unwrap();
             let err = s.client_config().unwrap_err().to_string();
-            assert!(err.contains("root certificate file") && err.contains("root.crt"), "{err}");
+            assert!(
+                err.contains("root certificate file") && err.contains("root.crt"),
+                "{err}"
+            );
             assert!(err.contains("does not exist"), "{err}");
         }
         // a root file that is not PEM.
@@ -463,6 +505,10 @@ mod tests {
         assert!(err.contains("bad.crt"), "{err}");
         // no home and no sslrootcert.
         let s = TlsSettings::new(Some("verify-full"), None, None, None, None).unwrap();
-        assert!(s.client_config().unwrap_err().to_string().contains("home directory"));
+        assert!(s
+            .client_config()
+            .unwrap_err()
+            .to_string()
+            .contains("home directory"));
     }
 }

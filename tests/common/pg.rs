@@ -122,7 +122,10 @@ impl PgCluster {
 
     /// [`PgCluster::start`] with extra lines for `postgresql.conf`.
     pub fn start_with_config(extra_conf: &str) -> Option<PgCluster> {
-        Self::start_with(Options { extra_conf: extra_conf.to_string(), ..Options::default() })
+        Self::start_with(Options {
+            extra_conf: extra_conf.to_string(),
+            ..Options::default()
+        })
     }
 
     /// Starts a cluster with `opts`; `None` as for [`PgCluster::start`].
@@ -135,7 +138,10 @@ impl PgCluster {
             eprintln!("SKIPPED: no PostgreSQL server binaries under /usr/lib/postgresql (set PGDIAG_PG_BINDIR)");
             return None;
         };
-        let root = tempfile::Builder::new().prefix("pgdiag-pg-").tempdir().expect("temp dir");
+        let root = tempfile::Builder::new()
+            .prefix("pgdiag-pg-")
+            .tempdir()
+            .expect("temp dir");
         let base = root.path().to_path_buf();
         let data_dir = base.join("data");
         let socket_dir = base.join("sock");
@@ -216,7 +222,16 @@ impl PgCluster {
         cluster.running = true; // from here on, drop tries to stop it
         cluster.run(
             "pg_ctl",
-            &["-D", cluster.data_dir.to_str().unwrap(), "-l", &log_arg, "-w", "-t", "60", "start"],
+            &[
+                "-D",
+                cluster.data_dir.to_str().unwrap(),
+                "-l",
+                &log_arg,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
         );
         Some(cluster)
     }
@@ -241,7 +256,9 @@ impl PgCluster {
         }
         cmd.env("LC_ALL", "C");
         cmd.current_dir(self.root.as_ref().unwrap().path());
-        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
         if !out.status.success() {
             let log = std::fs::read_to_string(&self.log_file).unwrap_or_default();
             panic!(
@@ -255,7 +272,11 @@ impl PgCluster {
 
     /// A `key=value` connection string for the superuser, with the password.
     pub fn conninfo(&self) -> String {
-        format!("{} password='{}'", self.conninfo_without_password(), self.password)
+        format!(
+            "{} password='{}'",
+            self.conninfo_without_password(),
+            self.password
+        )
     }
 
     /// The same, without the password.
@@ -297,14 +318,21 @@ impl PgCluster {
     /// transaction, so `CREATE DATABASE` needs a call of its own. Blocking: call it outside a
     /// runtime.
     pub fn execute(&self, sql: &str) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let client = self.client().await;
             client
                 .batch_execute(sql)
                 .await
                 .unwrap_or_else(|e| match e.as_db_error() {
-                    Some(db) => panic!("setup SQL failed: {}: {}\n{sql}", db.severity(), db.message()),
+                    Some(db) => panic!(
+                        "setup SQL failed: {}: {}\n{sql}",
+                        db.severity(),
+                        db.message()
+                    ),
                     None => panic!("setup SQL failed: {e}\n{sql}"),
                 });
         });
@@ -370,8 +398,14 @@ impl PgCluster {
         let Ok(pidfile) = std::fs::read_to_string(self.data_dir.join("postmaster.pid")) else {
             return;
         };
-        if let Some(pid) = pidfile.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) {
-            let _ = Command::new("kill").args(["-QUIT", &pid.to_string()]).status();
+        if let Some(pid) = pidfile
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<u32>().ok())
+        {
+            let _ = Command::new("kill")
+                .args(["-QUIT", &pid.to_string()])
+                .status();
             std::thread::sleep(std::time::Duration::from_secs(1));
         }
     }
