@@ -83,16 +83,68 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Guess the format of (psql-cleaned) plan text from its first meaningful characters.
+///
+/// A pasted JSON, YAML or XML plan may follow a line or two that is not part of it (the psql
+/// prompt and the statement, `$ explain (format yaml) …`): when the text does not start like a
+/// plan, the first line that does start a JSON, YAML or XML document decides, provided it comes
+/// before anything that looks like a text plan node.
 pub fn detect_format(text: &str) -> Format {
     let t = text.trim_start_matches('\u{feff}').trim_start();
+    if let Some(f) = document_format(t) {
+        return f;
+    }
+    document_start(text).map_or(Format::Text, |(_, f)| f)
+}
+
+/// The format a document starting at `t` (trimmed) is in, if it starts like a non-text plan.
+fn document_format(t: &str) -> Option<Format> {
     if t.starts_with('[') || t.starts_with('{') {
-        Format::Json
+        Some(Format::Json)
     } else if t.starts_with("<?xml") || t.starts_with("<explain") {
-        Format::Xml
+        Some(Format::Xml)
     } else if t.starts_with("- Plan:") || t.starts_with("Plan:") || t.starts_with("-   Plan:") {
-        Format::Yaml
+        Some(Format::Yaml)
     } else {
-        Format::Text
+        None
+    }
+}
+
+/// The byte offset of the first line starting a JSON/YAML/XML document, and its format, when it
+/// comes before any line that looks like a text plan node. A JSON start must be a line of its
+/// own (`[`, `{`, `[{`…), so a text plan's bracketed lines are not taken for one.
+fn document_start(text: &str) -> Option<(usize, Format)> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.contains("(cost=") || t.contains("(actual ") || t.starts_with("->") {
+            return None;
+        }
+        let json_like = t == "[" || t == "{" || t.starts_with("[{") || t.starts_with("{\"Plan\"");
+        match document_format(t) {
+            Some(Format::Json) if !json_like => {}
+            Some(f) => return Some((offset, f)),
+            None => {}
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// `text` with the lines before its JSON/YAML/XML document blanked (kept as empty lines, so line
+/// numbers in errors still count from the top of the input).
+fn blank_prelude(text: &str) -> std::borrow::Cow<'_, str> {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if document_format(t).is_some() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    match document_start(text) {
+        Some((offset, _)) if offset > 0 => {
+            let newlines = text[..offset].matches('\n').count();
+            let mut s = "\n".repeat(newlines);
+            s.push_str(&text[offset..]);
+            std::borrow::Cow::Owned(s)
+        }
+        _ => std::borrow::Cow::Borrowed(text),
     }
 }
 
@@ -112,8 +164,13 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
             json::parse_plans(text).map_err(|e| fail(Some(Format::Json), json_error(&e, None)))?;
         (Format::Json, plans, None)
     } else {
-        let cleaned = psql::clean(text);
+        let mut cleaned = psql::clean(text);
         let format = detect_format(&cleaned.text);
+        if format != Format::Text {
+            if let std::borrow::Cow::Owned(s) = blank_prelude(&cleaned.text) {
+                cleaned.text = s;
+            }
+        }
         let map = |e: LocatedError| LocatedError {
             line: e.line.map(|l| cleaned.original_line(l)),
             message: e.message,
