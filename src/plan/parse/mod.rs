@@ -158,8 +158,8 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
         message: e.message,
     };
     // Fast path: a bare JSON document needs no cleaning (and no copy of a 100 MB file).
-    let direct = detect_format(text);
-    let (format, plans, line_of) = if direct == Format::Json {
+    let direct = document_format(text.trim_start());
+    let (format, plans, line_of) = if direct == Some(Format::Json) {
         let plans =
             json::parse_plans(text).map_err(|e| fail(Some(Format::Json), json_error(&e, None)))?;
         (Format::Json, plans, None)

@@ -1,0 +1,436 @@
+//! The real-world plan corpus (`../shared/plans/real`) against the reference answers.
+//!
+//! Every file under `real/plans/**` must parse through `parse_source` (or, for a genuinely broken
+//! file, be rejected with an error naming a line: see [`BROKEN`]). Where Pg::Explain's answer is
+//! sound (`pg_explain_ok` and not `suspect`), the trees must agree node by node: count, node type
+//! (in a common vocabulary), relation / alias / index / CTE, estimated rows, actual rows, loops,
+//! never-executed; inclusive time too where its rules are ours (no parallel section), and
+//! planning / execution time where the corpus builder found them. A disagreement that is the
+//! reference's fault is listed in [`REFERENCE_WRONG`] with the reason.
+//!
+//! Each test prints one line per file (`ok`, `PARSE-FAIL`, `DISAGREE`, …) and then fails listing
+//! every unexpected problem, so one run shows the whole picture.
+//!
+//! The text files have their own test (`corpus_text_plans`), since the text reader lives apart.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use pgdiag::plan::model::{Node, Plan};
+use pgdiag::plan::parse::parse_source;
+use serde_json::Value;
+
+/// Files that are not valid plans and must be rejected with an error naming a line.
+/// (path relative to `real/plans`, why.)
+const BROKEN: &[(&str, &str)] = &[];
+
+/// Disagreements that are the reference's fault: (file relative to `real/plans`, a substring of
+/// the disagreement message, why the reference is wrong).
+const REFERENCE_WRONG: &[(&str, &str, &str)] = &[];
+
+/// Files whose reference is sound but whose tree we deliberately do not compare, with the reason.
+const NOT_COMPARED: &[(&str, &str)] = &[];
+
+#[test]
+fn corpus_json_yaml_xml_plans() {
+    run_corpus(&["json", "yaml", "xml"]);
+}
+
+#[test]
+fn corpus_text_plans() {
+    run_corpus(&["txt"]);
+}
+
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Tally {
+    files: usize,
+    parsed: usize,
+    rejected_as_expected: usize,
+    compared: usize,
+    agreed: usize,
+    reference_unsound: usize,
+    failures: Vec<String>,
+    excused: Vec<String>,
+}
+
+fn run_corpus(exts: &[&str]) {
+    let Some(shared) = common::shared_plans() else {
+        return;
+    };
+    let real = shared.join("real");
+    let plans_dir = real.join("plans");
+    let files = common::files_with_ext(&plans_dir, exts);
+    assert!(!files.is_empty(), "no {exts:?} files under {}", plans_dir.display());
+    let mut t = Tally::default();
+    let mut report = String::new();
+    for path in &files {
+        let rel = path
+            .strip_prefix(&plans_dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        t.files += 1;
+        let line = check_file(&real, path, &rel, &mut t);
+        let _ = writeln!(report, "{line}");
+    }
+    println!("{report}");
+    println!(
+        "{exts:?}: {} files, {} parsed, {} rejected as listed broken; reference sound for {}, \
+         agreeing {} (reference unsound for {}); {} excused disagreements",
+        t.files,
+        t.parsed,
+        t.rejected_as_expected,
+        t.compared,
+        t.agreed,
+        t.reference_unsound,
+        t.excused.len()
+    );
+    for e in &t.excused {
+        println!("  excused: {e}");
+    }
+    if !t.failures.is_empty() {
+        panic!(
+            "{} problem(s) in the {exts:?} corpus:\n{}",
+            t.failures.len(),
+            t.failures.join("\n")
+        );
+    }
+}
+
+/// Check one file; returns its summary line, records problems in `t`.
+fn check_file(real: &Path, path: &Path, rel: &str, t: &mut Tally) -> String {
+    let text = match std::fs::read(path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            t.failures.push(format!("{rel}: cannot read: {e}"));
+            return format!("READ-FAIL  {rel}");
+        }
+    };
+    let broken = BROKEN.iter().find(|(f, _)| *f == rel);
+    let plans = match parse_source(rel, &text) {
+        Ok(p) => p,
+        Err(e) => {
+            if broken.is_some() && e.line.is_some() {
+                t.rejected_as_expected += 1;
+                return format!("rejected   {rel}: {e}");
+            }
+            let why = if broken.is_some() {
+                "listed broken but its error names no line"
+            } else {
+                "does not parse"
+            };
+            t.failures.push(format!("{rel}: {why}: {e}"));
+            return format!("PARSE-FAIL {rel}: {e}");
+        }
+    };
+    if broken.is_some() {
+        t.failures
+            .push(format!("{rel}: listed in BROKEN but parses ({} plan(s))", plans.len()));
+    }
+    t.parsed += 1;
+    let n_nodes: usize = plans.iter().map(|p| p.nodes.len()).sum();
+
+    let expected_path = real
+        .join("expected")
+        .join(Path::new(rel).with_extension("json"));
+    let Some(expected) = read_json(&expected_path) else {
+        return format!("ok         {rel}: {} plan(s), {n_nodes} nodes (no reference)", plans.len());
+    };
+    let sound = expected["pg_explain_ok"] == Value::Bool(true)
+        && expected.get("suspect").is_none_or(|s| s.is_null() || s == &Value::Bool(false));
+    if !sound {
+        t.reference_unsound += 1;
+        let seen = expected["independent"]["node_lines_seen"].as_u64();
+        return format!(
+            "ok         {rel}: {} plan(s), {n_nodes} nodes (reference unsound; node lines seen by regex: {})",
+            plans.len(),
+            seen.map_or("-".to_string(), |s| s.to_string())
+        );
+    }
+    if let Some((_, why)) = NOT_COMPARED.iter().find(|(f, _)| *f == rel) {
+        return format!("ok         {rel}: {n_nodes} nodes (not compared: {why})");
+    }
+    t.compared += 1;
+    let diffs = compare(&plans[0], &expected);
+    let mut unexcused = Vec::new();
+    for d in diffs {
+        match REFERENCE_WRONG
+            .iter()
+            .find(|(f, pat, _)| *f == rel && d.contains(pat))
+        {
+            Some((_, _, why)) => t.excused.push(format!("{rel}: {d} — {why}")),
+            None => unexcused.push(d),
+        }
+    }
+    if unexcused.is_empty() {
+        t.agreed += 1;
+        format!("ok         {rel}: {} plan(s), {n_nodes} nodes, agrees", plans.len())
+    } else {
+        let line = format!(
+            "DISAGREE   {rel}: {} difference(s): {}",
+            unexcused.len(),
+            unexcused.join("; ")
+        );
+        for d in unexcused {
+            t.failures.push(format!("{rel}: {d}"));
+        }
+        line
+    }
+}
+
+fn read_json(path: &PathBuf) -> Option<Value> {
+    let s = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&s).ok()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Comparison
+
+/// Pg::Explain's relationship vocabulary for one of our nodes.
+fn relationship(n: &Node) -> &'static str {
+    if n.parent.is_none() {
+        return "root";
+    }
+    let sub = n.subplan_name.as_deref().unwrap_or("");
+    match n.relationship.as_deref() {
+        Some("InitPlan") if sub.starts_with("CTE ") => "cte",
+        Some("InitPlan") => "initplan",
+        Some("SubPlan") => "subplan",
+        _ if sub.starts_with("CTE ") => "cte",
+        _ => "subnode",
+    }
+}
+
+/// Children are visited in a fixed order of kinds, each kind in printed order, so that both trees
+/// are walked the same way whatever order the reference keeps them in.
+fn rank(rel: &str) -> u8 {
+    match rel {
+        "cte" => 0,
+        "initplan" => 1,
+        "subnode" => 2,
+        "subplan" => 3,
+        _ => 4,
+    }
+}
+
+/// Our nodes in that canonical pre-order.
+fn our_order(plan: &Plan) -> Vec<usize> {
+    let mut out = Vec::with_capacity(plan.nodes.len());
+    let mut stack = vec![0usize];
+    while let Some(i) = stack.pop() {
+        out.push(i);
+        let mut kids = plan.nodes[i].children.clone();
+        kids.sort_by_key(|&c| rank(relationship(&plan.nodes[c])));
+        stack.extend(kids.into_iter().rev());
+    }
+    out
+}
+
+/// The reference's nodes in the same canonical pre-order (from its `parent` links).
+fn their_order(nodes: &[Value]) -> Vec<usize> {
+    let mut children: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut roots = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        match n["parent"].as_u64() {
+            Some(p) => children.entry(p as usize).or_default().push(i),
+            None => roots.push(i),
+        }
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<usize> = roots.into_iter().rev().collect();
+    while let Some(i) = stack.pop() {
+        out.push(i);
+        let mut kids = children.get(&i).cloned().unwrap_or_default();
+        kids.sort_by_key(|&c| rank(nodes[c]["relationship"].as_str().unwrap_or("")));
+        stack.extend(kids.into_iter().rev());
+    }
+    out
+}
+
+/// A node's name in text-format vocabulary (what Pg::Explain reports), without its target.
+fn text_name(n: &Node) -> String {
+    let mut s = String::new();
+    if let Some(pm) = n.partial_mode.as_deref() {
+        if pm != "Simple" {
+            s.push_str(pm);
+            s.push(' ');
+        }
+    }
+    let base = match (n.node_type.as_str(), n.strategy.as_deref()) {
+        ("Aggregate", Some("Hashed")) => "HashAggregate".to_string(),
+        ("Aggregate", Some("Sorted")) => "GroupAggregate".to_string(),
+        ("Aggregate", Some("Mixed")) => "MixedAggregate".to_string(),
+        ("SetOp", Some("Hashed")) => "HashSetOp".to_string(),
+        ("ModifyTable", _) => n.operation.clone().unwrap_or_else(|| "ModifyTable".into()),
+        (t, _) => t.to_string(),
+    };
+    s.push_str(&base);
+    if let Some(j) = n.join_type.as_deref() {
+        if j != "Inner" {
+            s.push(' ');
+            s.push_str(j);
+            if !base.ends_with("Join") || n.node_type == "Nested Loop" {
+                s.push_str(" Join");
+            } else {
+                // `Hash Join` + `Left` → `Hash Left Join`.
+                let stem = base.trim_end_matches(" Join");
+                s = format!("{stem} {j} Join");
+            }
+        }
+    }
+    if n.scan_direction.as_deref() == Some("Backward") {
+        s.push_str(" Backward");
+    }
+    s
+}
+
+/// Whether the reference's node type names our node: equal, or ours followed by its target
+/// (` on <table> …`, or the alias as `Subquery Scan <alias>` prints it).
+fn same_type(theirs: &str, n: &Node) -> bool {
+    let strip_parallel = |s: &str| s.strip_prefix("Parallel ").unwrap_or(s).to_string();
+    let theirs = strip_parallel(theirs);
+    // For JSON, YAML and XML sources the reference keeps PostgreSQL's `Node Type` as printed.
+    if theirs == n.node_type {
+        return true;
+    }
+    let ours = text_name(n);
+    if theirs == ours {
+        return true;
+    }
+    let Some(rest) = theirs.strip_prefix(&format!("{ours} ")) else {
+        return false;
+    };
+    rest.starts_with("on ")
+        || n.alias.as_deref() == Some(rest)
+        || n.relation.as_deref() == Some(rest)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    // The reference keeps three decimals of a product; allow for that and for float noise.
+    (a - b).abs() <= 0.0015_f64.max(1e-6 * a.abs().max(b.abs()))
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| x.to_string())
+}
+
+/// Node-by-node differences between our plan and the reference's answer.
+fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let nodes = expected["nodes"].as_array().cloned().unwrap_or_default();
+    let count = expected["node_count"].as_u64().unwrap_or(nodes.len() as u64) as usize;
+    if plan.nodes.len() != count {
+        diffs.push(format!(
+            "node count: ours {}, reference {count}",
+            plan.nodes.len()
+        ));
+        return diffs;
+    }
+    let parallel = plan
+        .nodes
+        .iter()
+        .any(|n| n.node_type == "Gather" || n.node_type == "Gather Merge" || n.parallel_aware);
+    let ours = our_order(plan);
+    let theirs = their_order(&nodes);
+    for (&oi, &ti) in ours.iter().zip(theirs.iter()) {
+        let n = &plan.nodes[oi];
+        let e = &nodes[ti];
+        let at = format!("node {ti} ({})", e["node_type"].as_str().unwrap_or("?"));
+        let mut d = |what: String| diffs.push(format!("{at}: {what}"));
+
+        let their_type = e["node_type"].as_str().unwrap_or("");
+        if !same_type(their_type, n) {
+            d(format!("node type: ours {:?} ({}), reference {their_type:?}", text_name(n), n.node_type));
+        }
+        let their_rel = e["relationship"].as_str().unwrap_or("");
+        if their_rel != relationship(n) {
+            d(format!("relationship: ours {}, reference {their_rel}", relationship(n)));
+        }
+        if let Some(r) = e["relation"].as_str() {
+            let qualified = match (&n.schema, &n.relation) {
+                (Some(s), Some(rel)) => Some(format!("{s}.{rel}")),
+                _ => None,
+            };
+            if n.relation.as_deref() != Some(r) && qualified.as_deref() != Some(r) {
+                d(format!("relation: ours {:?}, reference {r:?}", n.relation));
+            }
+        }
+        if let Some(a) = e["alias"].as_str() {
+            if n.alias.as_deref() != Some(a) {
+                d(format!("alias: ours {:?}, reference {a:?}", n.alias));
+            }
+        }
+        if let Some(i) = e["index_name"].as_str() {
+            if n.index.as_deref() != Some(i) {
+                d(format!("index: ours {:?}, reference {i:?}", n.index));
+            }
+        }
+        if let Some(c) = e["cte_name"].as_str() {
+            let ours_cte = if their_rel == "cte" {
+                n.subplan_name
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("CTE "))
+                    .map(str::to_string)
+            } else {
+                n.cte_name.clone()
+            };
+            if ours_cte.as_deref() != Some(c) {
+                d(format!("CTE: ours {ours_cte:?}, reference {c:?}"));
+            }
+        }
+        if let Some(r) = e["estimated_rows"].as_f64() {
+            if n.plan_rows.is_none_or(|p| !close(p, r)) {
+                d(format!("estimated rows: ours {}, reference {r}", fmt_opt(n.plan_rows)));
+            }
+        }
+        let their_never = e["never_executed"].as_bool().unwrap_or(false);
+        if their_never != n.never_executed {
+            d(format!("never executed: ours {}, reference {their_never}", n.never_executed));
+        }
+        if let Some(l) = e["actual_loops"].as_f64() {
+            if !close(n.loops(), l) {
+                d(format!("loops: ours {}, reference {l}", n.loops()));
+            }
+        }
+        if !their_never {
+            if let Some(r) = e["actual_rows"].as_f64() {
+                if n.actual_rows.is_none_or(|a| !close(a, r)) {
+                    d(format!("actual rows: ours {}, reference {r}", fmt_opt(n.actual_rows)));
+                }
+            }
+        }
+        if !parallel {
+            if let Some(inc) = e["total_inclusive_time"].as_f64() {
+                if n.inclusive_ms.is_none_or(|a| !close(a, inc)) {
+                    d(format!(
+                        "inclusive time: ours {}, reference {inc}",
+                        fmt_opt(n.inclusive_ms)
+                    ));
+                }
+            }
+        }
+    }
+    let ind = &expected["independent"];
+    if let Some(x) = ind["execution_time_ms"].as_f64() {
+        if plan.execution_ms.is_none_or(|a| !close(a, x)) {
+            diffs.push(format!(
+                "execution time: ours {}, reference {x}",
+                fmt_opt(plan.execution_ms)
+            ));
+        }
+    }
+    if let Some(x) = ind["planning_time_ms"].as_f64() {
+        if plan.planning_ms.is_none_or(|a| !close(a, x)) {
+            diffs.push(format!(
+                "planning time: ours {}, reference {x}",
+                fmt_opt(plan.planning_ms)
+            ));
+        }
+    }
+    diffs
+}
