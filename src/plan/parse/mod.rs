@@ -200,7 +200,12 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
             }),
         }
         .map_err(|e| fail(Some(format), e))?;
-        (format, plans, Some(cleaned.first_line()))
+        // The plan starts on the first line that is not blank (a prelude was blanked above).
+        let first = cleaned
+            .lines()
+            .find(|(_, l)| !l.trim().is_empty())
+            .map_or_else(|| cleaned.first_line(), |(n, _)| n);
+        (format, plans, Some(first))
     };
     let mut plans = plans;
     for (i, p) in plans.iter_mut().enumerate() {
