@@ -102,7 +102,11 @@ fn document_format(t: &str) -> Option<Format> {
         Some(Format::Json)
     } else if t.starts_with("<?xml") || t.starts_with("<explain") {
         Some(Format::Xml)
-    } else if t.starts_with("- Plan:") || t.starts_with("Plan:") || t.starts_with("-   Plan:") {
+    } else if {
+        // `- Plan:` from EXPLAIN; `Query Text:` first from auto_explain.
+        let y = t.strip_prefix('-').map_or(t, str::trim_start);
+        y.starts_with("Plan:") || y.starts_with("Query Text:")
+    } {
         Some(Format::Yaml)
     } else {
         None

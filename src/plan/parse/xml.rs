@@ -114,7 +114,7 @@ pub fn json_name(tag: &str) -> String {
 
 /// Properties whose value is an array of objects (`ExplainOpenGroup(…, labeled = false)`), each
 /// child element being one object.
-fn is_object_array(name: &str) -> bool {
+pub(super) fn is_object_array(name: &str) -> bool {
     matches!(
         name,
         "Plans" | "Workers" | "Triggers" | "Grouping Sets" | "Group Keys" | "Hash Keys"
@@ -123,7 +123,7 @@ fn is_object_array(name: &str) -> bool {
 }
 
 /// Properties printed by `ExplainPropertyList`: `<Item>` children, possibly none.
-fn is_string_list(name: &str) -> bool {
+pub(super) fn is_string_list(name: &str) -> bool {
     matches!(
         name,
         "Output"
@@ -317,7 +317,7 @@ mod tests {
 /// Every JSON fixture printed as PostgreSQL prints XML (`ExplainXMLTag` and friends) must give the
 /// same model as the JSON itself: every property name, list, group and array of the corpus.
 #[cfg(test)]
-mod round_trip {
+pub(super) mod round_trip {
     use serde_json::Value;
 
     fn tag(key: &str) -> String {

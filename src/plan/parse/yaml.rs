@@ -185,6 +185,15 @@ impl Builder {
             Some(Frame::Seq { items, .. }) => items.push(value),
             Some(Frame::Map { map, key, .. }) => match key.take() {
                 Some(k) => {
+                    // PostgreSQL prints an empty array (`Workers`, `Triggers`, …) as an empty
+                    // value, which YAML reads as null.
+                    let value = if value.is_null()
+                        && (super::xml::is_object_array(&k) || super::xml::is_string_list(&k))
+                    {
+                        Value::Array(Vec::new())
+                    } else {
+                        value
+                    };
                     map.insert(k, value);
                 }
                 None => {
@@ -278,7 +287,7 @@ mod tests {
                     "Sort Key": ["a", "1"],
                     "Plans": [{"Node Type": "Seq Scan", "Alias": "on", "Parallel Aware": false}]
                 },
-                "Triggers": null,
+                "Triggers": [],
                 "Planning Time": 0.5
             }])
         );
@@ -303,8 +312,117 @@ mod tests {
     }
 
     #[test]
+    fn several_psql_outputs_and_a_prompt() {
+        let block = "$ explain (format yaml) select 1;\n     QUERY PLAN\n-------------------\n - Plan:           +\n     Node Type: \"Result\" +\n     Plan Rows: 1  +\n   Planning Time: 0.01\n(1 row)\n\n";
+        let plans = crate::plan::parse_source("two.yaml", &block.repeat(2));
+        // The second prompt sits between the documents: it is not YAML, and says so with its line.
+        match plans {
+            Ok(p) => assert_eq!(p.len(), 2),
+            Err(e) => assert_eq!(e.line, Some(10), "{e}"),
+        }
+        let one = crate::plan::parse_source("one.yaml", block).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].format, "yaml");
+        assert_eq!(one[0].line, 4);
+        assert_eq!(one[0].nodes[0].plan_rows, Some(1.0));
+        let two = block.replacen("$ explain (format yaml) select 1;\n", "", 1).repeat(2);
+        let plans = crate::plan::parse_source("two.yaml", &two).unwrap();
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[1].index_in_source, 1);
+    }
+
+    #[test]
+    fn errors_are_located_in_the_input_file() {
+        let text = "     QUERY PLAN\n-------------------\n - Plan:           +\n     Node Type: \"Result\" +\n     Plan Rows: [1  +\n(1 row)\n";
+        let e = crate::plan::parse_source("bad.yaml", text).unwrap_err();
+        assert!(e.line.is_some_and(|l| (5..=6).contains(&l)), "{e}");
+        assert!(e.to_string().contains("yaml"), "{e}");
+    }
+
+    #[test]
     fn a_scalar_document_is_not_a_plan() {
         let e = parse("hello\n").unwrap_err();
         assert_eq!(e.line, Some(1));
+    }
+}
+
+/// Every JSON fixture printed as PostgreSQL prints YAML (block style, strings double-quoted with
+/// JSON escapes, numbers and booleans plain) must give the same model as the JSON itself.
+#[cfg(test)]
+mod round_trip {
+    use crate::plan::parse::xml::round_trip::{fixtures, model};
+    use serde_json::Value;
+
+    fn scalar(v: &Value) -> String {
+        match v {
+            Value::Null => String::new(),
+            // escape_yaml is escape_json: a double-quoted JSON string is a valid YAML scalar.
+            other => other.to_string(),
+        }
+    }
+
+    fn object(out: &mut String, m: &serde_json::Map<String, Value>, ind: usize) {
+        let pad = " ".repeat(ind);
+        for (k, v) in m {
+            match v {
+                Value::Object(o) => {
+                    out.push_str(&format!("{pad}{k}: \n"));
+                    object(out, o, ind + 2);
+                }
+                Value::Array(a) if a.is_empty() => out.push_str(&format!("{pad}{k}: \n")),
+                Value::Array(a) => {
+                    out.push_str(&format!("{pad}{k}: \n"));
+                    seq(out, a, ind + 2);
+                }
+                _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(v))),
+            }
+        }
+    }
+
+    fn seq(out: &mut String, a: &[Value], ind: usize) {
+        let pad = " ".repeat(ind);
+        for it in a {
+            match it {
+                Value::Object(o) => {
+                    // PostgreSQL prints `Plan` first (serde_json's map has sorted the keys).
+                    let mut o = o.clone();
+                    let mut first = serde_json::Map::new();
+                    if let Some(p) = o.remove("Plan") {
+                        first.insert("Plan".into(), p);
+                    }
+                    let mut inner = String::new();
+                    object(&mut inner, &first, ind + 2);
+                    object(&mut inner, &o, ind + 2);
+                    // The first property goes on the `- ` line.
+                    out.push_str(&format!("{pad}- {}", &inner[ind + 2..]));
+                }
+                _ => out.push_str(&format!("{pad}- {}\n", scalar(it))),
+            }
+        }
+    }
+
+    #[test]
+    fn every_json_fixture_reads_the_same_as_yaml() {
+        let files = fixtures();
+        assert!(files.len() > 50);
+        for (name, text) in files {
+            let doc: Value = serde_json::from_str(&text).unwrap();
+            let mut yaml = String::new();
+            seq(&mut yaml, doc.as_array().unwrap(), 0);
+            let from_json = crate::plan::parse_source(&name, &text).unwrap();
+            let from_yaml = crate::plan::parse_source(&name, &yaml)
+                .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+            assert_eq!(from_yaml[0].format, "yaml");
+            let (a, b) = (model(&from_json), model(&from_yaml));
+            if a != b {
+                let (a, b) = (a.to_string(), b.to_string());
+                let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(0);
+                panic!(
+                    "{name}: YAML model differs at byte {at}:\n json: …{}\n yaml: …{}",
+                    &a[at.saturating_sub(200)..(at + 200).min(a.len())],
+                    &b[at.saturating_sub(200)..(at + 200).min(b.len())]
+                );
+            }
+        }
     }
 }
