@@ -17,7 +17,7 @@ fn parse_file(p: &Path) -> Result<Vec<Plan>, pgdiag::plan::parse::ParseError> {
 }
 
 /// The fields a text plan and a JSON plan of the same statement must agree on.
-fn shape(n: &Node) -> String {
+fn shape(n: &Node, with_plan_rows: bool) -> String {
     let f = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
     format!(
         "#{} parent={:?} depth={} type={} join={:?} strategy={:?} partial={:?} parallel={} rel={:?} alias={:?} schema={:?} index={:?} cte={:?} fn={:?} op={:?} dir={:?} relationship={:?} subplan={:?} plan_rows={} loops={} never={} workers_planned={} workers={}",
@@ -39,7 +39,7 @@ fn shape(n: &Node) -> String {
         n.scan_direction,
         n.relationship,
         n.subplan_name,
-        f(n.plan_rows),
+        if with_plan_rows { f(n.plan_rows) } else { "-".into() },
         f(n.actual_loops),
         n.never_executed,
         f(n.workers_planned),
@@ -91,13 +91,16 @@ fn generated_text_plans_equal_their_json_twins() {
                 continue;
             }
             let parallel = j.nodes.iter().any(|n| n.workers_planned.is_some());
+            // The UPDATE case changes its table between the text and the JSON run, so the
+            // estimates drift; everything else is planned on identical data.
+            let est = !txt.file_name().unwrap().to_str().unwrap().starts_with("k_");
             for (a, b) in t.nodes.iter().zip(&j.nodes) {
-                if shape(a) != shape(b) {
+                if shape(a, est) != shape(b, est) {
                     failures.push(format!(
                         "{}:\n  text {}\n  json {}",
                         txt.display(),
-                        shape(a),
-                        shape(b)
+                        shape(a, est),
+                        shape(b, est)
                     ));
                 }
                 if !parallel && rows(a) != rows(b) {
@@ -120,19 +123,30 @@ fn generated_text_plans_equal_their_json_twins() {
                 assert_eq!(a.sort_key, b.sort_key, "{} node {}", txt.display(), a.id);
                 assert_eq!(a.output, b.output, "{} node {}", txt.display(), a.id);
                 assert_eq!(a.workers.len(), b.workers.len(), "{} node {} workers", txt.display(), a.id);
-                assert_eq!(a.disabled, b.disabled, "{} node {}", txt.display(), a.id);
+                // PG 18 JSON prints `"Disabled": false` on every node; text only `Disabled: true`.
+                assert_eq!(a.disabled.unwrap_or(false), b.disabled.unwrap_or(false), "{} node {}", txt.display(), a.id);
                 assert_eq!(a.storage, b.storage, "{} node {}", txt.display(), a.id);
             }
             assert_eq!(t.planning_ms.is_some(), j.planning_ms.is_some(), "{}", txt.display());
             assert_eq!(t.execution_ms.is_some(), j.execution_ms.is_some(), "{}", txt.display());
             assert_eq!(t.triggers.len(), j.triggers.len(), "{}", txt.display());
             for (a, b) in t.triggers.iter().zip(&j.triggers) {
-                assert_eq!(a.name, b.name, "{}", txt.display());
+                // Without VERBOSE, a constraint trigger is printed without its name.
+                if !a.name.is_empty() {
+                    assert_eq!(a.name, b.name, "{}", txt.display());
+                }
                 assert_eq!(a.constraint_name, b.constraint_name, "{}", txt.display());
                 assert_eq!(a.calls, b.calls, "{}", txt.display());
             }
             assert_eq!(t.jit.is_some(), j.jit.is_some(), "{}", txt.display());
-            assert_eq!(t.settings, j.settings, "{}", txt.display());
+            // The JSON-shaped value is a `serde_json::Map`, which sorts its keys (the crate's
+            // `preserve_order` feature is off), so settings are compared as sets.
+            let sorted = |v: &Vec<(String, String)>| {
+                let mut v = v.clone();
+                v.sort();
+                v
+            };
+            assert_eq!(sorted(&t.settings), sorted(&j.settings), "{}", txt.display());
             assert_eq!(t.query_identifier, j.query_identifier, "{}", txt.display());
             assert_eq!(t.serialization.is_some(), j.serialization.is_some(), "{}", txt.display());
             assert_eq!(

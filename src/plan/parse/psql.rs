@@ -135,6 +135,14 @@ fn is_header_text(t: &str) -> bool {
             && !t.contains("  "))
 }
 
+/// A line starting with a psql prompt: `postgres=# …`, `[1](2)user@db=> …`, `db-# …`.
+fn is_prompt_line(l: &str) -> bool {
+    let first = l.split_whitespace().next().unwrap_or("");
+    first.len() > 2
+        && (first.ends_with("=#") || first.ends_with("=>") || first.ends_with("-#"))
+        && l.trim_start().len() > first.len()
+}
+
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
@@ -144,6 +152,8 @@ pub fn clean(input: &str) -> Cleaned {
         .map(|(i, l)| (i + 1, l.to_string()))
         .collect();
 
+    // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
+    lines.retain(|(_, l)| !is_prompt_line(l));
     strip_line_numbers(&mut lines);
     strip_quotes(&mut lines);
 
@@ -359,10 +369,11 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
                 if l.trim().is_empty() {
                     continue;
                 }
-                let t = l.trim();
                 let inner = if both {
+                    let t = l.trim();
                     t.get(1..t.len() - 1).unwrap_or("")
                 } else {
+                    let t = l.trim_end();
                     t.get(..t.len() - 1).unwrap_or("")
                 };
                 *l = if q == '"' {
