@@ -29,7 +29,20 @@ const BROKEN: &[(&str, &str)] = &[];
 
 /// Disagreements that are the reference's fault: (file relative to `real/plans`, a substring of
 /// the disagreement message, why the reference is wrong).
-const REFERENCE_WRONG: &[(&str, &str, &str)] = &[];
+const REFERENCE_WRONG: &[(&str, &str, &str)] = &[
+    (
+        "pev2/cte-exclusive-time-04.txt",
+        "node 3 (Sort): relationship: ours subnode, reference initplan",
+        "`->  Sort` is indented like the `InitPlan 1` label, not like the InitPlan's own `->  Limit`: \
+         it is the root's outer child; Pg::Explain attaches every later sibling to the InitPlan",
+    ),
+    (
+        "pev2/cte-exclusive-time-05.txt",
+        "node 4 (Index Scan): relationship: ours subnode, reference initplan",
+        "`->  Index Scan using pk_vendor` sits at the `InitPlan 2` label's indentation: the \
+         Aggregate's outer child, not part of the InitPlan (same Pg::Explain slip)",
+    ),
+];
 
 /// Files whose reference is sound but whose tree we deliberately do not compare, with the reason.
 const NOT_COMPARED: &[(&str, &str)] = &[];
@@ -310,6 +323,25 @@ fn same_type(theirs: &str, n: &Node) -> bool {
         || n.relation.as_deref() == Some(rest)
 }
 
+/// Undo `quote_identifier` on each dot-separated part: text plans print `public."my:table"`,
+/// JSON (and our model) `my:table` with schema `public`. Pg::Explain keeps the quotes.
+fn unquote(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                out.push('"');
+            }
+            '"' => quoted = !quoted,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn close(a: f64, b: f64) -> bool {
     // The reference keeps three decimals of a product; allow for that and for float noise.
     (a - b).abs() <= 0.0015_f64.max(1e-6 * a.abs().max(b.abs()))
@@ -351,7 +383,8 @@ fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
         if their_rel != relationship(n) {
             d(format!("relationship: ours {}, reference {their_rel}", relationship(n)));
         }
-        if let Some(r) = e["relation"].as_str() {
+        if let Some(r) = e["relation"].as_str().map(unquote) {
+            let r = r.as_str();
             let qualified = match (&n.schema, &n.relation) {
                 (Some(s), Some(rel)) => Some(format!("{s}.{rel}")),
                 _ => None,
@@ -360,12 +393,14 @@ fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
                 d(format!("relation: ours {:?}, reference {r:?}", n.relation));
             }
         }
-        if let Some(a) = e["alias"].as_str() {
+        if let Some(a) = e["alias"].as_str().map(unquote) {
+            let a = a.as_str();
             if n.alias.as_deref() != Some(a) {
                 d(format!("alias: ours {:?}, reference {a:?}", n.alias));
             }
         }
-        if let Some(i) = e["index_name"].as_str() {
+        if let Some(i) = e["index_name"].as_str().map(unquote) {
+            let i = i.as_str();
             if n.index.as_deref() != Some(i) {
                 d(format!("index: ours {:?}, reference {i:?}", n.index));
             }

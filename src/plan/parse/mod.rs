@@ -163,9 +163,18 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
     };
     // Fast path: a bare JSON document needs no cleaning (and no copy of a 100 MB file).
     let direct = document_format(text.trim_start());
-    let (format, plans, line_of) = if direct == Some(Format::Json) {
-        let plans =
-            json::parse_plans(text).map_err(|e| fail(Some(Format::Json), json_error(&e, None)))?;
+    // A session pasted with its psql prompt (`[123]user@db=# …`) also starts with `[`: when the
+    // bare JSON does not parse, try again after cleaning, unless the cleaned text is JSON too.
+    let direct_json = (direct == Some(Format::Json)).then(|| json::parse_plans(text));
+    let direct_json = match direct_json {
+        Some(Err(e))
+            if document_format(psql::clean(text).text.trim_start()) == Some(Format::Json) =>
+        {
+            return Err(fail(Some(Format::Json), json_error(&e, None)));
+        }
+        other => other.and_then(Result::ok),
+    };
+    let (format, plans, line_of) = if let Some(plans) = direct_json {
         (Format::Json, plans, None)
     } else {
         let mut cleaned = psql::clean(text);

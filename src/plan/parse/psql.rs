@@ -135,15 +135,25 @@ fn is_header_text(t: &str) -> bool {
             && !t.contains("  "))
 }
 
+/// A line starting with a psql prompt: `postgres=# …`, `[1](2)user@db=> …`, `db-# …`.
+fn is_prompt_line(l: &str) -> bool {
+    let first = l.split_whitespace().next().unwrap_or("");
+    first.len() > 2
+        && (first.ends_with("=#") || first.ends_with("=>") || first.ends_with("-#"))
+        && l.trim_start().len() > first.len()
+}
+
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
     let mut lines: Vec<(usize, String)> = input
         .lines()
         .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end().to_string()))
+        .map(|(i, l)| (i + 1, l.to_string()))
         .collect();
 
+    // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
+    lines.retain(|(_, l)| !is_prompt_line(l));
     strip_line_numbers(&mut lines);
     strip_quotes(&mut lines);
 
@@ -203,16 +213,16 @@ pub fn clean(input: &str) -> Cleaned {
     let mut out_lines: Vec<(usize, String)> = Vec::with_capacity(kept.len());
     let mut join_next = false;
     for (n, l) in kept {
-        let mut s = l.trim_end().to_string();
+        let t = l.trim_end();
+        let mut s = l.clone();
         let mut wrapped = false;
-        if let Some(x) = s.strip_suffix('↵') {
+        if let Some(x) = t.strip_suffix('↵') {
             s = x.trim_end().to_string();
-        } else if let Some(x) = s.strip_suffix('…') {
+        } else if let Some(x) = t.strip_suffix('…') {
             s = x.to_string();
             wrapped = true;
-        } else if s.ends_with(" +") || s == "+" {
-            s.pop();
-            s = s.trim_end().to_string();
+        } else if t.ends_with(" +") || t == "+" {
+            s = t[..t.len() - 1].trim_end().to_string();
         }
         if join_next {
             let cont = s.trim_start().trim_start_matches('…');
@@ -225,26 +235,61 @@ pub fn clean(input: &str) -> Cleaned {
         join_next = wrapped;
     }
 
-    // 4. Remove the indentation common to every non-blank line.
+    // 4. Remove the indentation common to every non-blank line. In a text plan, a line that
+    //    cannot start a node or property was wrapped by a terminal: its leading and trailing
+    //    spaces are part of the text it continues, so it is left as it is and not counted.
+    let text_mode = out_lines
+        .iter()
+        .map(|(_, l)| l.trim())
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| {
+            !(l.starts_with('[')
+                || l.starts_with('{')
+                || l.starts_with('<')
+                || l.starts_with("- Plan:")
+                || l.starts_with("Plan:")
+                || l.starts_with("-   Plan:"))
+        });
+    let cont: Vec<bool> = out_lines
+        .iter()
+        .map(|(_, l)| {
+            let t = l.trim();
+            text_mode && !t.is_empty() && super::text::is_continuation(t)
+        })
+        .collect();
     let common = out_lines
         .iter()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(_, l)| l.len() - l.trim_start_matches(' ').len())
+        .zip(&cont)
+        .filter(|((_, l), c)| !l.trim().is_empty() && !**c)
+        .map(|((_, l), _)| l.len() - l.trim_start_matches(' ').len())
         .min()
         .unwrap_or(0);
 
     let mut out = Cleaned::default();
     out.text.reserve(input.len());
-    for (n, l) in out_lines {
-        let s = if l.trim().is_empty() {
+    let count = out_lines.len();
+    for (k, (n, l)) in out_lines.iter().enumerate() {
+        let next_cont = k + 1 < count && cont[k + 1];
+        let s: &str = if l.trim().is_empty() {
             ""
+        } else if cont[k] {
+            if next_cont {
+                l
+            } else {
+                l.trim_end()
+            }
         } else {
             // `common` counts ASCII spaces only, so this slice is on a char boundary.
-            l.get(common..).unwrap_or(&l)
+            let body = l.get(common..).unwrap_or(l);
+            if next_cont {
+                body
+            } else {
+                body.trim_end()
+            }
         };
         out.text.push_str(s);
         out.text.push('\n');
-        out.line_map.push(n);
+        out.line_map.push(*n);
     }
     out
 }
@@ -324,10 +369,11 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
                 if l.trim().is_empty() {
                     continue;
                 }
-                let t = l.trim();
                 let inner = if both {
+                    let t = l.trim();
                     t.get(1..t.len() - 1).unwrap_or("")
                 } else {
+                    let t = l.trim_end();
                     t.get(..t.len() - 1).unwrap_or("")
                 };
                 *l = if q == '"' {
@@ -353,13 +399,15 @@ fn strip_frames(lines: &mut [(usize, String)]) {
     let left = nonblank
         .iter()
         .all(|&i| lines[i].1.trim_start().starts_with(is_vbar));
-    let right = nonblank.iter().all(|&i| lines[i].1.ends_with(is_vbar));
+    let right = nonblank
+        .iter()
+        .all(|&i| lines[i].1.trim_end().ends_with(is_vbar));
     if !left && !right {
         return;
     }
     for &i in &nonblank {
         let l = &mut lines[i].1;
-        let mut s: &str = l.as_str();
+        let mut s: &str = l.trim_end();
         if left {
             s = s.trim_start();
             let mut it = s.chars();
