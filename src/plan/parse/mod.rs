@@ -120,6 +120,8 @@ fn document_start(text: &str) -> Option<(usize, Format)> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim();
+        // psql's continuation mark, when this runs before cleaning (` [     +`).
+        let t = t.strip_suffix('+').map_or(t, str::trim_end);
         if t.contains("(cost=") || t.contains("(actual ") || t.starts_with("->") {
             return None;
         }
@@ -177,7 +179,11 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
     let (format, plans, line_of) = if let Some(plans) = direct_json {
         (Format::Json, plans, None)
     } else {
-        let mut cleaned = psql::clean(text);
+        // Blank what precedes a JSON/YAML/XML document before psql cleaning too: a shell prompt
+        // or an echoed statement (`$ explain (format yaml) …`, a statement's second line) would
+        // otherwise be taken for plan text and change how the document's lines are cleaned.
+        let raw = blank_prelude(text);
+        let mut cleaned = psql::clean(&raw);
         let format = detect_format(&cleaned.text);
         if format != Format::Text {
             if let std::borrow::Cow::Owned(s) = blank_prelude(&cleaned.text) {
