@@ -67,6 +67,8 @@ struct Tally {
     compared: usize,
     agreed: usize,
     reference_unsound: usize,
+    pev2_compared: usize,
+    pev2_nodes: usize,
     failures: Vec<String>,
     excused: Vec<String>,
 }
@@ -94,13 +96,16 @@ fn run_corpus(exts: &[&str]) {
     println!("{report}");
     println!(
         "{exts:?}: {} files, {} parsed, {} rejected as listed broken; reference sound for {}, \
-         agreeing {} (reference unsound for {}); {} excused disagreements",
+         agreeing {} (reference unsound for {}); compared with pev2's expectations: {} files \
+         ({} nodes); {} excused disagreements",
         t.files,
         t.parsed,
         t.rejected_as_expected,
         t.compared,
         t.agreed,
         t.reference_unsound,
+        t.pev2_compared,
+        t.pev2_nodes,
         t.excused.len()
     );
     for e in &t.excused {
@@ -156,11 +161,52 @@ fn check_file(real: &Path, path: &Path, rel: &str, t: &mut Tally) -> String {
     };
     let sound = expected["pg_explain_ok"] == Value::Bool(true)
         && expected.get("suspect").is_none_or(|s| s.is_null() || s == &Value::Bool(false));
+    // pev2's own expected parse, where the corpus has one: a second opinion on every file, and
+    // the only one where Pg::Explain's answer is unsound.
+    let mut pev2_diffs = Vec::new();
+    if let Some(f) = expected["upstream_expect_file"].as_str() {
+        let p = real.join(f);
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            let is_plan = serde_json::from_str::<Value>(&text)
+                .ok()
+                .is_some_and(|v| v.get("Plan").is_some() || v[0].get("Plan").is_some());
+            if is_plan {
+                match parse_source(f, &text) {
+                    Ok(theirs) => {
+                        t.pev2_compared += 1;
+                        t.pev2_nodes += theirs[0].nodes.len();
+                        pev2_diffs = compare_pev2(&plans[0], &theirs[0]);
+                    }
+                    Err(e) => pev2_diffs.push(format!("pev2 expectation unreadable: {e}")),
+                }
+            }
+        }
+    }
+    let mut unexcused_pev2 = Vec::new();
+    for d in pev2_diffs {
+        let d = format!("pev2: {d}");
+        match REFERENCE_WRONG
+            .iter()
+            .find(|(f, pat, _)| *f == rel && d.contains(pat))
+        {
+            Some((_, _, why)) => t.excused.push(format!("{rel}: {d} — {why}")),
+            None => {
+                t.failures.push(format!("{rel}: {d}"));
+                unexcused_pev2.push(d);
+            }
+        }
+    }
+    let pev2_note = if unexcused_pev2.is_empty() {
+        String::new()
+    } else {
+        format!("; DISAGREES with pev2: {}", unexcused_pev2.join("; "))
+    };
     if !sound {
         t.reference_unsound += 1;
         let seen = expected["independent"]["node_lines_seen"].as_u64();
         return format!(
-            "ok         {rel}: {} plan(s), {n_nodes} nodes (reference unsound; node lines seen by regex: {})",
+            "{}{rel}: {} plan(s), {n_nodes} nodes (reference unsound; node lines seen by regex: {}){pev2_note}",
+            if pev2_note.is_empty() { "ok         " } else { "DISAGREE   " },
             plans.len(),
             seen.map_or("-".to_string(), |s| s.to_string())
         );
@@ -182,10 +228,14 @@ fn check_file(real: &Path, path: &Path, rel: &str, t: &mut Tally) -> String {
     }
     if unexcused.is_empty() {
         t.agreed += 1;
-        format!("ok         {rel}: {} plan(s), {n_nodes} nodes, agrees", plans.len())
+        format!(
+            "{}{rel}: {} plan(s), {n_nodes} nodes, agrees{pev2_note}",
+            if pev2_note.is_empty() { "ok         " } else { "DISAGREE   " },
+            plans.len()
+        )
     } else {
         let line = format!(
-            "DISAGREE   {rel}: {} difference(s): {}",
+            "DISAGREE   {rel}: {} difference(s): {}{pev2_note}",
             unexcused.len(),
             unexcused.join("; ")
         );
@@ -465,6 +515,104 @@ fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
                 "planning time: ours {}, reference {x}",
                 fmt_opt(plan.planning_ms)
             ));
+        }
+    }
+    diffs
+}
+
+// ------------------------------------------------------------------------------------------------
+// pev2's expectations: partial JSON plans (only what its test checks), read with our JSON reader.
+
+/// A node type in a vocabulary both sides can be brought to: pev2 writes `Nested Loop Join`,
+/// `Hash Semi Join`; PostgreSQL's JSON `Hash Join` + `Join Type: Semi`.
+fn canon_type(s: &str) -> String {
+    let s = s.strip_prefix("Parallel ").unwrap_or(s);
+    let mut words: Vec<&str> = s
+        .split(' ')
+        .filter(|w| !matches!(*w, "Left" | "Right" | "Full" | "Semi" | "Anti" | "Inner" | "Backward"))
+        .collect();
+    if words.starts_with(&["Nested", "Loop"]) {
+        words.retain(|w| *w != "Join");
+    }
+    words.join(" ")
+}
+
+fn compare_pev2(ours: &Plan, theirs: &Plan) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((o, t)) = stack.pop() {
+        let (n, e) = (&ours.nodes[o], &theirs.nodes[t]);
+        let at = format!("node {o} ({})", n.node_type);
+        let mut d = |what: String| diffs.push(format!("{at}: {what}"));
+        let ct = canon_type(&e.node_type);
+        if ct != canon_type(&n.node_type)
+            && ct != canon_type(&text_name(n))
+            && !same_type(&e.node_type, n)
+        {
+            d(format!("node type: ours {:?}, pev2 {:?}", text_name(n), e.node_type));
+        }
+        macro_rules! same_str {
+            ($f:ident) => {
+                if let Some(x) = &e.$f {
+                    if n.$f.as_deref() != Some(x.as_str()) {
+                        d(format!("{}: ours {:?}, pev2 {x:?}", stringify!($f), n.$f));
+                    }
+                }
+            };
+        }
+        macro_rules! same_num {
+            ($f:ident) => {
+                if let Some(x) = e.$f {
+                    if n.$f.is_none_or(|v| !close(v, x)) {
+                        d(format!("{}: ours {}, pev2 {x}", stringify!($f), fmt_opt(n.$f)));
+                    }
+                }
+            };
+        }
+        // pev2 keeps the text's spelling: `schema.table`, quoted identifiers.
+        if let Some(x) = e.relation.as_deref().map(unquote) {
+            let qualified = n.schema.as_ref().zip(n.relation.as_ref()).map(|(s, r)| format!("{s}.{r}"));
+            if n.relation.as_deref() != Some(x.as_str()) && qualified.as_deref() != Some(x.as_str()) {
+                d(format!("relation: ours {:?}, pev2 {x:?}", n.relation));
+            }
+        }
+        if let Some(x) = e.index.as_deref().map(unquote) {
+            if n.index.as_deref() != Some(x.as_str()) {
+                d(format!("index: ours {:?}, pev2 {x:?}", n.index));
+            }
+        }
+        same_str!(alias);
+        same_str!(join_type);
+        same_num!(startup_cost);
+        same_num!(total_cost);
+        same_num!(plan_rows);
+        same_num!(actual_total_ms);
+        same_num!(actual_rows);
+        same_num!(actual_loops);
+        same_num!(workers_planned);
+        same_num!(workers_launched);
+        if !e.children.is_empty() {
+            if e.children.len() != n.children.len() {
+                d(format!(
+                    "children: ours {}, pev2 {}",
+                    n.children.len(),
+                    e.children.len()
+                ));
+            } else {
+                for (&oc, &tc) in n.children.iter().zip(&e.children).rev() {
+                    stack.push((oc, tc));
+                }
+            }
+        }
+    }
+    for (what, a, b) in [
+        ("planning time", ours.planning_ms, theirs.planning_ms),
+        ("execution time", ours.execution_ms, theirs.execution_ms),
+    ] {
+        if let Some(b) = b {
+            if a.is_none_or(|a| !close(a, b)) {
+                diffs.push(format!("{what}: ours {}, pev2 {b}", fmt_opt(a)));
+            }
         }
     }
     diffs
