@@ -220,3 +220,39 @@ fn real_text_plans_node_counts_match_second_opinion() {
     assert!(compared > 30, "compared only {compared}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Debugging aid: `PGDIAG_DUMP=file.txt cargo test --test text_plans dump -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dump() {
+    let Ok(f) = std::env::var("PGDIAG_DUMP") else { return };
+    for f in f.split(',') {
+        println!("=== {f}");
+        match parse_file(Path::new(f)) {
+            Ok(plans) => {
+                for p in plans {
+                    println!("plan line {} planning={:?} exec={:?} triggers={:?} jit={:?} settings={:?} extra={:?}", p.line, p.planning_ms, p.execution_ms, p.triggers, p.jit, p.settings, p.extra);
+                    for n in &p.nodes {
+                        println!(
+                            "{}{} [{:?} {:?}] cost={:?}..{:?} rows={:?} act={:?}..{:?} rows={:?} loops={:?} filter={:?} extra={:?}",
+                            "  ".repeat(n.depth),
+                            n.label(),
+                            n.relationship,
+                            n.subplan_name,
+                            n.startup_cost,
+                            n.total_cost,
+                            n.plan_rows,
+                            n.actual_startup_ms,
+                            n.actual_total_ms,
+                            n.actual_rows,
+                            n.actual_loops,
+                            n.filter.as_deref().or(n.join_filter.as_deref()),
+                            n.extra
+                        );
+                    }
+                }
+            }
+            Err(e) => println!("ERROR {e}"),
+        }
+    }
+}
