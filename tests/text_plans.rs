@@ -220,3 +220,122 @@ fn real_text_plans_node_counts_match_second_opinion() {
     assert!(compared > 30, "compared only {compared}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Debugging aid: `PGDIAG_DUMP=file.txt cargo test --test text_plans dump -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dump() {
+    let Ok(f) = std::env::var("PGDIAG_DUMP") else { return };
+    for f in f.split(',') {
+        println!("=== {f}");
+        match parse_file(Path::new(f)) {
+            Ok(plans) => {
+                for p in plans {
+                    println!("plan line {} planning={:?} exec={:?} triggers={:?} jit={:?} settings={:?} extra={:?}", p.line, p.planning_ms, p.execution_ms, p.triggers, p.jit, p.settings, p.extra);
+                    for n in &p.nodes {
+                        println!(
+                            "{}{} [{:?} {:?}] cost={:?}..{:?} rows={:?} act={:?}..{:?} rows={:?} loops={:?} filter={:?} extra={:?}",
+                            "  ".repeat(n.depth),
+                            n.label(),
+                            n.relationship,
+                            n.subplan_name,
+                            n.startup_cost,
+                            n.total_cost,
+                            n.plan_rows,
+                            n.actual_startup_ms,
+                            n.actual_total_ms,
+                            n.actual_rows,
+                            n.actual_loops,
+                            n.filter.as_deref().or(n.join_filter.as_deref()),
+                            n.extra
+                        );
+                    }
+                }
+            }
+            Err(e) => println!("ERROR {e}"),
+        }
+    }
+}
+
+/// psql-framed JSON (every border and line style): after cleaning, the JSON parses and gives the
+/// same tree as the unframed plan.
+#[test]
+fn psql_framed_json_parses() {
+    let Some(shared) = common::shared_plans() else { return };
+    let dir = shared.join("real/plans/pev2");
+    let files: Vec<PathBuf> = common::files_with_ext(&dir, &["json"])
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("psql-frames-json-"))
+        .collect();
+    assert!(files.len() >= 10, "found {}", files.len());
+    let mut shapes = Vec::new();
+    for f in &files {
+        let plans = parse_file(f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plans.len(), 1, "{}", f.display());
+        assert_eq!(plans[0].format, "json");
+        let s: Vec<String> = plans[0].nodes.iter().map(|n| shape(n, true).replace("loops=", "")).collect();
+        shapes.push((f.clone(), s));
+    }
+    for (f, s) in &shapes[1..] {
+        assert_eq!(s.len(), shapes[0].1.len(), "{}", f.display());
+    }
+}
+
+/// psql-framed text plans (ASCII, Unicode, old-ascii, borders 0-2, DBeaver) all give the plan
+/// the unframed output gives.
+#[test]
+fn psql_framed_text_gives_the_same_tree() {
+    let Some(shared) = common::shared_plans() else { return };
+    let dir = shared.join("real/plans/pev2");
+    let files: Vec<PathBuf> = common::files_with_ext(&dir, &["txt"])
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            n.starts_with("psql-frames-text-") && !n.contains("dbeaver")
+        })
+        .collect();
+    assert!(files.len() >= 10, "found {}", files.len());
+    for f in &files {
+        let plans = parse_file(f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plans.len(), 1, "{}", f.display());
+        let p = &plans[0];
+        let labels: Vec<String> = p.nodes.iter().map(|n| n.label()).collect();
+        assert_eq!(
+            labels,
+            ["Nested Loop", "Seq Scan on users u", "Seq Scan on part_0 p"],
+            "{}",
+            f.display()
+        );
+        assert_eq!(p.nodes[1].filter.as_deref(), Some("(username = 'depesz'::text)"), "{}", f.display());
+        assert_eq!(p.nodes[2].rows_removed_by_filter, Some(13205.0), "{}", f.display());
+        assert!(p.planning_ms.is_some() && p.execution_ms.is_some(), "{}", f.display());
+    }
+}
+
+/// Wrapped plans (a terminal broke long lines) read like their unwrapped originals.
+#[test]
+fn wrapped_text_plans_read_whole() {
+    let Some(shared) = common::shared_plans() else { return };
+    let dir = shared.join("real/plans/pev2");
+    let get = |n: &str| parse_file(&dir.join(n)).unwrap_or_else(|e| panic!("{e}")).remove(0);
+    let a = get("line-wrapped-01.txt");
+    let b = get("line-wrapped-02.txt");
+    assert_eq!(a.nodes.len(), 5);
+    for (x, y) in a.nodes.iter().zip(&b.nodes) {
+        assert_eq!(x.label(), y.label());
+        assert_eq!(x.total_cost, y.total_cost);
+        assert_eq!(x.actual_total_ms, y.actual_total_ms);
+        assert_eq!(x.actual_rows, y.actual_rows);
+    }
+    assert_eq!(a.nodes[0].plan_width, Some(224.0));
+    let w = get("line-wrapped-10.txt");
+    assert_eq!(w.nodes[0].join_filter.as_deref(), Some("(t1.c1 > t2.c2)"));
+    let w = get("line-wrapped-08.txt");
+    assert!(w.nodes[0].filter.as_deref().unwrap().contains("::numeric) AND ((b)::numeric"));
+    for n in ["line-wrapped-05.txt", "line-wrapped-06.txt", "line-wrapped-07.txt"] {
+        let p = get(n);
+        assert_eq!(p.nodes[0].node_type, "Gather", "{n}");
+        assert!(p.nodes.iter().all(|x| x.actual_loops.is_some() && x.total_cost.is_some()), "{n}");
+        assert!(p.execution_ms.is_some(), "{n}");
+    }
+}

@@ -210,6 +210,14 @@ pub fn clean(input: &str) -> Cleaned {
 
     // 3. Continuation marks: psql's `+` (ascii), `↵` (unicode) after the padding of a multi-line
     //    value; `…`/`.` wrap marks of `\pset format wrapped` join the next line.
+    // psql pads a multi-line value to its column width and puts `+` after it: the longest line
+    // has its `+` right after the text, at the column the padded lines have theirs.
+    let plus_col = kept
+        .iter()
+        .map(|(_, l)| l.trim_end())
+        .filter(|t| t.ends_with(" +"))
+        .map(|t| t.chars().count())
+        .max();
     let mut out_lines: Vec<(usize, String)> = Vec::with_capacity(kept.len());
     let mut join_next = false;
     for (n, l) in kept {
@@ -221,7 +229,10 @@ pub fn clean(input: &str) -> Cleaned {
         } else if let Some(x) = t.strip_suffix('…') {
             s = x.to_string();
             wrapped = true;
-        } else if t.ends_with(" +") || t == "+" {
+        } else if t.ends_with(" +")
+            || t == "+"
+            || (t.ends_with('+') && Some(t.chars().count()) == plus_col)
+        {
             s = t[..t.len() - 1].trim_end().to_string();
         }
         if join_next {

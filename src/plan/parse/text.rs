@@ -1032,7 +1032,6 @@ fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result
 
 struct NodeB {
     map: Map<String, Value>,
-    parent: Option<usize>,
     children: Vec<usize>,
     /// Parent Relationship and Subplan Name, when a label said so.
     rel: Option<(String, Option<String>)>,
@@ -1099,7 +1098,6 @@ impl PlanB {
         let id = self.nodes.len();
         self.nodes.push(NodeB {
             map,
-            parent,
             children: Vec::new(),
             rel,
             workers: Vec::new(),
@@ -1531,4 +1529,356 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::parse::psql::clean;
+    use serde_json::json;
+
+    fn docs(t: &str) -> Vec<Value> {
+        parse(&clean(t)).unwrap().into_iter().map(|x| x.1).collect()
+    }
+    fn one(t: &str) -> Value {
+        let mut d = docs(t);
+        assert_eq!(d.len(), 1, "{d:?}");
+        d.pop().unwrap()
+    }
+    fn err(t: &str) -> LocatedError {
+        parse(&clean(t)).unwrap_err()
+    }
+    fn name(t: &str) -> Value {
+        Value::Object(parse_node_name(t).unwrap_or_else(|| panic!("no node: {t}")))
+    }
+
+    #[test]
+    fn join_names() {
+        let v = name("Hash Left Join");
+        assert_eq!(v["Node Type"], "Hash Join");
+        assert_eq!(v["Join Type"], "Left");
+        let v = name("Nested Loop Anti Join");
+        assert_eq!((v["Node Type"].as_str(), v["Join Type"].as_str()), (Some("Nested Loop"), Some("Anti")));
+        let v = name("Nested Loop");
+        assert_eq!(v["Join Type"], "Inner");
+        let v = name("Merge Right Anti Join");
+        assert_eq!((v["Node Type"].as_str(), v["Join Type"].as_str()), (Some("Merge Join"), Some("Right Anti")));
+        let v = name("Hash");
+        assert_eq!(v["Node Type"], "Hash");
+        assert!(v.get("Join Type").is_none());
+    }
+
+    #[test]
+    fn scan_names() {
+        let v = name("Parallel Seq Scan on t x");
+        assert_eq!(v["Node Type"], "Seq Scan");
+        assert_eq!(v["Parallel Aware"], true);
+        assert_eq!(v["Relation Name"], "t");
+        assert_eq!(v["Alias"], "x");
+        let v = name("Seq Scan on public.t");
+        assert_eq!((v["Schema"].as_str(), v["Relation Name"].as_str(), v["Alias"].as_str()), (Some("public"), Some("t"), Some("t")));
+        let v = name("Index Scan Backward using i on t");
+        assert_eq!((v["Scan Direction"].as_str(), v["Index Name"].as_str()), (Some("Backward"), Some("i")));
+        let v = name("Index Only Scan using \"my idx\" on public.\"My:T\" \"a b\"");
+        assert_eq!(v["Node Type"], "Index Only Scan");
+        assert_eq!(v["Scan Direction"], "Forward");
+        assert_eq!(v["Index Name"], "my idx");
+        assert_eq!(v["Relation Name"], "My:T");
+        assert_eq!(v["Alias"], "a b");
+        let v = name("Bitmap Index Scan on idx");
+        assert_eq!(v["Index Name"], "idx");
+        assert!(v.get("Relation Name").is_none());
+        let v = name("CTE Scan on x x_1");
+        assert_eq!((v["CTE Name"].as_str(), v["Alias"].as_str()), (Some("x"), Some("x_1")));
+        let v = name("Function Scan on pg_catalog.generate_series s");
+        assert_eq!((v["Function Name"].as_str(), v["Schema"].as_str(), v["Alias"].as_str()), (Some("generate_series"), Some("pg_catalog"), Some("s")));
+        let v = name("Values Scan on \"*VALUES*\"");
+        assert_eq!(v["Alias"], "*VALUES*");
+        let v = name("Subquery Scan on s");
+        assert_eq!(v["Alias"], "s");
+        let v = name("Custom Scan (Citus Adaptive)");
+        assert_eq!((v["Node Type"].as_str(), v["Custom Plan Provider"].as_str()), (Some("Custom Scan"), Some("Citus Adaptive")));
+        let v = name("Async Foreign Scan on population_frara population_1");
+        assert_eq!(v["Node Type"], "Foreign Scan");
+        assert_eq!(v["Async Capable"], true);
+        assert_eq!(v["Operation"], "Select");
+        let v = name("WorkTable Scan on nested_templates nt");
+        assert_eq!(v["CTE Name"], "nested_templates");
+        assert!(parse_node_name("Seq Scan on").is_none());
+        assert!(parse_node_name("Seq Scan on a b c").is_none());
+        assert!(parse_node_name("Frobnicate").is_none());
+        assert!(parse_node_name("Index Scan on t").is_none());
+    }
+
+    #[test]
+    fn aggregate_setop_modify_names() {
+        let v = name("Partial HashAggregate");
+        assert_eq!((v["Node Type"].as_str(), v["Strategy"].as_str(), v["Partial Mode"].as_str()), (Some("Aggregate"), Some("Hashed"), Some("Partial")));
+        let v = name("Finalize GroupAggregate");
+        assert_eq!((v["Strategy"].as_str(), v["Partial Mode"].as_str()), (Some("Sorted"), Some("Finalize")));
+        let v = name("Aggregate");
+        assert_eq!((v["Strategy"].as_str(), v["Partial Mode"].as_str()), (Some("Plain"), Some("Simple")));
+        let v = name("MixedAggregate");
+        assert_eq!(v["Strategy"], "Mixed");
+        let v = name("HashSetOp Except");
+        assert_eq!((v["Node Type"].as_str(), v["Strategy"].as_str(), v["Command"].as_str()), (Some("SetOp"), Some("Hashed"), Some("Except")));
+        let v = name("SetOp Intersect All");
+        assert_eq!((v["Strategy"].as_str(), v["Command"].as_str()), (Some("Sorted"), Some("Intersect All")));
+        for (t, op) in [("Insert on t", "Insert"), ("Update on t", "Update"), ("Delete on t", "Delete"), ("Merge on public.tb", "Merge")] {
+            let v = name(t);
+            assert_eq!(v["Node Type"], "ModifyTable");
+            assert_eq!(v["Operation"], op);
+        }
+        let v = name("Foreign Update on ft");
+        assert_eq!((v["Node Type"].as_str(), v["Operation"].as_str()), (Some("Foreign Scan"), Some("Update")));
+        assert!(parse_node_name("Partial Sort").is_none());
+    }
+
+    #[test]
+    fn header_variants() {
+        let v = one("Seq Scan on t  (cost=0.00..1.50 rows=50 width=4) (actual time=0.010..0.020 rows=1.00 loops=3)");
+        let p = &v["Plan"];
+        assert_eq!(p["Startup Cost"], json!(0.0));
+        assert_eq!(p["Total Cost"], json!(1.5));
+        assert_eq!(p["Plan Rows"], json!(50.0));
+        assert_eq!(p["Plan Width"], json!(4.0));
+        assert_eq!(p["Actual Startup Time"], json!(0.01));
+        assert_eq!(p["Actual Total Time"], json!(0.02));
+        assert_eq!(p["Actual Rows"], json!(1.0));
+        assert_eq!(p["Actual Loops"], json!(3.0));
+        let p = &one("Seq Scan on t (actual rows=698 loops=1)")["Plan"];
+        assert!(p.get("Actual Total Time").is_none());
+        assert_eq!(p["Actual Rows"], json!(698.0));
+        let p = &one("Seq Scan on t")["Plan"];
+        assert!(p.get("Total Cost").is_none());
+        let p = &one("Hash  (cost=6.12..6.12 rows=212 width=1346) (never executed)")["Plan"];
+        assert_eq!(p["Actual Loops"], json!(0.0));
+        assert_eq!(p["Actual Rows"], json!(0.0));
+        let p = &one("Merge Left Join  (cost=5011308.38..3776629009464611840.00 rows=75483853771278204928 width=777)")["Plan"];
+        assert_eq!(p["Plan Rows"], json!(75483853771278204928.0));
+        let e = err("Seq Scan on t  (cost=0.00..1.50 rows=50 width=4) (actual time=0.010 rows=1)");
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("expected"), "{}", e.message);
+    }
+
+    #[test]
+    fn tree_and_relationships() {
+        let v = one("Hash Join  (cost=1..2 rows=1 width=4)\n  Hash Cond: (a.id = b.id)\n  ->  Seq Scan on a  (cost=1..2 rows=1 width=4)\n  ->  Hash  (cost=1..2 rows=1 width=4)\n        ->  Seq Scan on b  (cost=1..2 rows=1 width=4)\n              Filter: (x > 1)\n");
+        let p = &v["Plan"];
+        assert_eq!(p["Hash Cond"], "(a.id = b.id)");
+        assert_eq!(p["Plans"][0]["Parent Relationship"], "Outer");
+        assert_eq!(p["Plans"][1]["Parent Relationship"], "Inner");
+        assert_eq!(p["Plans"][1]["Plans"][0]["Filter"], "(x > 1)");
+        assert_eq!(p["Plans"][1]["Plans"][0]["Parent Relationship"], "Outer");
+        let v = one("Append\n  ->  Seq Scan on a\n  ->  Seq Scan on b\n");
+        assert_eq!(v["Plan"]["Plans"][1]["Parent Relationship"], "Member");
+        let v = one("Subquery Scan on s\n  ->  Result\n");
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Subquery");
+    }
+
+    #[test]
+    fn subplan_labels() {
+        let v = one("Result\n  InitPlan 1 (returns $0)\n    ->  Result\n  InitPlan 2\n    ->  Result\n  CTE x\n    ->  Values Scan on \"*VALUES*\"\n  ->  Seq Scan on t\n        SubPlan 3\n          ->  Result\n");
+        let p = &v["Plan"]["Plans"];
+        assert_eq!(p[0]["Parent Relationship"], "InitPlan");
+        assert_eq!(p[0]["Subplan Name"], "InitPlan 1 (returns $0)");
+        assert_eq!(p[1]["Subplan Name"], "InitPlan 2");
+        assert_eq!(p[2]["Parent Relationship"], "InitPlan");
+        assert_eq!(p[2]["Subplan Name"], "CTE x");
+        assert_eq!(p[3]["Parent Relationship"], "Outer");
+        assert_eq!(p[3]["Plans"][0]["Parent Relationship"], "SubPlan");
+        assert_eq!(p[3]["Plans"][0]["Subplan Name"], "SubPlan 3");
+        // 8.x: a bare label over several children.
+        let v = one("Result\n  InitPlan\n    ->  Result\n    ->  Result\n  ->  Result\n");
+        let p = &v["Plan"]["Plans"];
+        assert_eq!(p[1]["Parent Relationship"], "InitPlan");
+        assert!(p[1].get("Subplan Name").is_none());
+        assert_eq!(p[2]["Parent Relationship"], "Outer");
+    }
+
+    #[test]
+    fn detail_lines() {
+        let v = one(concat!(
+            "Sort  (cost=1..2 rows=1 width=4)\n",
+            "  Output: a, (b + c), f(d, e)\n",
+            "  Sort Key: a DESC, b\n",
+            "  Sort Method: external merge  Disk: 1234kB\n",
+            "  Buffers: shared hit=1 read=2 dirtied=3 written=4, local hit=5, temp read=6 written=7\n",
+            "  I/O Timings: shared read=1.5 write=2.5, local read=3.5, temp read=4.5 write=5.5\n",
+            "  WAL: records=1 fpi=2 bytes=3 buffers full=4\n",
+            "  Heap Blocks: exact=1 lossy=2\n",
+            "  Rows Removed by Filter: 10\n",
+            "  Disabled: true\n",
+            "  Storage: Memory  Maximum Storage: 17kB\n",
+            "  Index Searches: 1\n",
+            "  Frobs: 3 frobs\n",
+            "  Worker 0:  actual time=0.1..0.2 rows=3 loops=1\n",
+            "    Buffers: shared hit=9\n",
+            "  Worker 1:  Sort Method: quicksort  Memory: 25kB\n",
+        ));
+        let p = &v["Plan"];
+        assert_eq!(p["Output"], json!(["a", "(b + c)", "f(d, e)"]));
+        assert_eq!(p["Sort Key"], json!(["a DESC", "b"]));
+        assert_eq!(p["Sort Method"], "external merge");
+        assert_eq!(p["Sort Space Type"], "Disk");
+        assert_eq!(p["Sort Space Used"], json!(1234.0));
+        assert_eq!(p["Shared Hit Blocks"], json!(1.0));
+        assert_eq!(p["Shared Written Blocks"], json!(4.0));
+        assert_eq!(p["Local Hit Blocks"], json!(5.0));
+        assert_eq!(p["Temp Written Blocks"], json!(7.0));
+        assert_eq!(p["Shared I/O Read Time"], json!(1.5));
+        assert_eq!(p["Local I/O Read Time"], json!(3.5));
+        assert_eq!(p["Temp I/O Write Time"], json!(5.5));
+        assert_eq!(p["WAL Buffers Full"], json!(4.0));
+        assert_eq!(p["Lossy Heap Blocks"], json!(2.0));
+        assert_eq!(p["Rows Removed by Filter"], json!(10.0));
+        assert_eq!(p["Disabled"], true);
+        assert_eq!(p["Storage"], "Memory");
+        assert_eq!(p["Maximum Storage"], json!(17.0));
+        assert_eq!(p["Index Searches"], json!(1.0));
+        assert_eq!(p["Frobs"], "3 frobs");
+        assert_eq!(p["Workers"][0]["Worker Number"], json!(0.0));
+        assert_eq!(p["Workers"][0]["Actual Rows"], json!(3.0));
+        assert_eq!(p["Workers"][0]["Shared Hit Blocks"], json!(9.0));
+        assert_eq!(p["Workers"][1]["Sort Method"], "quicksort");
+        assert_eq!(p["Workers"][1]["Sort Space Used"], json!(25.0));
+    }
+
+    #[test]
+    fn hash_and_hashagg_lines() {
+        let v = one("Hash\n  Buckets: 1024 (originally 512)  Batches: 4 (originally 1)  Memory Usage: 40kB\n");
+        let p = &v["Plan"];
+        assert_eq!(p["Hash Buckets"], json!(1024.0));
+        assert_eq!(p["Original Hash Buckets"], json!(512.0));
+        assert_eq!(p["Hash Batches"], json!(4.0));
+        assert_eq!(p["Original Hash Batches"], json!(1.0));
+        assert_eq!(p["Peak Memory Usage"], json!(40.0));
+        let v = one("HashAggregate\n  Group Key: name\n  Planned Partitions: 32  Batches: 193  Memory Usage: 4153kB  Disk Usage: 31752kB\n");
+        let p = &v["Plan"];
+        assert_eq!(p["Planned Partitions"], json!(32.0));
+        assert_eq!(p["HashAgg Batches"], json!(193.0));
+        assert_eq!(p["Disk Usage"], json!(31752.0));
+        assert_eq!(p["Group Key"], json!(["name"]));
+        // Old spelling: `I/O Timings: read=… write=…`.
+        let v = one("Seq Scan on t\n  I/O Timings: read=1.25 write=0.5\n");
+        assert_eq!(v["Plan"]["I/O Read Time"], json!(1.25));
+        assert_eq!(v["Plan"]["I/O Write Time"], json!(0.5));
+        let v = one("Seq Scan on t\n  I/O Timings: shared/local read=16.962 write=0.018, temp read=1\n");
+        assert_eq!(v["Plan"]["I/O Read Time"], json!(16.962));
+        assert_eq!(v["Plan"]["Temp I/O Read Time"], json!(1.0));
+    }
+
+    #[test]
+    fn plan_level_lines() {
+        let v = one(concat!(
+            "Update on t  (cost=1..2 rows=0 width=0)\n",
+            "  ->  Seq Scan on t  (cost=1..2 rows=1 width=4)\n",
+            "Settings: search_path = 'public, magasin', work_mem = '8MB', x = 'it''s'\n",
+            "Query Identifier: -5424821330993577306\n",
+            "Planning:\n",
+            "  Buffers: shared hit=91\n",
+            "  Memory: used=20kB  allocated=32kB\n",
+            "Planning Time: 0.291 ms\n",
+            "Trigger RI_ConstraintTrigger_c_1 for constraint fk on t: time=18.814 calls=5000\n",
+            "Trigger for constraint fk2: time=1.0 calls=2\n",
+            "Trigger touch: calls=5\n",
+            "JIT:\n",
+            "  Functions: 10\n",
+            "  Options: Inlining false, Optimization false, Expressions true, Deforming true\n",
+            "  Timing: Generation 0.492 ms (Deform 0.134 ms), Inlining 0.000 ms, Total 4.442 ms\n",
+            "Serialization: time=0.006 ms  output=1kB  format=text\n",
+            "Execution Time: 57.758 ms\n",
+        ));
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Outer");
+        assert_eq!(v["Settings"], json!({"search_path": "public, magasin", "work_mem": "8MB", "x": "it's"}));
+        assert_eq!(v["Query Identifier"], "-5424821330993577306");
+        assert_eq!(v["Planning"]["Shared Hit Blocks"], json!(91.0));
+        assert_eq!(v["Planning"]["Memory Used"], json!(20.0));
+        assert_eq!(v["Planning"]["Memory Allocated"], json!(32.0));
+        assert_eq!(v["Planning Time"], json!(0.291));
+        assert_eq!(v["Execution Time"], json!(57.758));
+        assert_eq!(v["Triggers"][0]["Trigger Name"], "RI_ConstraintTrigger_c_1");
+        assert_eq!(v["Triggers"][0]["Constraint Name"], "fk");
+        assert_eq!(v["Triggers"][0]["Relation"], "t");
+        assert_eq!(v["Triggers"][0]["Calls"], json!(5000.0));
+        assert!(v["Triggers"][1].get("Trigger Name").is_none());
+        assert_eq!(v["Triggers"][1]["Constraint Name"], "fk2");
+        assert_eq!(v["Triggers"][2]["Trigger Name"], "touch");
+        assert_eq!(v["JIT"]["Functions"], json!(10.0));
+        assert_eq!(v["JIT"]["Options"]["Deforming"], true);
+        assert_eq!(v["JIT"]["Timing"]["Generation"]["Deform"], json!(0.134));
+        assert_eq!(v["JIT"]["Timing"]["Generation"]["Total"], json!(0.492));
+        assert_eq!(v["JIT"]["Timing"]["Total"], json!(4.442));
+        assert_eq!(v["Serialization"]["Output Volume"], json!(1.0));
+        assert_eq!(v["Serialization"]["Format"], "text");
+        let v = one("Result\nTotal runtime: 0.083 ms\n");
+        assert_eq!(v["Execution Time"], json!(0.083));
+    }
+
+    #[test]
+    fn wrapped_lines_are_joined() {
+        let v = one(" Sort  (cos\nt=32.88..32.9\n6 rows=32 wid\nth=224) (actual time=0.532..0.532 \nrows=0 loops=1)\n   Sort Key: a\n   ->  Seq Scan on t  (cost=0.00..29.84 rows=64 width=73\n) (actual time=0.026..0.397 rows=128 loops=1)\n         Filter: (a >\n b)\n");
+        let p = &v["Plan"];
+        assert_eq!(p["Total Cost"], json!(32.96));
+        assert_eq!(p["Plan Width"], json!(224.0));
+        assert_eq!(p["Actual Rows"], json!(0.0));
+        assert_eq!(p["Plans"][0]["Actual Rows"], json!(128.0));
+        assert_eq!(p["Plans"][0]["Filter"], "(a > b)");
+    }
+
+    #[test]
+    fn several_plans_and_surrounding_text() {
+        let d = docs("db=# explain select 1;\n QUERY PLAN\n------\n Result\n(1 row)\n\nTime: 0.5 ms\n QUERY PLAN\n------\n Limit\n   ->  Result\n(2 rows)\n");
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[1]["Plan"]["Node Type"], "Limit");
+        assert!(d[0].get("Time").is_none());
+        // Back to back, without a blank line.
+        let d = docs("Result\nPlanning Time: 1 ms\nLimit\n  ->  Result\n");
+        assert_eq!(d.len(), 2);
+        let cleaned = clean("Result\n\nLimit\n  ->  Result\n");
+        let r = parse(&cleaned).unwrap();
+        assert_eq!(r[1].0, 3);
+    }
+
+    #[test]
+    fn errors_name_a_line() {
+        // Children of one node at different columns: the tree is ambiguous.
+        let e = err("Append\n  ->  Seq Scan on a\n    ->  Seq Scan on b\n");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        assert!(e.message.contains("inconsistent indentation"), "{}", e.message);
+        let e = err("Append\n  ->  Seq Scan on a\n        ->  Seq Scan on b\n   ->  Seq Scan on c\n");
+        assert_eq!(e.line, Some(4), "{e:?}");
+        assert!(e.message.contains("inconsistent indentation"), "{}", e.message);
+        // A child node without its arrow.
+        let e = err("Limit\n  Seq Scan on t  (cost=1..2 rows=1 width=4)\n");
+        assert_eq!(e.line, Some(2));
+        // A bad buffers line.
+        let e = err("Seq Scan on t\n  Buffers: shared lots=3\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("expected"), "{}", e.message);
+        // A label with no node under it, then a property.
+        let e = err("Result\n  InitPlan 1\n    Filter: x\n");
+        assert_eq!(e.line, Some(3));
+        // No plan at all.
+        assert!(parse(&clean("hello\nworld\n")).is_err());
+    }
+
+    #[test]
+    fn errors_map_to_original_lines() {
+        let c = clean("   QUERY PLAN\n-----------\n Limit\n   Seq Scan on t  (cost=1..2 rows=1 width=4)\n(2 rows)\n");
+        let e = parse(&c).unwrap_err();
+        assert_eq!(c.original_line(e.line.unwrap()), 4);
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for t in [
+            "->", "-> ", "->  (", "Seq Scan on \"", "Seq Scan on t  (cost=", "Seq Scan on t  (cost=1..)", "Worker 0:",
+            "Result\n  Worker 0:  actual", "Result\n  Worker 99999999999999999999:", "InitPlan 1", "Result\n ->  é (cost=1..2 rows=1 width=1)",
+            "Result\n  Buckets: x", "Result\n  Sort Method:", "Result\nSettings: a = 'b", "Result\nTrigger : ", "Result\n  ->  Result\n ->  Result",
+            "é\u{301}  (cost=1..2 rows=1 width=1)", "Custom Scan (x", "Result\nJIT:\n  Timing: Generation", "Result\n  I/O Timings: read=",
+        ] {
+            let _ = parse(&clean(t));
+        }
+    }
 }
