@@ -114,13 +114,29 @@ fn several_documents_in_one_file() {
     assert_eq!(plans[1].nodes.len(), 2);
     assert_eq!(plans[2].nodes[0].node_type, "Result");
     assert_eq!(plans[2].index_in_source, 2);
+    // Each plan knows the line its document starts on.
+    let n = SMALL.lines().count();
+    let lines: Vec<_> = plans.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [1, n + 1, 2 * n + 2]);
 }
 
 #[test]
 fn several_psql_outputs_in_one_file() {
-    let block = "                QUERY PLAN\n----------------------\n [                    +\n   {\"Plan\": {\"Node Type\": \"Result\"}}+\n ]\n(1 row)\n\n";
+    // As psql prints a one-column result: every line padded to the widest, `+` after the
+    // padding, so the widest line has its `+` right after the text.
+    let doc = ["[", "  {\"Plan\": {\"Node Type\": \"Result\"}}", "]"];
+    let width = doc.iter().map(|l| l.len()).max().unwrap();
+    let mut block = format!("{:^w$}\n{}\n", "QUERY PLAN", "-".repeat(width + 2), w = width + 2);
+    for (i, l) in doc.iter().enumerate() {
+        let mark = if i + 1 < doc.len() { "+" } else { "" };
+        block.push_str(&format!(" {l:<width$}{mark}\n"));
+    }
+    block.push_str("(1 row)\n\n");
+    assert!(block.contains("}}+\n"), "{block}");
     let plans = parse(&block.repeat(2));
     assert_eq!(plans.len(), 2);
+    // Each plan starts on its `[` line of the input: 7 lines per block.
+    assert_eq!((plans[0].line, plans[1].line), (3, 10));
 }
 
 #[test]

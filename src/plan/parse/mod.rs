@@ -195,9 +195,17 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
             message: e.message,
         };
         let plans = match format {
-            Format::Json => {
-                json::parse_plans(&cleaned.text).map_err(|e| json_error(&e, Some(&cleaned)))
-            }
+            Format::Json => json::parse_plans(&cleaned.text)
+                .map(|mut plans| {
+                    // Lines found by the reader (several documents) are lines of the cleaned text.
+                    for p in &mut plans {
+                        if p.line != 0 {
+                            p.line = cleaned.original_line(p.line);
+                        }
+                    }
+                    plans
+                })
+                .map_err(|e| json_error(&e, Some(&cleaned))),
             Format::Text => text::parse(&cleaned).map_err(map).and_then(|vals| {
                 let mut plans = Vec::new();
                 for (line, v) in vals {
