@@ -44,9 +44,6 @@ const REFERENCE_WRONG: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Files whose reference is sound but whose tree we deliberately do not compare, with the reason.
-const NOT_COMPARED: &[(&str, &str)] = &[];
-
 #[test]
 fn corpus_json_yaml_xml_plans() {
     run_corpus(&["json", "yaml", "xml"]);
@@ -80,7 +77,11 @@ fn run_corpus(exts: &[&str]) {
     let real = shared.join("real");
     let plans_dir = real.join("plans");
     let files = common::files_with_ext(&plans_dir, exts);
-    assert!(!files.is_empty(), "no {exts:?} files under {}", plans_dir.display());
+    assert!(
+        !files.is_empty(),
+        "no {exts:?} files under {}",
+        plans_dir.display()
+    );
     let mut t = Tally::default();
     let mut report = String::new();
     for path in &files {
@@ -147,8 +148,10 @@ fn check_file(real: &Path, path: &Path, rel: &str, t: &mut Tally) -> String {
         }
     };
     if broken.is_some() {
-        t.failures
-            .push(format!("{rel}: listed in BROKEN but parses ({} plan(s))", plans.len()));
+        t.failures.push(format!(
+            "{rel}: listed in BROKEN but parses ({} plan(s))",
+            plans.len()
+        ));
     }
     t.parsed += 1;
     let n_nodes: usize = plans.iter().map(|p| p.nodes.len()).sum();
@@ -157,10 +160,15 @@ fn check_file(real: &Path, path: &Path, rel: &str, t: &mut Tally) -> String {
         .join("expected")
         .join(Path::new(rel).with_extension("json"));
     let Some(expected) = read_json(&expected_path) else {
-        return format!("ok         {rel}: {} plan(s), {n_nodes} nodes (no reference)", plans.len());
+        return format!(
+            "ok         {rel}: {} plan(s), {n_nodes} nodes (no reference)",
+            plans.len()
+        );
     };
     let sound = expected["pg_explain_ok"] == Value::Bool(true)
-        && expected.get("suspect").is_none_or(|s| s.is_null() || s == &Value::Bool(false));
+        && expected
+            .get("suspect")
+            .is_none_or(|s| s.is_null() || s == &Value::Bool(false));
     // pev2's own expected parse, where the corpus has one: a second opinion on every file, and
     // the only one where Pg::Explain's answer is unsound.
     let mut pev2_diffs = Vec::new();
@@ -211,9 +219,6 @@ fn check_file(real: &Path, path: &Path, rel: &str, t: &mut Tally) -> String {
             seen.map_or("-".to_string(), |s| s.to_string())
         );
     }
-    if let Some((_, why)) = NOT_COMPARED.iter().find(|(f, _)| *f == rel) {
-        return format!("ok         {rel}: {n_nodes} nodes (not compared: {why})");
-    }
     t.compared += 1;
     let diffs = compare(&plans[0], &expected);
     let mut unexcused = Vec::new();
@@ -230,7 +235,11 @@ fn check_file(real: &Path, path: &Path, rel: &str, t: &mut Tally) -> String {
         t.agreed += 1;
         format!(
             "{}{rel}: {} plan(s), {n_nodes} nodes, agrees{pev2_note}",
-            if pev2_note.is_empty() { "ok         " } else { "DISAGREE   " },
+            if pev2_note.is_empty() {
+                "ok         "
+            } else {
+                "DISAGREE   "
+            },
             plans.len()
         )
     } else {
@@ -405,7 +414,9 @@ fn fmt_opt(v: Option<f64>) -> String {
 fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
     let mut diffs = Vec::new();
     let nodes = expected["nodes"].as_array().cloned().unwrap_or_default();
-    let count = expected["node_count"].as_u64().unwrap_or(nodes.len() as u64) as usize;
+    let count = expected["node_count"]
+        .as_u64()
+        .unwrap_or(nodes.len() as u64) as usize;
     if plan.nodes.len() != count {
         diffs.push(format!(
             "node count: ours {}, reference {count}",
@@ -427,11 +438,18 @@ fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
 
         let their_type = e["node_type"].as_str().unwrap_or("");
         if !same_type(their_type, n) {
-            d(format!("node type: ours {:?} ({}), reference {their_type:?}", text_name(n), n.node_type));
+            d(format!(
+                "node type: ours {:?} ({}), reference {their_type:?}",
+                text_name(n),
+                n.node_type
+            ));
         }
         let their_rel = e["relationship"].as_str().unwrap_or("");
         if their_rel != relationship(n) {
-            d(format!("relationship: ours {}, reference {their_rel}", relationship(n)));
+            d(format!(
+                "relationship: ours {}, reference {their_rel}",
+                relationship(n)
+            ));
         }
         if let Some(r) = e["relation"].as_str().map(unquote) {
             let r = r.as_str();
@@ -470,12 +488,18 @@ fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
         }
         if let Some(r) = e["estimated_rows"].as_f64() {
             if n.plan_rows.is_none_or(|p| !close(p, r)) {
-                d(format!("estimated rows: ours {}, reference {r}", fmt_opt(n.plan_rows)));
+                d(format!(
+                    "estimated rows: ours {}, reference {r}",
+                    fmt_opt(n.plan_rows)
+                ));
             }
         }
         let their_never = e["never_executed"].as_bool().unwrap_or(false);
         if their_never != n.never_executed {
-            d(format!("never executed: ours {}, reference {their_never}", n.never_executed));
+            d(format!(
+                "never executed: ours {}, reference {their_never}",
+                n.never_executed
+            ));
         }
         if let Some(l) = e["actual_loops"].as_f64() {
             if !close(n.loops(), l) {
@@ -485,7 +509,10 @@ fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
         if !their_never {
             if let Some(r) = e["actual_rows"].as_f64() {
                 if n.actual_rows.is_none_or(|a| !close(a, r)) {
-                    d(format!("actual rows: ours {}, reference {r}", fmt_opt(n.actual_rows)));
+                    d(format!(
+                        "actual rows: ours {}, reference {r}",
+                        fmt_opt(n.actual_rows)
+                    ));
                 }
             }
         }
@@ -529,7 +556,12 @@ fn canon_type(s: &str) -> String {
     let s = s.strip_prefix("Parallel ").unwrap_or(s);
     let mut words: Vec<&str> = s
         .split(' ')
-        .filter(|w| !matches!(*w, "Left" | "Right" | "Full" | "Semi" | "Anti" | "Inner" | "Backward"))
+        .filter(|w| {
+            !matches!(
+                *w,
+                "Left" | "Right" | "Full" | "Semi" | "Anti" | "Inner" | "Backward"
+            )
+        })
         .collect();
     if words.starts_with(&["Nested", "Loop"]) {
         words.retain(|w| *w != "Join");
@@ -549,7 +581,11 @@ fn compare_pev2(ours: &Plan, theirs: &Plan) -> Vec<String> {
             && ct != canon_type(&text_name(n))
             && !same_type(&e.node_type, n)
         {
-            d(format!("node type: ours {:?}, pev2 {:?}", text_name(n), e.node_type));
+            d(format!(
+                "node type: ours {:?}, pev2 {:?}",
+                text_name(n),
+                e.node_type
+            ));
         }
         macro_rules! same_str {
             ($f:ident) => {
@@ -564,15 +600,24 @@ fn compare_pev2(ours: &Plan, theirs: &Plan) -> Vec<String> {
             ($f:ident) => {
                 if let Some(x) = e.$f {
                     if n.$f.is_none_or(|v| !close(v, x)) {
-                        d(format!("{}: ours {}, pev2 {x}", stringify!($f), fmt_opt(n.$f)));
+                        d(format!(
+                            "{}: ours {}, pev2 {x}",
+                            stringify!($f),
+                            fmt_opt(n.$f)
+                        ));
                     }
                 }
             };
         }
         // pev2 keeps the text's spelling: `schema.table`, quoted identifiers.
         if let Some(x) = e.relation.as_deref().map(unquote) {
-            let qualified = n.schema.as_ref().zip(n.relation.as_ref()).map(|(s, r)| format!("{s}.{r}"));
-            if n.relation.as_deref() != Some(x.as_str()) && qualified.as_deref() != Some(x.as_str()) {
+            let qualified = n
+                .schema
+                .as_ref()
+                .zip(n.relation.as_ref())
+                .map(|(s, r)| format!("{s}.{r}"));
+            if n.relation.as_deref() != Some(x.as_str()) && qualified.as_deref() != Some(x.as_str())
+            {
                 d(format!("relation: ours {:?}, pev2 {x:?}", n.relation));
             }
         }

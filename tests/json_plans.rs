@@ -98,7 +98,10 @@ fn an_array_with_several_plans() {
                    {"Plan": {"Node Type": "Seq Scan", "Relation Name": "a"}},
                    {"Plan": {"Node Type": "Index Scan", "Index Name": "a_pkey"}}]"#;
     let plans = parse(text);
-    let types: Vec<_> = plans.iter().map(|p| p.nodes[0].node_type.as_str()).collect();
+    let types: Vec<_> = plans
+        .iter()
+        .map(|p| p.nodes[0].node_type.as_str())
+        .collect();
     assert_eq!(types, ["Result", "Seq Scan", "Index Scan"]);
     let idx: Vec<_> = plans.iter().map(|p| p.index_in_source).collect();
     assert_eq!(idx, [0, 1, 2]);
@@ -126,7 +129,12 @@ fn several_psql_outputs_in_one_file() {
     // padding, so the widest line has its `+` right after the text.
     let doc = ["[", "  {\"Plan\": {\"Node Type\": \"Result\"}}", "]"];
     let width = doc.iter().map(|l| l.len()).max().unwrap();
-    let mut block = format!("{:^w$}\n{}\n", "QUERY PLAN", "-".repeat(width + 2), w = width + 2);
+    let mut block = format!(
+        "{:^w$}\n{}\n",
+        "QUERY PLAN",
+        "-".repeat(width + 2),
+        w = width + 2
+    );
     for (i, l) in doc.iter().enumerate() {
         let mark = if i + 1 < doc.len() { "+" } else { "" };
         block.push_str(&format!(" {l:<width$}{mark}\n"));
@@ -259,7 +267,10 @@ fn settings_query_identifier_planning_and_serialization() {
     let p = one(&fixture("pg18/k_update_fk_triggers.full.json"));
     assert_eq!(
         p.settings,
-        [("max_parallel_workers_per_gather".to_string(), "0".to_string())]
+        [(
+            "max_parallel_workers_per_gather".to_string(),
+            "0".to_string()
+        )]
     );
     assert_eq!(p.query_identifier.as_deref(), Some("7542365708339302486"));
     let b = p.planning_buffers.expect("planning buffers");
@@ -290,7 +301,10 @@ fn io_timings_old_and_new_spelling() {
     assert_eq!(root.io.shared_read_ms, Some(13.497));
     assert_eq!(root.io.shared_write_ms, Some(8.214));
     let b = root.buffers.expect("buffers");
-    assert_eq!((b.shared_hit, b.shared_read, b.shared_dirtied), (5948.0, 3398.0, 4539.0));
+    assert_eq!(
+        (b.shared_hit, b.shared_read, b.shared_dirtied),
+        (5948.0, 3398.0, 4539.0)
+    );
     assert_eq!(p.planning_buffers.map(|b| b.shared_hit), Some(92.0));
     assert_eq!(p.planning_memory_used_kb, None);
     // PG 17: `Shared I/O Read Time` and friends.
@@ -341,7 +355,12 @@ fn derived_times_add_up_on_every_fixture() {
             // Printed times are per-loop averages with three decimals, so each node's inclusive
             // time is known to ±0.0005 ms × loops; clamping a negative exclusive time at zero can
             // only add that much.
-            let slack: f64 = p.nodes.iter().map(|n| 0.001 * n.loops().max(1.0)).sum::<f64>() + 1e-9;
+            let slack: f64 = p
+                .nodes
+                .iter()
+                .map(|n| 0.001 * n.loops().max(1.0))
+                .sum::<f64>()
+                + 1e-9;
             assert!(
                 (sum - root).abs() <= slack,
                 "{}: Σ exclusive {sum} vs root inclusive {root}",
@@ -350,7 +369,10 @@ fn derived_times_add_up_on_every_fixture() {
             checked_sum += 1;
         }
     }
-    assert!(checked_sum > 30, "only {checked_sum} non-parallel analysed plans checked");
+    assert!(
+        checked_sum > 30,
+        "only {checked_sum} non-parallel analysed plans checked"
+    );
 }
 
 #[test]
@@ -392,7 +414,11 @@ fn malformed_json_is_rejected_with_its_line() {
     assert!(e.to_string().starts_with("bad.json:4: "), "{e}");
 
     // Truncated.
-    let e = parse_source("cut.json", "[{\"Plan\": {\"Node Type\": \"Limit\",\n\"Plans\": [\n").unwrap_err();
+    let e = parse_source(
+        "cut.json",
+        "[{\"Plan\": {\"Node Type\": \"Limit\",\n\"Plans\": [\n",
+    )
+    .unwrap_err();
     assert!(e.line.is_some_and(|l| l >= 2), "{e}");
 
     // Inside psql decorations the line is the line of the input file.

@@ -98,15 +98,14 @@ pub fn detect_format(text: &str) -> Format {
 
 /// The format a document starting at `t` (trimmed) is in, if it starts like a non-text plan.
 fn document_format(t: &str) -> Option<Format> {
+    // `- Plan:` from EXPLAIN; `Query Text:` first from auto_explain.
+    let y = t.strip_prefix('-').map_or(t, str::trim_start);
+    let yaml = y.starts_with("Plan:") || y.starts_with("Query Text:");
     if t.starts_with('[') || t.starts_with('{') {
         Some(Format::Json)
     } else if t.starts_with("<?xml") || t.starts_with("<explain") {
         Some(Format::Xml)
-    } else if {
-        // `- Plan:` from EXPLAIN; `Query Text:` first from auto_explain.
-        let y = t.strip_prefix('-').map_or(t, str::trim_start);
-        y.starts_with("Plan:") || y.starts_with("Query Text:")
-    } {
+    } else if yaml {
         Some(Format::Yaml)
     } else {
         None

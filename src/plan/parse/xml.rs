@@ -24,10 +24,7 @@ use super::LocatedError;
 pub fn parse(text: &str) -> Result<Value, LocatedError> {
     let mut out = Vec::new();
     let mut rest_start = 0;
-    loop {
-        let Some(start) = find_document_start(&text[rest_start..]).map(|s| s + rest_start) else {
-            break;
-        };
+    while let Some(start) = find_document_start(&text[rest_start..]).map(|s| s + rest_start) {
         let end = match text[start..].find("</explain>") {
             Some(e) => start + e + "</explain>".len(),
             None => text.len(),
@@ -58,7 +55,11 @@ fn find_document_start(text: &str) -> Option<usize> {
     }
 }
 
-fn parse_document(chunk: &str, line_offset: usize, out: &mut Vec<Value>) -> Result<(), LocatedError> {
+fn parse_document(
+    chunk: &str,
+    line_offset: usize,
+    out: &mut Vec<Value>,
+) -> Result<(), LocatedError> {
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
         ..roxmltree::ParsingOptions::default()
@@ -69,7 +70,8 @@ fn parse_document(chunk: &str, line_offset: usize, out: &mut Vec<Value>) -> Resu
             format!("invalid XML: {e}"),
         )
     })?;
-    let line_of = |node: roxmltree::Node| doc.text_pos_at(node.range().start).row as usize + line_offset;
+    let line_of =
+        |node: roxmltree::Node| doc.text_pos_at(node.range().start).row as usize + line_offset;
     let root = doc.root_element();
     match root.tag_name().name() {
         "explain" => {
@@ -117,7 +119,12 @@ pub fn json_name(tag: &str) -> String {
 pub(super) fn is_object_array(name: &str) -> bool {
     matches!(
         name,
-        "Plans" | "Workers" | "Triggers" | "Grouping Sets" | "Group Keys" | "Hash Keys"
+        "Plans"
+            | "Workers"
+            | "Triggers"
+            | "Grouping Sets"
+            | "Group Keys"
+            | "Hash Keys"
             | "Target Tables"
     )
 }
@@ -156,7 +163,9 @@ fn text_of(node: roxmltree::Node) -> String {
     s
 }
 
-fn elements<'a, 'i>(node: roxmltree::Node<'a, 'i>) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
+fn elements<'a, 'i>(
+    node: roxmltree::Node<'a, 'i>,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
     node.children().filter(|n| n.is_element())
 }
 
@@ -192,7 +201,9 @@ fn value(node: roxmltree::Node, key: &str, line_of: &LineOf) -> Result<Value, Lo
         }
         return Ok(Value::Array(items));
     }
-    if is_string_list(key) || (!kids.is_empty() && kids.iter().all(|k| k.tag_name().name() == "Item")) {
+    if is_string_list(key)
+        || (!kids.is_empty() && kids.iter().all(|k| k.tag_name().name() == "Item"))
+    {
         if kids.is_empty() && !text_of(node).trim().is_empty() {
             // A list printed as one string (not PostgreSQL, but harmless): keep it.
             return Ok(scalar_value(Some(key), &text_of(node), false));
@@ -211,11 +222,7 @@ fn value(node: roxmltree::Node, key: &str, line_of: &LineOf) -> Result<Value, Lo
 }
 
 fn string_list(node: roxmltree::Node) -> Value {
-    Value::Array(
-        elements(node)
-            .map(|i| Value::String(text_of(i)))
-            .collect(),
-    )
+    Value::Array(elements(node).map(|i| Value::String(text_of(i))).collect())
 }
 
 #[cfg(test)]
@@ -230,7 +237,10 @@ mod tests {
         assert_eq!(json_name("Shared-I-O-Write-Time"), "Shared I/O Write Time");
         assert_eq!(json_name("Temp-I-O-Read-Time"), "Temp I/O Read Time");
         assert_eq!(json_name("One-Time-Filter"), "One-Time Filter");
-        assert_eq!(json_name("Rows-Removed-by-Filter"), "Rows Removed by Filter");
+        assert_eq!(
+            json_name("Rows-Removed-by-Filter"),
+            "Rows Removed by Filter"
+        );
         assert_eq!(json_name("TID-Cond"), "TID Cond");
         assert_eq!(json_name("Full-sort-Groups"), "Full-sort Groups");
         assert_eq!(json_name("WAL-FPI"), "WAL FPI");
@@ -303,7 +313,10 @@ mod tests {
         // After a prelude the line is still the line of the whole text.
         let e = parse("junk\n<explain>\n<Query>\n<Plan>\n</Query>\n</explain>\n").unwrap_err();
         assert_eq!(e.line, Some(5), "{e:?}");
-        assert!(parse("no xml here").unwrap_err().message.contains("no XML plan"));
+        assert!(parse("no xml here")
+            .unwrap_err()
+            .message
+            .contains("no XML plan"));
     }
 
     #[test]
@@ -333,7 +346,9 @@ pub(super) mod round_trip {
     }
 
     fn esc(s: &str) -> String {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
     }
 
     fn scalar(v: &Value) -> String {
@@ -406,7 +421,12 @@ pub(super) mod round_trip {
             // sorts keys: settings and unmodelled keys may come in another order.
             sort_pairs(o.get_mut("settings"));
             sort_pairs(o.get_mut("extra"));
-            for n in o.get_mut("nodes").and_then(Value::as_array_mut).into_iter().flatten() {
+            for n in o
+                .get_mut("nodes")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 sort_pairs(n.get_mut("extra"));
             }
         }
@@ -429,7 +449,10 @@ pub(super) mod round_trip {
             for f in std::fs::read_dir(sub.path()).unwrap().flatten() {
                 let p = f.path();
                 if p.extension().is_some_and(|e| e == "json") {
-                    out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+                    out.push((
+                        p.display().to_string(),
+                        std::fs::read_to_string(&p).unwrap(),
+                    ));
                 }
             }
         }
@@ -445,13 +468,17 @@ pub(super) mod round_trip {
             let doc: Value = serde_json::from_str(&text).unwrap();
             let xml = to_xml(&doc);
             let from_json = crate::plan::parse_source(&name, &text).unwrap();
-            let from_xml = crate::plan::parse_source(&name, &xml)
-                .unwrap_or_else(|e| panic!("{e}\n{xml}"));
+            let from_xml =
+                crate::plan::parse_source(&name, &xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
             assert_eq!(from_xml[0].format, "xml");
             let (a, b) = (model(&from_json), model(&from_xml));
             if a != b {
                 let (a, b) = (a.to_string(), b.to_string());
-                let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(0);
+                let at = a
+                    .bytes()
+                    .zip(b.bytes())
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(0);
                 panic!(
                     "{name}: XML model differs at byte {at}:\n json: …{}\n  xml: …{}",
                     &a[at.saturating_sub(200)..(at + 200).min(a.len())],

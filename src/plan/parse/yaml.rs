@@ -325,7 +325,9 @@ mod tests {
         assert_eq!(one[0].format, "yaml");
         assert_eq!(one[0].line, 4);
         assert_eq!(one[0].nodes[0].plan_rows, Some(1.0));
-        let two = block.replacen("$ explain (format yaml) select 1;\n", "", 1).repeat(2);
+        let two = block
+            .replacen("$ explain (format yaml) select 1;\n", "", 1)
+            .repeat(2);
         let plans = crate::plan::parse_source("two.yaml", &two).unwrap();
         assert_eq!(plans.len(), 2);
         assert_eq!(plans[1].index_in_source, 1);
@@ -410,13 +412,17 @@ mod round_trip {
             let mut yaml = String::new();
             seq(&mut yaml, doc.as_array().unwrap(), 0);
             let from_json = crate::plan::parse_source(&name, &text).unwrap();
-            let from_yaml = crate::plan::parse_source(&name, &yaml)
-                .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+            let from_yaml =
+                crate::plan::parse_source(&name, &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
             assert_eq!(from_yaml[0].format, "yaml");
             let (a, b) = (model(&from_json), model(&from_yaml));
             if a != b {
                 let (a, b) = (a.to_string(), b.to_string());
-                let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(0);
+                let at = a
+                    .bytes()
+                    .zip(b.bytes())
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(0);
                 panic!(
                     "{name}: YAML model differs at byte {at}:\n json: …{}\n yaml: …{}",
                     &a[at.saturating_sub(200)..(at + 200).min(a.len())],
