@@ -183,7 +183,17 @@ fn object(node: roxmltree::Node, line_of: &LineOf) -> Result<Value, LocatedError
         let value = value(child, &key, line_of)?;
         map.insert(key, value);
     }
-    Ok(Value::Object(map))
+    // Name the line of a plan node or a query that json.rs would reject without one.
+    match node.tag_name().name() {
+        "Plan" if !map.contains_key("Node Type") => Err(LocatedError::at(
+            line_of(node),
+            "a <Plan> without <Node-Type>",
+        )),
+        "Query" if !map.contains_key("Plan") => {
+            Err(LocatedError::at(line_of(node), "a <Query> without <Plan>"))
+        }
+        _ => Ok(Value::Object(map)),
+    }
 }
 
 /// The value of the property element `node` named `key`.
@@ -317,6 +327,16 @@ mod tests {
             .unwrap_err()
             .message
             .contains("no XML plan"));
+    }
+
+    #[test]
+    fn a_plan_without_a_type_is_named_by_its_line() {
+        let xml = "<explain>\n<Query>\n<Plan>\n<Node-Type>Limit</Node-Type>\n<Plans>\n<Plan>\n<Plan-Rows>1</Plan-Rows>\n</Plan>\n</Plans>\n</Plan>\n</Query>\n</explain>\n";
+        let e = parse(xml).unwrap_err();
+        assert_eq!(e.line, Some(6), "{e:?}");
+        let e = parse("<explain>\n<Query>\n<Planning-Time>1</Planning-Time>\n</Query>\n</explain>")
+            .unwrap_err();
+        assert_eq!(e.line, Some(2), "{e:?}");
     }
 
     #[test]

@@ -155,6 +155,12 @@ enum Frame {
     },
 }
 
+enum Role {
+    Query,
+    Node,
+    Other,
+}
+
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
@@ -214,6 +220,21 @@ impl Builder {
         }
     }
 
+    /// What the mapping just closed is, from its place on the stack.
+    fn role(&self) -> Role {
+        let n = self.stack.len();
+        match self.stack.last() {
+            None => Role::Query,
+            Some(Frame::Map { key, .. }) if key.as_deref() == Some("Plan") => Role::Node,
+            Some(Frame::Seq { .. }) if n == 1 => Role::Query,
+            Some(Frame::Seq { .. }) => match &self.stack[n - 2] {
+                Frame::Map { key, .. } if key.as_deref() == Some("Plans") => Role::Node,
+                _ => Role::Other,
+            },
+            _ => Role::Other,
+        }
+    }
+
     fn fail(&mut self, line: usize, msg: &str) {
         if self.error.is_none() {
             self.error = Some(LocatedError::at(line, msg));
@@ -238,7 +259,20 @@ impl MarkedEventReceiver for Builder {
                 line,
             }),
             Event::MappingEnd | Event::SequenceEnd => match self.stack.pop() {
-                Some(Frame::Map { map, line, .. }) => self.insert(Value::Object(map), line),
+                Some(Frame::Map { map, line, .. }) => {
+                    // Name the line of a plan node or a query that json.rs would reject
+                    // without one.
+                    match self.role() {
+                        Role::Node if !map.contains_key("Node Type") => {
+                            self.fail(line, "a plan node without `Node Type`")
+                        }
+                        Role::Query if !map.contains_key("Plan") => {
+                            self.fail(line, "an EXPLAIN result without `Plan`")
+                        }
+                        _ => {}
+                    }
+                    self.insert(Value::Object(map), line)
+                }
                 Some(Frame::Seq { items, line }) => self.insert(Value::Array(items), line),
                 None => self.fail(line, "unbalanced YAML structure"),
             },
@@ -339,6 +373,16 @@ mod tests {
         let e = crate::plan::parse_source("bad.yaml", text).unwrap_err();
         assert!(e.line.is_some_and(|l| (5..=6).contains(&l)), "{e}");
         assert!(e.to_string().contains("yaml"), "{e}");
+    }
+
+    #[test]
+    fn a_node_without_a_type_is_named_by_its_line() {
+        let e = parse("- Plan:\n    Node Type: \"Limit\"\n    Plans:\n      - Plan Rows: 1\n        Total Cost: 2\n")
+            .unwrap_err();
+        assert_eq!(e.line, Some(4), "{e:?}");
+        assert!(e.message.contains("Node Type"), "{e:?}");
+        let e = parse("- Planning Time: 1\n").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e:?}");
     }
 
     #[test]
