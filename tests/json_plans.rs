@@ -392,6 +392,48 @@ fn inclusive_and_exclusive_time_of_a_nested_loop() {
     assert!(approx(nl.exclusive_ms.unwrap(), expect));
 }
 
+/// An Aggregate over an Index Scan whose `Index Cond` uses an InitPlan's result (the shape of
+/// pev2's `cte-exclusive-time-05`): the InitPlan runs inside the Index Scan.
+fn initplan_plan(name: &str, param: &str, parent_filter: Option<&str>) -> String {
+    let filter = parent_filter.map_or(String::new(), |f| format!(r#""One-Time Filter": "{f}","#));
+    format!(
+        r#"[{{"Plan": {{"Node Type": "Aggregate", {filter} "Actual Total Time": 1938.292, "Actual Loops": 1, "Actual Rows": 1,
+      "Plans": [
+        {{"Node Type": "Result", "Parent Relationship": "InitPlan", "Subplan Name": "{name}",
+          "Actual Total Time": 1736.419, "Actual Loops": 1, "Actual Rows": 1,
+          "Plans": [{{"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Relation Name": "u",
+                     "Actual Total Time": 1700.0, "Actual Loops": 1, "Actual Rows": 5}}]}},
+        {{"Node Type": "Index Scan", "Parent Relationship": "Outer", "Relation Name": "vendor",
+          "Index Name": "pk_vendor", "Index Cond": "(id = ANY ({param}))",
+          "Actual Total Time": 1931.1, "Actual Loops": 1, "Actual Rows": 10}}]}}}}]"#
+    )
+}
+
+#[test]
+fn an_initplan_used_by_a_sibling_is_counted_once() {
+    for (name, param) in [
+        ("InitPlan 2 (returns $1)", "$1"),
+        ("InitPlan 2", "(InitPlan 2).col1"),
+    ] {
+        let p = one(&initplan_plan(name, param, None));
+        let ex: Vec<f64> = p.nodes.iter().map(|n| n.exclusive_ms.unwrap()).collect();
+        // Aggregate: 1938.292 − 1931.1 (the Index Scan, InitPlan inside it).
+        assert!(approx(ex[0], 1938.292 - 1931.1), "{name}: {ex:?}");
+        assert!(approx(ex[1], 1736.419 - 1700.0), "{name}: {ex:?}");
+        // Index Scan: its own time without the InitPlan it ran.
+        assert!(approx(ex[3], 1931.1 - 1736.419), "{name}: {ex:?}");
+        let sum: f64 = ex.iter().sum();
+        assert!(approx(sum, 1938.292), "{name}: Σ {sum}");
+    }
+    // `$1` is not `$10`: no sibling uses this InitPlan, the parent subtracts it as before.
+    let p = one(&initplan_plan("InitPlan 2 (returns $1)", "$10", None));
+    assert_eq!(p.nodes[0].exclusive_ms, Some(0.0));
+    assert!(approx(p.nodes[3].exclusive_ms.unwrap(), 1931.1));
+    // The parent uses the parameter itself: evaluated there, the parent subtracts it.
+    let p = one(&initplan_plan("InitPlan 2 (returns $1)", "$1", Some("$1")));
+    assert_eq!(p.nodes[0].exclusive_ms, Some(0.0));
+}
+
 #[test]
 fn exclusive_time_is_clamped_at_zero() {
     // A child printed longer than its parent (rounding, per-process averages).
