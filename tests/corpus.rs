@@ -5,8 +5,12 @@
 //! sound (`pg_explain_ok` and not `suspect`), the trees must agree node by node: count, node type
 //! (in a common vocabulary), relation / alias / index / CTE, estimated rows, actual rows, loops,
 //! never-executed; inclusive time too where its rules are ours (no parallel section), and
-//! planning / execution time where the corpus builder found them. A disagreement that is the
-//! reference's fault is listed in [`REFERENCE_WRONG`] with the reason.
+//! planning / execution time where the corpus builder found them. Where the corpus holds pev2's
+//! own expected parse (`upstream-expect/pev2`, partial JSON plans), every field it gives must
+//! agree too. A disagreement that is the reference's fault is listed in [`REFERENCE_WRONG`] with
+//! the reason. And on every analysed plan without parallelism the derived times must add up
+//! (no negative exclusive time, Σ exclusive = root inclusive): exceptions in
+//! [`TIME_DOES_NOT_ADD_UP`].
 //!
 //! Each test prints one line per file (`ok`, `PARSE-FAIL`, `DISAGREE`, …) and then fails listing
 //! every unexpected problem, so one run shows the whole picture.
