@@ -102,6 +102,87 @@ fn corpus_text_plans() {
     run_corpus(&["txt"]);
 }
 
+/// The same statement printed in several formats must give the same tree: node types, targets,
+/// relationships, estimates. (Actual figures differ: each file is a separate run.)
+#[test]
+fn corpus_same_statement_in_every_format() {
+    let Some(shared) = common::shared_plans() else {
+        return;
+    };
+    let dir = shared.join("real/plans/pg-explain");
+    let mut groups: Vec<Vec<String>> = (1..=6)
+        .map(|i| {
+            ["json", "yaml", "xml"]
+                .iter()
+                .map(|f| format!("{f}-plans-{i}.{}", if *f == "yaml" { "yaml" } else { f }))
+                .collect()
+        })
+        .collect();
+    // (`ctes-5-text` is another statement: its CTE scans carry aliases.)
+    groups.push(
+        [
+            "ctes-1-text.txt",
+            "ctes-2-xml.xml",
+            "ctes-3-json.json",
+            "ctes-4-yaml.yaml",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
+    let shape = |p: &Plan| -> Vec<String> {
+        p.nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+                    n.depth,
+                    n.node_type,
+                    n.join_type,
+                    n.strategy,
+                    n.relationship,
+                    n.subplan_name,
+                    n.relation,
+                    n.alias,
+                    n.index,
+                    n.cte_name,
+                    n.startup_cost,
+                    n.total_cost,
+                    fmt_opt(n.plan_rows)
+                )
+            })
+            .collect()
+    };
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for g in &groups {
+        let mut first: Option<(String, Vec<String>)> = None;
+        for f in g {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap();
+            let plans = parse_source(f, &text).unwrap_or_else(|e| panic!("{e}"));
+            let s = shape(&plans[0]);
+            match &first {
+                None => first = Some((f.clone(), s)),
+                Some((f0, s0)) => {
+                    compared += 1;
+                    if *s0 != s {
+                        let at = s0.iter().zip(&s).position(|(a, b)| a != b);
+                        problems.push(format!(
+                            "{f} differs from {f0} ({} vs {} nodes) at node {at:?}: {:?} vs {:?}",
+                            s.len(),
+                            s0.len(),
+                            at.and_then(|i| s.get(i)),
+                            at.and_then(|i| s0.get(i))
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    println!("{compared} cross-format comparisons");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 // ------------------------------------------------------------------------------------------------
 
 #[derive(Default)]
