@@ -131,7 +131,8 @@ fn is_header_text(t: &str) -> bool {
     t == "QUERY PLAN"
         || (!t.is_empty()
             && t.len() <= 64
-            && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
             && !t.contains("  "))
 }
 
@@ -350,7 +351,11 @@ fn strip_line_numbers(lines: &mut [(usize, String)]) {
     }
     for (i, cut) in cuts {
         let l = &mut lines[i].1;
-        *l = l.get(cut..).unwrap_or("").trim_start_matches('\t').to_string();
+        *l = l
+            .get(cut..)
+            .unwrap_or("")
+            .trim_start_matches('\t')
+            .to_string();
     }
 }
 
@@ -445,7 +450,10 @@ mod tests {
         let c = clean(
             "                QUERY PLAN\n-----------------\n Limit  (cost=0.00..0.01 rows=1 width=4)\n   ->  Seq Scan on t\n(2 rows)\n",
         );
-        assert_eq!(c.text, "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n");
+        assert_eq!(
+            c.text,
+            "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n"
+        );
         assert_eq!(c.line_map, vec![3, 4]);
     }
 
@@ -460,7 +468,9 @@ mod tests {
 
     #[test]
     fn unicode_box_frame() {
-        let c = clean("┌────────┐\n│ QUERY PLAN │\n├────────┤\n│ Result   │\n│   ->  Hash │\n└────────┘\n");
+        let c = clean(
+            "┌────────┐\n│ QUERY PLAN │\n├────────┤\n│ Result   │\n│   ->  Hash │\n└────────┘\n",
+        );
         assert_eq!(c.text, "Result\n  ->  Hash\n");
     }
 
@@ -482,7 +492,10 @@ mod tests {
     #[test]
     fn quotes_from_csv() {
         let c = clean("\"Limit  (cost=1..2 rows=1 width=4)\"\n\"  ->  Seq Scan on \"\"T\"\"\"\n");
-        assert_eq!(c.text, "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n");
+        assert_eq!(
+            c.text,
+            "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n"
+        );
         let c = clean("'Sort'\n'  Filter: (a = 'x'::text)'\n");
         assert_eq!(c.text, "Sort\n  Filter: (a = 'x'::text)\n");
     }
@@ -490,7 +503,10 @@ mod tests {
     #[test]
     fn line_numbers() {
         let c = clean("1 | Limit\n2 |   ->  Seq Scan on t\n3 |         Filter: (a = 1)\n");
-        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n        Filter: (a = 1)\n");
+        assert_eq!(
+            c.text,
+            "Limit\n  ->  Seq Scan on t\n        Filter: (a = 1)\n"
+        );
         // Not consecutive: left alone.
         let c = clean("1 a\n3 b\n");
         assert_eq!(c.text, "1 a\n3 b\n");
