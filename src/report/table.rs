@@ -1,12 +1,252 @@
-//! Not implemented yet.
+//! `--format table`: for a person at a terminal. Per plan: a header, the plan tree with time, rows
+//! and buffers per node (hot nodes marked), then the findings grouped by severity.
+//!
+//! ```text
+//! ══ plans/x.json ══
+//! json · planning 0.559 ms · execution 57.0 ms · 3 nodes · 1 error, 1 warning
+//!
+//!    #  node                                    time     share  rows est → actual      loops   buffers
+//!  ───  ──────────────────────────────────────  ───────  ─────  ─────────────────────  ──────  ──────────
+//!    0  Nested Loop                              5.1 ms   9.0%  19,628 → 20,000           1
+//!  ▶ 2  └─ Index Scan using big_pkey on big b    41.9 ms  73.5%  1 → 1                20,000  hit 80,000
+//! ```
+//!
+//! Colour (severity, hot rows) only when `opts.color`; otherwise the output holds no escape codes.
+//! With `opts.width` the tree is fitted to the width: each node keeps one line, long cells are cut
+//! with `…`.
 
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 
-use super::Report;
+use comfy_table::{
+    CellAlignment, Color, ColumnConstraint, ContentArrangement, LineStyle, Row, Table, TableStyle,
+    Width,
+};
 
-pub fn write(report: &Report, _opts: &super::RenderOptions, w: &mut dyn Write) -> io::Result<()> {
-    for p in &report.plans {
-        writeln!(w, "{}: {} findings", p.source, p.findings.len())?;
+use super::fmt::{self, Columns, Paint};
+use super::{PlanReport, RenderOptions, Report};
+use crate::plan::Plan;
+use crate::rules::Finding;
+
+/// Marks a hot node in the `#` column.
+pub const HOT_MARK: &str = "▶";
+
+/// Columns separated by two spaces, a rule under the header, no borders.
+const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('─'));
+
+pub fn write(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
+    let mut w = BufWriter::with_capacity(64 * 1024, w);
+    let paint = Paint { on: opts.color };
+    for (i, pr) in report.plans.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        write_plan(report, pr, opts, paint, &mut w)?;
+    }
+    w.flush()
+}
+
+fn write_plan(
+    report: &Report,
+    pr: &PlanReport,
+    opts: &RenderOptions,
+    paint: Paint,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let width = opts.width.map(usize::from);
+    let title = fmt::one_line(&fmt::plan_title(report, pr));
+    writeln!(w, "{}", paint.bold(&format!("══ {title} ══")))?;
+    if let Some(err) = &pr.error {
+        let (line, msg) = fmt::split_error(&pr.source, err);
+        let loc = match line {
+            Some(l) => format!("{}:{l}", pr.source),
+            None => pr.source.clone(),
+        };
+        let head = format!("{} {loc}: ", paint.red("error:"));
+        writeln!(w, "{head}{}", fmt::wrap(msg, width, "  "))?;
+    }
+    let Some(plan) = &pr.plan else {
+        if pr.error.is_none() {
+            writeln!(w, "{} no plan", paint.red("error:"))?;
+        }
+        return write_findings(pr, None, width, paint, w);
+    };
+    writeln!(w, "{}", fmt::wrap(&summary(plan, &pr.findings), width, ""))?;
+    for line in extras(plan) {
+        writeln!(w, "{}", fmt::wrap(&line, width, "  "))?;
+    }
+    if !plan.nodes.is_empty() {
+        writeln!(w)?;
+        write_tree(plan, opts, w)?;
+    }
+    write_findings(pr, Some(plan), width, paint, w)
+}
+
+/// `json · planning 0.559 ms · execution 57.0 ms · 3 nodes · 1 error, 1 warning`
+pub(crate) fn summary(plan: &Plan, findings: &[Finding]) -> String {
+    let mut parts = vec![plan.format.clone()];
+    if let Some(p) = plan.planning_ms {
+        parts.push(format!("planning {}", fmt::duration_ms(p)));
+    }
+    if let Some(e) = plan.execution_ms {
+        parts.push(format!("execution {}", fmt::duration_ms(e)));
+    } else if let Some(t) = plan.total_ms() {
+        parts.push(format!("total {}", fmt::duration_ms(t)));
+    }
+    if !plan.analyzed() {
+        parts.push("estimates only (no ANALYZE)".to_string());
+    }
+    let n = plan.nodes.len();
+    parts.push(format!("{} node{}", fmt::count(n as f64), if n == 1 { "" } else { "s" }));
+    parts.push(fmt::finding_counts(findings));
+    parts.retain(|p| !p.is_empty());
+    parts.join(" · ")
+}
+
+/// Lines about triggers and JIT, when the plan printed them.
+pub(crate) fn extras(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &plan.triggers {
+        let mut s = format!("trigger {}", t.name);
+        if let Some(r) = &t.relation {
+            s.push_str(&format!(" on {r}"));
+        }
+        if let Some(ms) = t.time_ms {
+            s.push_str(&format!(": {}", fmt::duration_ms(ms)));
+        }
+        if let Some(c) = t.calls {
+            s.push_str(&format!(", {} calls", fmt::count(c)));
+        }
+        out.push(s);
+    }
+    if let Some(j) = &plan.jit {
+        let mut s = "JIT".to_string();
+        if let Some(f) = j.functions {
+            s.push_str(&format!(": {} functions", fmt::count(f)));
+        }
+        if let Some(t) = j.total_ms {
+            s.push_str(&format!(", {} total", fmt::duration_ms(t)));
+        }
+        out.push(s);
+    }
+    out
+}
+
+fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
+    let cols = Columns::for_plan(plan);
+    let headers = cols.headers();
+    let hot = fmt::hot_nodes(plan);
+    let prefixes = fmt::tree_prefixes(plan, ' ');
+
+    let mut table = Table::new();
+    table.load_style(STYLE);
+    table.force_no_tty();
+    if opts.color {
+        table.enforce_styling();
+    }
+    match opts.width {
+        Some(wd) => {
+            table.set_width(wd);
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table.set_header(headers.iter().copied());
+
+    for (i, node) in plan.nodes.iter().enumerate() {
+        let id = if hot[i] {
+            format!("{HOT_MARK} {i}")
+        } else {
+            i.to_string()
+        };
+        let mut cells = vec![id, format!("{}{}", prefixes[i], fmt::node_text(node))];
+        cells.extend(cols.cells(node));
+        let mut row = Row::new();
+        for (c, text) in cells.into_iter().enumerate() {
+            let mut cell = comfy_table::Cell::new_owned(text);
+            if opts.color && hot[i] && c != 1 {
+                cell = cell.fg(Color::Red);
+            } else if opts.color && hot[i] {
+                cell = cell.fg(Color::Red).add_attribute(comfy_table::Attribute::Bold);
+            }
+            row.add_cell(cell);
+        }
+        row.max_height(1);
+        table.add_row(row);
+    }
+    for (c, _) in headers.iter().enumerate() {
+        if let Some(col) = table.column_mut(c) {
+            col.set_padding((1, 1));
+            if cols.right_aligned(c) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+    }
+    if opts.width.is_some() {
+        // When space is short, the figures keep their width and the node column gives way.
+        for (c, h) in headers.iter().enumerate() {
+            if *h != "node" && *h != "buffers" && *h != "rows est → actual" {
+                if let Some(col) = table.column_mut(c) {
+                    col.set_constraint(ColumnConstraint::ContentWidth);
+                }
+            } else if *h == "node" {
+                if let Some(col) = table.column_mut(c) {
+                    col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(12)));
+                }
+            }
+        }
+    }
+    for line in table.lines() {
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn write_findings(
+    pr: &PlanReport,
+    plan: Option<&Plan>,
+    width: Option<usize>,
+    paint: Paint,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    if pr.findings.is_empty() {
+        if plan.is_some() {
+            writeln!(w)?;
+            writeln!(w, "No findings.")?;
+        }
+        return Ok(());
+    }
+    for (sev, group) in fmt::by_severity(&pr.findings) {
+        writeln!(w)?;
+        let title = match (sev, group.len()) {
+            (crate::rules::Severity::Info, n) => format!("Info ({n})"),
+            (s, n) => {
+                let name = s.as_str();
+                let mut cap = name[..1].to_uppercase();
+                cap.push_str(&name[1..]);
+                format!("{cap}s ({n})")
+            }
+        };
+        writeln!(w, "{}", paint.severity(sev, &title))?;
+        for f in group {
+            let rule = paint.severity(sev, &f.rule);
+            let mut head = format!("  {rule} {}", f.name);
+            match (f.node, plan) {
+                (Some(id), Some(p)) if id < p.nodes.len() => {
+                    head.push_str(&format!(" · node {id}: {}", p.nodes[id].label()));
+                }
+                (Some(id), _) => head.push_str(&format!(" · node {id}")),
+                (None, _) => head.push_str(" · whole plan"),
+            }
+            writeln!(w, "{}", fmt::one_line(&head))?;
+            if !f.message.is_empty() {
+                writeln!(w, "    {}", fmt::wrap(&f.message, width, "    "))?;
+            }
+            if !f.advice.is_empty() {
+                writeln!(w, "    {} {}", paint.dim("→"), fmt::wrap(&f.advice, width, "      "))?;
+            }
+        }
     }
     Ok(())
 }
