@@ -504,7 +504,7 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(duration_ms(0.052), "0.052 ms");
-        assert_eq!(duration_ms(7.425), "7.43 ms");
+        assert_eq!(duration_ms(7.426), "7.43 ms");
         assert_eq!(duration_ms(54.416), "54.4 ms");
         assert_eq!(duration_ms(1234.0), "1.23 s");
         assert_eq!(duration_ms(12345.0), "12.3 s");

@@ -160,6 +160,18 @@ impl Serialize for Nodes<'_> {
     }
 }
 
+/// Round a derived figure to 9 significant digits (at least 1e-6 absolute precision for ms).
+fn round(v: f64) -> f64 {
+    if !v.is_finite() || v == 0.0 {
+        return v;
+    }
+    let mag = v.abs().log10().floor() as i32;
+    let decimals = (8 - mag).clamp(6, 15);
+    let f = 10f64.powi(decimals);
+    let r = (v * f).round() / f;
+    if r.is_finite() { r } else { v }
+}
+
 /// `Hash Join > Seq Scan on orders`, the middle elided on very deep chains.
 fn path(chain: &[String]) -> String {
     if chain.len() <= PATH_HEAD + PATH_TAIL + 1 {
@@ -185,12 +197,16 @@ impl Serialize for NodeOut<'_> {
         let mut m = s.serialize_map(None)?;
         n.serialize(Fields {
             map: &mut m,
-            skip: &["extra"],
+            skip: &["extra", "inclusive_ms", "exclusive_ms", "time_share"],
         })?;
+        // Derived figures, rounded to drop the float noise of the subtractions (8.986999999999995).
+        m.serialize_entry("inclusive_ms", &n.inclusive_ms.map(round))?;
+        m.serialize_entry("exclusive_ms", &n.exclusive_ms.map(round))?;
+        m.serialize_entry("time_share", &n.time_share.map(round))?;
         m.serialize_entry("extra", &Pairs(&n.extra))?;
         m.serialize_entry("label", self.label)?;
         let est = n.estimate_factor();
-        m.serialize_entry("estimate_factor", &est.map(|e| e.0))?;
+        m.serialize_entry("estimate_factor", &est.map(|e| round(e.0)))?;
         m.serialize_entry("estimate_direction", &est.map(|e| e.1))?;
         m.serialize_entry("path", &self.path)?;
         m.serialize_entry("children", &n.children)?;
@@ -360,5 +376,13 @@ mod tests {
         assert!(p.starts_with("N0 > N1 > N2 > N3 > … 77 more … > N81 > "));
         assert!(p.ends_with("> N99"));
         assert_eq!(path(&chain[..3]), "N0 > N1 > N2");
+    }
+
+    #[test]
+    fn rounding() {
+        assert_eq!(round(8.986999999999995), 8.987);
+        assert_eq!(round(0.0931565635624844), 0.0931565636);
+        assert_eq!(round(0.0), 0.0);
+        assert_eq!(round(123456789.123), 123456789.123);
     }
 }

@@ -17,10 +17,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use comfy_table::{
-    CellAlignment, Color, ColumnConstraint, ContentArrangement, LineStyle, Row, Table, TableStyle,
-    Width,
-};
+use comfy_table::{CellAlignment, Color, ContentArrangement, LineStyle, Row, Table, TableStyle};
 
 use super::fmt::{self, Columns, Paint};
 use super::{PlanReport, RenderOptions, Report};
@@ -137,63 +134,81 @@ fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Resul
     let hot = fmt::hot_nodes(plan);
     let prefixes = fmt::tree_prefixes(plan, ' ');
 
+    // Every cell first, so the layout can be decided before anything is drawn.
+    let rows: Vec<Vec<String>> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let id = if hot[i] {
+                format!("{HOT_MARK} {i}")
+            } else {
+                i.to_string()
+            };
+            let mut cells = vec![id, fmt::node_text(node)];
+            cells.extend(cols.cells(node));
+            cells
+        })
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| width_of(h)).collect();
+    for (i, r) in rows.iter().enumerate() {
+        for (c, cell) in r.iter().enumerate() {
+            let wd = if c == NODE {
+                width_of(&prefixes[i]) + width_of(cell)
+            } else {
+                width_of(cell)
+            };
+            widths[c] = widths[c].max(wd);
+        }
+    }
+    let layout = Layout::fit(&headers, &widths, opts.width.map(usize::from));
+    if !layout.dropped.is_empty() {
+        let note = format!(
+            "(left out to fit {} columns: {})",
+            opts.width.unwrap_or_default(),
+            layout.dropped.join(", ")
+        );
+        writeln!(w, "{}", fmt::wrap(&note, opts.width.map(usize::from), " "))?;
+    }
+
     let mut table = Table::new();
     table.load_style(STYLE);
     table.force_no_tty();
     if opts.color {
         table.enforce_styling();
     }
-    match opts.width {
-        Some(wd) => {
-            table.set_width(wd);
-            table.set_content_arrangement(ContentArrangement::Dynamic);
-        }
-        None => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
-    table.set_header(headers.iter().copied());
-
-    for (i, node) in plan.nodes.iter().enumerate() {
-        let id = if hot[i] {
-            format!("{HOT_MARK} {i}")
-        } else {
-            i.to_string()
-        };
-        let mut cells = vec![id, format!("{}{}", prefixes[i], fmt::node_text(node))];
-        cells.extend(cols.cells(node));
+    // The layout is decided above: comfy-table only aligns, so no cell is ever wrapped.
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(layout.keep.iter().map(|&c| headers[c]));
+    for (i, cells) in rows.into_iter().enumerate() {
         let mut row = Row::new();
         for (c, text) in cells.into_iter().enumerate() {
+            if !layout.keep.contains(&c) {
+                continue;
+            }
+            let text = if c == NODE {
+                node_cell(&prefixes[i], &text, layout.node_width)
+            } else {
+                text
+            };
             let mut cell = comfy_table::Cell::new_owned(text);
-            if opts.color && hot[i] && c != 1 {
+            if opts.color && hot[i] {
                 cell = cell.fg(Color::Red);
-            } else if opts.color && hot[i] {
-                cell = cell.fg(Color::Red).add_attribute(comfy_table::Attribute::Bold);
+                if c == NODE {
+                    cell = cell.add_attribute(comfy_table::Attribute::Bold);
+                }
             }
             row.add_cell(cell);
         }
-        row.max_height(1);
         table.add_row(row);
     }
-    for (c, _) in headers.iter().enumerate() {
-        if let Some(col) = table.column_mut(c) {
-            col.set_padding((1, 1));
+    let last = layout.keep.len().saturating_sub(1);
+    for (k, &c) in layout.keep.iter().enumerate() {
+        if let Some(col) = table.column_mut(k) {
+            // No padding after the last column: the rule under the header ends with the text.
+            col.set_padding((1, if k == last { 0 } else { 1 }));
             if cols.right_aligned(c) {
                 col.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-    }
-    if opts.width.is_some() {
-        // When space is short, the figures keep their width and the node column gives way.
-        for (c, h) in headers.iter().enumerate() {
-            if *h != "node" && *h != "buffers" && *h != "rows est → actual" {
-                if let Some(col) = table.column_mut(c) {
-                    col.set_constraint(ColumnConstraint::ContentWidth);
-                }
-            } else if *h == "node" {
-                if let Some(col) = table.column_mut(c) {
-                    col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(12)));
-                }
             }
         }
     }
@@ -201,6 +216,84 @@ fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Resul
         writeln!(w, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// Index of the node column.
+const NODE: usize = 1;
+/// The node column is never cut below this many characters.
+const MIN_NODE_WIDTH: usize = 24;
+/// Columns given up, in this order, when the table is wider than the terminal.
+const DROP_ORDER: [&str; 5] = ["buffers", "loops", "cost", "rows est → actual", "share"];
+
+/// Which columns to draw and how wide the node column may be.
+struct Layout {
+    keep: Vec<usize>,
+    dropped: Vec<&'static str>,
+    node_width: Option<usize>,
+}
+
+impl Layout {
+    fn fit(headers: &[&'static str], widths: &[usize], width: Option<usize>) -> Layout {
+        let mut keep: Vec<usize> = (0..headers.len()).collect();
+        let mut dropped = Vec::new();
+        let Some(width) = width else {
+            return Layout {
+                keep,
+                dropped,
+                node_width: None,
+            };
+        };
+        // Each column has one space of padding on either side.
+        let total = |keep: &[usize], node: usize| -> usize {
+            keep.iter()
+                .map(|&c| if c == NODE { node } else { widths[c] } + 2)
+                .sum()
+        };
+        let node_min = widths[NODE].min(MIN_NODE_WIDTH);
+        for name in DROP_ORDER {
+            if total(&keep, node_min) <= width {
+                break;
+            }
+            if let Some(pos) = keep.iter().position(|&c| headers[c] == name) {
+                keep.remove(pos);
+                dropped.push(name);
+            }
+        }
+        let others = total(&keep, 0) - 2 + 2; // every kept column but the node's width
+        let node_width = width.saturating_sub(others).max(node_min);
+        Layout {
+            keep,
+            dropped,
+            node_width: (node_width < widths[NODE]).then_some(node_width),
+        }
+    }
+}
+
+/// The tree prefix and the node's text, cut to `max` characters with `…` when given.
+fn node_cell(prefix: &str, text: &str, max: Option<usize>) -> String {
+    let (pw, tw) = (width_of(prefix), width_of(text));
+    match max {
+        Some(max) if pw + tw > max => {
+            // Keep at least a few characters of the label; a deep prefix gives way first.
+            let keep_label = max.saturating_sub(pw).max(8.min(max));
+            let prefix: String = if pw + keep_label > max {
+                let cut = pw + keep_label - max + 1;
+                std::iter::once('⋯').chain(prefix.chars().skip(cut)).collect()
+            } else {
+                prefix.to_string()
+            };
+            let room = max.saturating_sub(width_of(&prefix));
+            let mut label: String = text.chars().take(room.saturating_sub(1)).collect();
+            label.push('…');
+            format!("{prefix}{label}")
+        }
+        _ => format!("{prefix}{text}"),
+    }
+}
+
+/// Display width, counted in characters (the figures and glyphs used here are one column wide).
+fn width_of(s: &str) -> usize {
+    s.chars().count()
 }
 
 fn write_findings(
