@@ -429,20 +429,30 @@ pub fn one_line(s: &str) -> String {
 /// Word-wrap `text` to `width` characters per line (at least 20), each line after the first
 /// starting with `indent` — which the first line's caller already printed.
 pub fn wrap(text: &str, width: Option<usize>, indent: &str) -> String {
+    wrap_after(text, width, indent.chars().count(), indent)
+}
+
+/// [`wrap`] for text printed after `used` columns of the first line.
+pub fn wrap_after(text: &str, width: Option<usize>, used: usize, indent: &str) -> String {
     let text = one_line(text);
     let Some(width) = width else {
         return text;
     };
-    let avail = width.saturating_sub(indent.chars().count()).max(20);
+    let ind = indent.chars().count();
+    let avail = width.saturating_sub(ind).max(20);
     let mut out = String::with_capacity(text.len() + 16);
-    let mut col = 0usize;
+    // Columns used on the current line, counted from the indent.
+    let mut col = used.saturating_sub(ind);
+    let mut first = true;
     for word in text.split(' ').filter(|w| !w.is_empty()) {
         let wl = word.chars().count();
-        if col > 0 && col + 1 + wl > avail {
+        let sep = usize::from(!first);
+        first = false;
+        if col > 0 && col + sep + wl > avail {
             out.push('\n');
             out.push_str(indent);
             col = 0;
-        } else if col > 0 {
+        } else if sep == 1 {
             out.push(' ');
             col += 1;
         }
@@ -544,5 +554,7 @@ mod tests {
         let w = wrap(&"word ".repeat(20), Some(30), "  ");
         assert!(w.lines().all(|l| l.chars().count() <= 30));
         assert!(w.lines().skip(1).all(|l| l.starts_with("  ")));
+        let w = wrap_after(&"word ".repeat(20), Some(30), 10, "  ");
+        assert!(w.lines().next().unwrap().chars().count() <= 20, "{w}");
     }
 }

@@ -58,8 +58,8 @@ fn write_plan(
             Some(l) => format!("{}:{l}", pr.source),
             None => pr.source.clone(),
         };
-        let head = format!("{} {loc}: ", paint.red("error:"));
-        writeln!(w, "{head}{}", fmt::wrap(msg, width, "  "))?;
+        let text = fmt::wrap_after(&format!("{loc}: {msg}"), width, "error: ".len(), "  ");
+        writeln!(w, "{} {text}", paint.red("error:"))?;
     }
     let Some(plan) = &pr.plan else {
         if pr.error.is_none() {
@@ -222,6 +222,8 @@ fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Resul
 const NODE: usize = 1;
 /// The node column is never cut below this many characters.
 const MIN_NODE_WIDTH: usize = 24;
+/// …except on terminals too narrow for anything else.
+const LAST_RESORT_NODE_WIDTH: usize = 10;
 /// Columns given up, in this order, when the table is wider than the terminal.
 const DROP_ORDER: [&str; 5] = ["buffers", "loops", "cost", "rows est → actual", "share"];
 
@@ -259,8 +261,12 @@ impl Layout {
                 dropped.push(name);
             }
         }
-        let others = total(&keep, 0) - 2 + 2; // every kept column but the node's width
-        let node_width = width.saturating_sub(others).max(node_min);
+        // Every kept column but the node's text (its padding included); the node column takes
+        // the rest, down to a last-resort minimum on very narrow terminals.
+        let others = total(&keep, 0);
+        let node_width = width
+            .saturating_sub(others)
+            .max(widths[NODE].min(LAST_RESORT_NODE_WIDTH));
         Layout {
             keep,
             dropped,
@@ -323,8 +329,7 @@ fn write_findings(
         };
         writeln!(w, "{}", paint.severity(sev, &title))?;
         for f in group {
-            let rule = paint.severity(sev, &f.rule);
-            let mut head = format!("  {rule} {}", f.name);
+            let mut head = f.name.clone();
             match (f.node, plan) {
                 (Some(id), Some(p)) if id < p.nodes.len() => {
                     head.push_str(&format!(" · node {id}: {}", p.nodes[id].label()));
@@ -332,7 +337,9 @@ fn write_findings(
                 (Some(id), _) => head.push_str(&format!(" · node {id}")),
                 (None, _) => head.push_str(" · whole plan"),
             }
-            writeln!(w, "{}", fmt::one_line(&head))?;
+            let used = 2 + f.rule.chars().count() + 1;
+            let head = fmt::wrap_after(&head, width, used, "    ");
+            writeln!(w, "  {} {head}", paint.severity(sev, &fmt::one_line(&f.rule)))?;
             if !f.message.is_empty() {
                 writeln!(w, "    {}", fmt::wrap(&f.message, width, "    "))?;
             }
