@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 const HASHJOIN: &str = "fixtures/plans/generated/pg17/d_hashjoin_batches.json";
 const SOURCE: &str = "plans/hashjoin.json";
 const BAD: &str = "plans/bad.json";
-const BAD_ERROR: &str = "plans/bad.json:7: cannot read json plan: EOF while parsing an object (column 3)";
+const BAD_ERROR: &str =
+    "plans/bad.json:7: cannot read json plan: EOF while parsing an object (column 3)";
 
 /// Labels of the hash-join plan, in pre-order, with depth.
 const LABELS: [(&str, usize); 5] = [
@@ -33,7 +34,14 @@ fn load(path: &str, source: &str) -> Plan {
     plans.remove(0)
 }
 
-fn finding(rule: &str, name: &str, sev: Severity, node: Option<usize>, msg: &str, advice: &str) -> Finding {
+fn finding(
+    rule: &str,
+    name: &str,
+    sev: Severity,
+    node: Option<usize>,
+    msg: &str,
+    advice: &str,
+) -> Finding {
     let mut evidence = BTreeMap::new();
     evidence.insert("figure".to_string(), json!(42));
     Finding {
@@ -140,7 +148,10 @@ fn lines_in_order(text: &str, needles: &[&str]) -> Vec<usize> {
 #[test]
 fn table_lists_every_node_in_order_with_figures() {
     let out = render(&report(), OutputFormat::Table, &plain());
-    assert!(!out.contains('\x1b'), "escape codes with colour off:\n{out}");
+    assert!(
+        !out.contains('\x1b'),
+        "escape codes with colour off:\n{out}"
+    );
 
     // Header.
     let header = lines_in_order(&out, &["══ plans/hashjoin.json ══"])[0];
@@ -153,8 +164,23 @@ fn table_lists_every_node_in_order_with_figures() {
     // Column headers: ANALYZE and BUFFERS, so every column is there.
     let head = lines_in_order(&out, &["#  node"])[0];
     let head_line = out.lines().nth(head).unwrap();
-    let cols: Vec<&str> = head_line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    assert_eq!(cols, ["#", "node", "time", "share", "rows est → actual", "loops", "buffers"]);
+    let cols: Vec<&str> = head_line
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "#",
+            "node",
+            "self time",
+            "share",
+            "rows est → actual",
+            "loops",
+            "self buffers"
+        ]
+    );
 
     // One row per node, in pre-order, indented by depth with tree glyphs.
     let rows: Vec<&str> = out.lines().skip(head + 2).take(5).collect();
@@ -171,7 +197,11 @@ fn table_lists_every_node_in_order_with_figures() {
     }
     assert!(rows[2].contains("   ├─ Seq Scan on big b"), "{}", rows[2]);
     assert!(rows[3].contains("   └─ Hash"), "{}", rows[3]);
-    assert!(rows[4].contains("      └─ Seq Scan on orders o"), "{}", rows[4]);
+    assert!(
+        rows[4].contains("      └─ Seq Scan on orders o"),
+        "{}",
+        rows[4]
+    );
     assert_eq!(
         rows[1].split_whitespace().collect::<Vec<_>>(),
         [
@@ -182,7 +212,10 @@ fn table_lists_every_node_in_order_with_figures() {
     assert!(rows[2].contains("9,345") && rows[2].contains("hit") && rows[2].contains("read 1"));
 
     // Hot nodes: the three with most exclusive time and ≥ 10% (Hash at 11.8% is fourth).
-    let hot: Vec<bool> = rows.iter().map(|r| r.trim_start().starts_with('▶')).collect();
+    let hot: Vec<bool> = rows
+        .iter()
+        .map(|r| r.trim_start().starts_with('▶'))
+        .collect();
     assert_eq!(hot, [false, true, true, false, true]);
 
     // Findings grouped by severity, worst first, each with node, message and advice.
@@ -209,7 +242,10 @@ fn table_lists_every_node_in_order_with_figures() {
 #[test]
 fn table_leaves_out_columns_without_data() {
     // EXPLAIN without ANALYZE: no times, actuals or buffers; cost instead.
-    let plan = load("fixtures/plans/generated/pg17/a_seqscan_selective.noanalyze.json", "x.json");
+    let plan = load(
+        "fixtures/plans/generated/pg17/a_seqscan_selective.noanalyze.json",
+        "x.json",
+    );
     let r = Report {
         plans: vec![PlanReport {
             source: "x.json".into(),
@@ -219,14 +255,21 @@ fn table_leaves_out_columns_without_data() {
     };
     let out = render(&r, OutputFormat::Table, &plain());
     let head = out.lines().find(|l| l.contains("#  node")).unwrap();
-    let cols: Vec<&str> = head.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    let cols: Vec<&str> = head
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
     assert_eq!(cols, ["#", "node", "cost", "rows est"], "{out}");
     assert!(out.contains("Seq Scan on big  21,846.00  20"), "{out}");
     assert!(out.contains("estimates only (no ANALYZE)"));
     assert!(out.contains("No findings."));
 
     // ANALYZE without BUFFERS (PG 17): no buffers column.
-    let plan = load("fixtures/plans/generated/pg17/a_seqscan_selective.analyze_only.json", "y.json");
+    let plan = load(
+        "fixtures/plans/generated/pg17/a_seqscan_selective.analyze_only.json",
+        "y.json",
+    );
     let r = Report {
         plans: vec![PlanReport {
             source: "y.json".into(),
@@ -236,8 +279,23 @@ fn table_leaves_out_columns_without_data() {
     };
     let out = render(&r, OutputFormat::Table, &plain());
     let head = out.lines().find(|l| l.contains("#  node")).unwrap();
-    let cols: Vec<&str> = head.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    assert_eq!(cols, ["#", "node", "time", "share", "rows est → actual", "loops"], "{out}");
+    let cols: Vec<&str> = head
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "#",
+            "node",
+            "self time",
+            "share",
+            "rows est → actual",
+            "loops"
+        ],
+        "{out}"
+    );
     // The one node has all the time.
     assert!(out.contains("▶ 0  Seq Scan on big"), "{out}");
     assert!(out.contains("100.0%"));
@@ -254,18 +312,36 @@ fn table_colour_only_when_asked() {
             width: None,
         },
     );
-    assert!(coloured.contains("\x1b[1;31mErrors (1)\x1b[0m"), "{coloured}");
+    assert!(
+        coloured.contains("\x1b[1;31mErrors (1)\x1b[0m"),
+        "{coloured}"
+    );
     assert!(coloured.contains("\x1b[1;33mWarnings (2)\x1b[0m"));
     assert!(coloured.contains("\x1b[1;36mInfo (1)\x1b[0m"));
     // Hot rows are coloured by comfy-table.
-    let hot_row = coloured.lines().find(|l| l.contains("Seq Scan on orders o")).unwrap();
+    let hot_row = coloured
+        .lines()
+        .find(|l| l.contains("Seq Scan on orders o"))
+        .unwrap();
     assert!(hot_row.contains('\x1b'), "{hot_row}");
     let cold_row = coloured.lines().find(|l| l.contains("Aggregate")).unwrap();
     assert!(!cold_row.contains('\x1b'), "{cold_row}");
 
-    for format in [OutputFormat::Table, OutputFormat::Markdown, OutputFormat::Concise, OutputFormat::Json] {
+    for format in [
+        OutputFormat::Table,
+        OutputFormat::Markdown,
+        OutputFormat::Concise,
+        OutputFormat::Json,
+    ] {
         for width in [None, Some(50)] {
-            let out = render(&r, format, &RenderOptions { color: false, width });
+            let out = render(
+                &r,
+                format,
+                &RenderOptions {
+                    color: false,
+                    width,
+                },
+            );
             assert!(!out.contains('\x1b'), "{format:?} {width:?}:\n{out}");
         }
     }
@@ -287,11 +363,18 @@ fn table_fits_the_width() {
             },
         );
         for line in out.lines() {
-            assert!(line.chars().count() <= usize::from(width), "width {width}: `{line}`\n{out}");
+            assert!(
+                line.chars().count() <= usize::from(width),
+                "width {width}: `{line}`\n{out}"
+            );
         }
         // Every node keeps its row, in order; labels may be cut with `…`.
         let at = lines_in_order(&out, &[" 0  ", " 1  ", " 2  ", " 3  ", " 4  "]);
-        assert_eq!(at.windows(2).filter(|w| w[1] == w[0] + 1).count(), 4, "{out}");
+        assert_eq!(
+            at.windows(2).filter(|w| w[1] == w[0] + 1).count(),
+            4,
+            "{out}"
+        );
         if width >= 60 {
             for (label, _) in LABELS {
                 assert!(out.contains(label), "width {width}: {label}\n{out}");
@@ -319,7 +402,10 @@ fn md_cells(row: &str) -> Vec<String> {
         }
         prev = ch;
     }
-    cells.iter().map(|c| c.trim_matches(' ').to_string()).collect()
+    cells
+        .iter()
+        .map(|c| c.trim_matches(' ').to_string())
+        .collect()
 }
 
 #[test]
@@ -340,9 +426,20 @@ fn markdown_table_and_findings() {
     assert_eq!(table.len(), 2 + 5, "{out}");
     assert_eq!(
         md_cells(table[0]),
-        ["#", "node", "time", "share", "rows est → actual", "loops", "buffers"]
+        [
+            "#",
+            "node",
+            "self time",
+            "share",
+            "rows est → actual",
+            "loops",
+            "self buffers"
+        ]
     );
-    assert_eq!(md_cells(table[1]), ["--:", "---", "--:", "--:", "---", "--:", "---"]);
+    assert_eq!(
+        md_cells(table[1]),
+        ["--:", "---", "--:", "--:", "---", "--:", "---"]
+    );
     for row in &table {
         assert_eq!(md_cells(row).len(), 7, "{row}");
     }
@@ -355,7 +452,10 @@ fn markdown_table_and_findings() {
 
     let cells = md_cells(table[2 + 2]);
     assert_eq!(cells[0], "▶ **2**");
-    assert_eq!(cells[1], "\u{a0}\u{a0}\u{a0}├─\u{a0}**Seq Scan on big b\\|x**");
+    assert_eq!(
+        cells[1],
+        "\u{a0}\u{a0}\u{a0}├─\u{a0}**Seq Scan on big b\\|x**"
+    );
     assert_eq!(cells[2], "195.5 ms");
     assert_eq!(cells[4], "497,367 → 500,000");
     assert_eq!(md_cells(table[2])[1], "Aggregate");
@@ -432,7 +532,8 @@ fn concise_is_empty_without_findings_and_one_line_per_message() {
 
 #[test]
 fn concise_error_from_the_parser() {
-    let err = parse_source("broken.json", "[{\"Plan\": {\"Node Type\": \"Seq Scan\",\n").unwrap_err();
+    let err =
+        parse_source("broken.json", "[{\"Plan\": {\"Node Type\": \"Seq Scan\",\n").unwrap_err();
     let r = Report {
         plans: vec![PlanReport {
             source: "broken.json".into(),
@@ -462,7 +563,14 @@ fn concise_numbers_plans_sharing_a_source() {
             .map(|p| PlanReport {
                 source: "two.json".into(),
                 plan: Some(p),
-                findings: vec![finding("P012", "hot-spot", Severity::Info, Some(0), "m", "a")],
+                findings: vec![finding(
+                    "P012",
+                    "hot-spot",
+                    Severity::Info,
+                    Some(0),
+                    "m",
+                    "a",
+                )],
                 error: None,
             })
             .collect(),
@@ -472,7 +580,10 @@ fn concise_numbers_plans_sharing_a_source() {
         "two.json[1]:0: info P012[hot-spot] Aggregate: m\ntwo.json[2]:0: info P012[hot-spot] Aggregate: m\n"
     );
     let table = render(&r, OutputFormat::Table, &plain());
-    lines_in_order(&table, &["══ two.json (plan 1) ══", "══ two.json (plan 2) ══"]);
+    lines_in_order(
+        &table,
+        &["══ two.json (plan 1) ══", "══ two.json (plan 2) ══"],
+    );
 }
 
 // ---------------------------------------------------------------- json
@@ -553,9 +664,13 @@ fn check_type(v: &Value, ty: &str, what: &str) {
 }
 
 fn check_keys(obj: &Value, keys: &[(&str, &str)], what: &str) {
-    let map = obj.as_object().unwrap_or_else(|| panic!("{what} is not an object"));
+    let map = obj
+        .as_object()
+        .unwrap_or_else(|| panic!("{what} is not an object"));
     for (k, ty) in keys {
-        let v = map.get(*k).unwrap_or_else(|| panic!("{what} lacks `{k}`: {obj}"));
+        let v = map
+            .get(*k)
+            .unwrap_or_else(|| panic!("{what} lacks `{k}`: {obj}"));
         check_type(v, ty, &format!("{what}.{k}"));
     }
 }
@@ -601,16 +716,28 @@ fn json_keeps_the_contract() {
             Some(par) => {
                 let par = par as usize;
                 assert!(par < i);
-                assert_eq!(nodes[par]["depth"].as_u64().unwrap() + 1, n["depth"].as_u64().unwrap());
-                assert!(nodes[par]["children"].as_array().unwrap().contains(&json!(i)));
+                assert_eq!(
+                    nodes[par]["depth"].as_u64().unwrap() + 1,
+                    n["depth"].as_u64().unwrap()
+                );
+                assert!(nodes[par]["children"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(i)));
             }
         }
         let exclusive = n["exclusive_ms"].as_f64().unwrap();
         assert!((exclusive - model.exclusive_ms.unwrap()).abs() < 1e-6);
     }
     let parents: Vec<Value> = nodes.iter().map(|n| n["parent"].clone()).collect();
-    assert_eq!(parents, [json!(null), json!(0), json!(1), json!(1), json!(3)]);
-    assert_eq!(nodes[4]["path"], "Aggregate > Hash Join > Hash > Seq Scan on orders o");
+    assert_eq!(
+        parents,
+        [json!(null), json!(0), json!(1), json!(1), json!(3)]
+    );
+    assert_eq!(
+        nodes[4]["path"],
+        "Aggregate > Hash Join > Hash > Seq Scan on orders o"
+    );
     assert_eq!(nodes[1]["exclusive_ms"], 278.2);
     assert_eq!(nodes[1]["estimate_direction"], "under");
     assert!(nodes[1]["extra"].is_object());
@@ -635,14 +762,19 @@ fn json_keeps_the_contract() {
     check_keys(bad, PLAN_KEYS, "bad plan");
     assert_eq!(bad["source"], BAD);
     assert_eq!(bad["error"], BAD_ERROR);
-    assert!(bad["format"].is_null() && bad["planning_ms"].is_null() && bad["execution_ms"].is_null());
+    assert!(
+        bad["format"].is_null() && bad["planning_ms"].is_null() && bad["execution_ms"].is_null()
+    );
     assert_eq!(bad["nodes"], json!([]));
     assert_eq!(bad["findings"], json!([]));
 }
 
 #[test]
 fn json_extra_is_an_object_and_settings_too() {
-    let plan = load("fixtures/plans/generated/pg17/k_update_fk_triggers.full.json", "k.json");
+    let plan = load(
+        "fixtures/plans/generated/pg17/k_update_fk_triggers.full.json",
+        "k.json",
+    );
     let expected_settings = plan.settings.clone();
     let r = Report {
         plans: vec![PlanReport {
@@ -677,7 +809,12 @@ fn render_all_formats(path: &Path, source: &str) {
                     error: Some(e.to_string()),
                 }],
             };
-            for f in [OutputFormat::Table, OutputFormat::Markdown, OutputFormat::Concise, OutputFormat::Json] {
+            for f in [
+                OutputFormat::Table,
+                OutputFormat::Markdown,
+                OutputFormat::Concise,
+                OutputFormat::Json,
+            ] {
                 render(&r, f, &plain());
             }
             return;
@@ -689,14 +826,24 @@ fn render_all_formats(path: &Path, source: &str) {
             .into_iter()
             .map(|p| PlanReport {
                 source: source.into(),
-                findings: vec![finding("P012", "hot-spot", Severity::Warning, Some(0), "m", "a")],
+                findings: vec![finding(
+                    "P012",
+                    "hot-spot",
+                    Severity::Warning,
+                    Some(0),
+                    "m",
+                    "a",
+                )],
                 plan: Some(p),
                 error: None,
             })
             .collect(),
     };
     for width in [None, Some(80)] {
-        let opts = RenderOptions { color: false, width };
+        let opts = RenderOptions {
+            color: false,
+            width,
+        };
         let table = render(&r, OutputFormat::Table, &opts);
         assert!(!table.contains('\x1b'));
         if let Some(w) = width {
@@ -708,7 +855,11 @@ fn render_all_formats(path: &Path, source: &str) {
     }
     let md = render(&r, OutputFormat::Markdown, &plain());
     let rows = md.lines().filter(|l| l.starts_with('|')).count();
-    assert_eq!(rows, counts.iter().map(|c| c + 2).sum::<usize>(), "{source}");
+    assert_eq!(
+        rows,
+        counts.iter().map(|c| c + 2).sum::<usize>(),
+        "{source}"
+    );
     let concise = render(&r, OutputFormat::Concise, &plain());
     assert_eq!(concise.lines().count(), counts.len(), "{source}");
     let doc: Value = serde_json::from_str(&render(&r, OutputFormat::Json, &plain())).unwrap();
@@ -727,7 +878,11 @@ fn renders_every_generated_plan() {
     let files = common::files_with_ext(&dir, &["json"]);
     assert!(files.len() > 50);
     for f in files {
-        let source = f.strip_prefix(common::root()).unwrap().display().to_string();
+        let source = f
+            .strip_prefix(common::root())
+            .unwrap()
+            .display()
+            .to_string();
         render_all_formats(&f, &source);
     }
 }
@@ -760,7 +915,10 @@ fn initplans_subplans_and_ctes_are_shown() {
         }],
     };
     let out = render(&r, OutputFormat::Table, &plain());
-    assert!(out.contains("├─ [CTE sql_posts] Seq Scan on posts"), "{out}");
+    assert!(
+        out.contains("├─ [CTE sql_posts] Seq Scan on posts"),
+        "{out}"
+    );
     assert!(out.contains("CTE Scan on sql_posts sp"), "{out}");
     assert!(out.contains("1 → never executed"), "{out}");
 }
@@ -787,13 +945,23 @@ fn big_plan(n: usize, chain: bool) -> Plan {
             parent,
             depth,
             children: Vec::new(),
-            node_type: if i % 2 == 0 { "Nested Loop".into() } else { "Seq Scan".into() },
+            node_type: if i % 2 == 0 {
+                "Nested Loop".into()
+            } else {
+                "Seq Scan".into()
+            },
             relation: (i % 2 == 1).then(|| format!("t{i}")),
             plan_rows: Some(10.0),
             actual_rows: Some(1000.0),
             actual_loops: Some(1.0),
             actual_startup_ms: Some(0.0),
-            actual_total_ms: Some(if chain { (n - i) as f64 } else if i == 0 { n as f64 } else { 0.5 }),
+            actual_total_ms: Some(if chain {
+                (n - i) as f64
+            } else if i == 0 {
+                n as f64
+            } else {
+                0.5
+            }),
             total_cost: Some(1.0),
             buffers: Some(Buffers {
                 shared_hit: 10.0,
@@ -821,7 +989,14 @@ fn big_report(n: usize, chain: bool) -> Report {
     Report {
         plans: vec![PlanReport {
             source: "big.json".into(),
-            findings: vec![finding("P012", "hot-spot", Severity::Warning, Some(n - 1), "m", "a")],
+            findings: vec![finding(
+                "P012",
+                "hot-spot",
+                Severity::Warning,
+                Some(n - 1),
+                "m",
+                "a",
+            )],
             plan: Some(big_plan(n, chain)),
             error: None,
         }],
@@ -829,14 +1004,34 @@ fn big_report(n: usize, chain: bool) -> Report {
 }
 
 /// Render and check the size is linear: at most `per_node` bytes per node.
-fn render_big(r: &Report, n: usize, format: OutputFormat, width: Option<u16>, per_node: usize) -> String {
+fn render_big(
+    r: &Report,
+    n: usize,
+    format: OutputFormat,
+    width: Option<u16>,
+    per_node: usize,
+) -> String {
     let start = Instant::now();
-    let out = render(r, format, &RenderOptions { color: false, width });
+    let out = render(
+        r,
+        format,
+        &RenderOptions {
+            color: false,
+            width,
+        },
+    );
     let took = start.elapsed();
-    eprintln!("{format:?} width={width:?}: {n} nodes in {took:?}, {} bytes", out.len());
+    eprintln!(
+        "{format:?} width={width:?}: {n} nodes in {took:?}, {} bytes",
+        out.len()
+    );
     // Debug build on a shared 2-core machine: generous, but far below quadratic.
     assert!(took < Duration::from_secs(60), "{format:?}: {took:?}");
-    assert!(out.len() / n < per_node, "{format:?}: {} bytes per node", out.len() / n);
+    assert!(
+        out.len() / n < per_node,
+        "{format:?}: {} bytes per node",
+        out.len() / n
+    );
     out
 }
 
@@ -847,7 +1042,10 @@ fn big_plans_text_formats() {
         let r = big_report(n, chain);
         let table = render_big(&r, n, OutputFormat::Table, None, 300);
         assert!(table.lines().count() > n);
-        let last = table.lines().find(|l| l.contains(&format!("Seq Scan on t{}", n - 1))).unwrap();
+        let last = table
+            .lines()
+            .find(|l| l.contains(&format!("Seq Scan on t{}", n - 1)))
+            .unwrap();
         if chain {
             // The deep tree is cut to a bounded prefix with its depth.
             assert!(last.contains(&format!("⋯{} ", n - 1)), "{last}");
@@ -861,7 +1059,11 @@ fn big_plans_text_formats() {
         let concise = render_big(&r, n, OutputFormat::Concise, None, 300);
         assert_eq!(
             concise,
-            format!("big.json:{}: warning P012[hot-spot] Seq Scan on t{}: m\n", n - 1, n - 1)
+            format!(
+                "big.json:{}: warning P012[hot-spot] Seq Scan on t{}: m\n",
+                n - 1,
+                n - 1
+            )
         );
     }
 }
@@ -890,11 +1092,44 @@ fn big_json(n: usize) {
             assert_eq!(nodes[n - 1]["parent"], n - 2);
             assert_eq!(nodes[n - 1]["depth"], n - 1);
             let path = nodes[n - 1]["path"].as_str().unwrap();
-            assert!(path.starts_with("Nested Loop > Seq Scan on t1 > "), "{path}");
-            assert!(path.contains(&format!(" > … {} more … > ", n - 23)), "{path}");
-            assert!(path.ends_with(&format!(" > Seq Scan on t{}", n - 1)), "{path}");
+            assert!(
+                path.starts_with("Nested Loop > Seq Scan on t1 > "),
+                "{path}"
+            );
+            assert!(
+                path.contains(&format!(" > … {} more … > ", n - 23)),
+                "{path}"
+            );
+            assert!(
+                path.ends_with(&format!(" > Seq Scan on t{}", n - 1)),
+                "{path}"
+            );
         } else {
             assert_eq!(nodes[0]["children"].as_array().unwrap().len(), n - 1);
         }
     }
+}
+
+#[test]
+#[ignore = "prints the fixed report for a person to look at"]
+fn show() {
+    let r = report();
+    let f = match std::env::var("F").as_deref() {
+        Ok("md") => OutputFormat::Markdown,
+        Ok("json") => OutputFormat::Json,
+        Ok("c") => OutputFormat::Concise,
+        _ => OutputFormat::Table,
+    };
+    let width = std::env::var("W").ok().and_then(|w| w.parse().ok());
+    print!(
+        "{}",
+        render(
+            &r,
+            f,
+            &RenderOptions {
+                color: std::env::var("C").is_ok(),
+                width
+            }
+        )
+    );
 }

@@ -152,6 +152,19 @@ pub fn buffers(b: &Buffers) -> String {
     parts.join(" ")
 }
 
+/// Column headers, shared by the table and Markdown.
+pub const H_ID: &str = "#";
+pub const H_NODE: &str = "node";
+/// Exclusive time: the node alone, over all loops.
+pub const H_TIME: &str = "self time";
+pub const H_SHARE: &str = "share";
+pub const H_COST: &str = "cost";
+pub const H_ROWS: &str = "rows est → actual";
+pub const H_ROWS_EST: &str = "rows est";
+pub const H_LOOPS: &str = "loops";
+/// Exclusive buffers: blocks the node touched itself.
+pub const H_BUFFERS: &str = "self buffers";
+
 /// Which optional columns carry something for this plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Columns {
@@ -168,7 +181,10 @@ pub struct Columns {
 impl Columns {
     pub fn for_plan(plan: &Plan) -> Columns {
         let actuals = plan.analyzed();
-        let time = plan.nodes.iter().any(|n| n.exclusive_ms.is_some() && !n.never_executed);
+        let time = plan
+            .nodes
+            .iter()
+            .any(|n| n.exclusive_ms.is_some() && !n.never_executed);
         let cost = !actuals && plan.nodes.iter().any(|n| n.total_cost.is_some());
         let buffers = plan
             .nodes
@@ -184,24 +200,20 @@ impl Columns {
 
     /// Column headers, in order: `#`, `node`, then the optional ones.
     pub fn headers(&self) -> Vec<&'static str> {
-        let mut h = vec!["#", "node"];
+        let mut h = vec![H_ID, H_NODE];
         if self.time {
-            h.push("time");
-            h.push("share");
+            h.push(H_TIME);
+            h.push(H_SHARE);
         }
         if self.cost {
-            h.push("cost");
+            h.push(H_COST);
         }
-        h.push(if self.actuals {
-            "rows est → actual"
-        } else {
-            "rows est"
-        });
+        h.push(if self.actuals { H_ROWS } else { H_ROWS_EST });
         if self.actuals {
-            h.push("loops");
+            h.push(H_LOOPS);
         }
         if self.buffers {
-            h.push("buffers");
+            h.push(H_BUFFERS);
         }
         h
     }
@@ -226,17 +238,21 @@ impl Columns {
             c.push(loops(n));
         }
         if self.buffers {
-            c.push(n.exclusive_buffers.as_ref().map(buffers).unwrap_or_default());
+            c.push(
+                n.exclusive_buffers
+                    .as_ref()
+                    .map(buffers)
+                    .unwrap_or_default(),
+            );
         }
         c
     }
 
     /// Whether the column at `index` (of `headers()`) holds figures to align right.
     pub fn right_aligned(&self, index: usize) -> bool {
-        matches!(
-            self.headers().get(index),
-            Some(&"#") | Some(&"time") | Some(&"share") | Some(&"cost") | Some(&"loops")
-        )
+        self.headers()
+            .get(index)
+            .is_some_and(|h| [H_ID, H_TIME, H_SHARE, H_COST, H_LOOPS].contains(h))
     }
 }
 
@@ -320,7 +336,10 @@ pub fn tree_prefixes(plan: &Plan, sp: char) -> Vec<String> {
         for &m in &more[from..] {
             s.push_str(if m { &bar } else { &blank });
         }
-        let is_last = node.parent.and_then(|p| last_child.get(p).copied().flatten()) == Some(node.id);
+        let is_last = node
+            .parent
+            .and_then(|p| last_child.get(p).copied().flatten())
+            == Some(node.id);
         s.push_str(if is_last { &elbow } else { &tee });
         more.push(!is_last);
         out.push(s);
@@ -351,7 +370,15 @@ pub fn hot_nodes(plan: &Plan) -> Vec<bool> {
 pub fn by_severity(findings: &[Finding]) -> Vec<(Severity, Vec<&Finding>)> {
     SEVERITY_ORDER
         .iter()
-        .map(|&s| (s, findings.iter().filter(|f| f.severity == s).collect::<Vec<_>>()))
+        .map(|&s| {
+            (
+                s,
+                findings
+                    .iter()
+                    .filter(|f| f.severity == s)
+                    .collect::<Vec<_>>(),
+            )
+        })
         .filter(|(_, v)| !v.is_empty())
         .collect()
 }
@@ -508,7 +535,7 @@ mod tests {
         assert_eq!(count(20.5), "20.50");
         assert_eq!(count(-1234.0), "-1,234");
         assert_eq!(count(f64::NAN), "?");
-        assert_eq!(count(1e300).len() > 300, true);
+        assert!(count(1e300).len() > 300);
     }
 
     #[test]

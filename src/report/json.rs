@@ -34,8 +34,8 @@ use std::io::{self, BufWriter, Write};
 use serde::ser::{self, Impossible, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
 
-use super::Report;
 use super::PlanReport;
+use super::Report;
 use crate::plan::{Node, Plan};
 use crate::rules::Finding;
 
@@ -115,10 +115,7 @@ impl Serialize for PlanOut<'_> {
                 m.serialize_entry("nodes", &[] as &[()])?;
             }
         }
-        m.serialize_entry(
-            "findings",
-            &Seq(&pr.findings, |f| FindingOut(f, plan)),
-        )?;
+        m.serialize_entry("findings", &Seq(&pr.findings, |f| FindingOut(f, plan)))?;
         m.serialize_entry("error", &pr.error)?;
         m.end()
     }
@@ -169,7 +166,11 @@ fn round(v: f64) -> f64 {
     let decimals = (8 - mag).clamp(6, 15);
     let f = 10f64.powi(decimals);
     let r = (v * f).round() / f;
-    if r.is_finite() { r } else { v }
+    if r.is_finite() {
+        r
+    } else {
+        v
+    }
 }
 
 /// `Hash Join > Seq Scan on orders`, the middle elided on very deep chains.

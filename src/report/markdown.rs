@@ -23,37 +23,39 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     w.flush()
 }
 
+// Each block (heading, paragraph, table, list) ends with its own newline; blocks are separated by
+// one blank line, written before the next block, so the document never ends with a blank line.
+
 fn write_plan(report: &Report, pr: &PlanReport, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "## {}", escape(&fmt::plan_title(report, pr)))?;
-    writeln!(w)?;
     if let Some(err) = &pr.error {
         let (line, msg) = fmt::split_error(&pr.source, err);
         let loc = match line {
             Some(l) => format!("{}:{l}", pr.source),
             None => pr.source.clone(),
         };
-        writeln!(w, "**Error:** {}: {}", escape(&loc), escape(msg))?;
         writeln!(w)?;
+        writeln!(w, "**Error:** {}: {}", escape(&loc), escape(msg))?;
     }
     let Some(plan) = &pr.plan else {
         if pr.error.is_none() {
-            writeln!(w, "**Error:** no plan")?;
             writeln!(w)?;
+            writeln!(w, "**Error:** no plan")?;
         }
         return write_findings(pr, None, w);
     };
-    writeln!(w, "{}", escape(&summary(plan, &pr.findings)))?;
     writeln!(w)?;
+    writeln!(w, "{}", escape(&summary(plan, &pr.findings)))?;
     let ex = extras(plan);
     if !ex.is_empty() {
+        writeln!(w)?;
         for line in ex {
             writeln!(w, "- {}", escape(&line))?;
         }
-        writeln!(w)?;
     }
     if !plan.nodes.is_empty() {
-        write_table(plan, w)?;
         writeln!(w)?;
+        write_table(plan, w)?;
     }
     write_findings(pr, Some(plan), w)
 }
@@ -74,7 +76,11 @@ fn write_table(plan: &Plan, w: &mut dyn Write) -> io::Result<()> {
     line.clear();
     line.push('|');
     for c in 0..headers.len() {
-        line.push_str(if cols.right_aligned(c) { " --: |" } else { " --- |" });
+        line.push_str(if cols.right_aligned(c) {
+            " --: |"
+        } else {
+            " --- |"
+        });
     }
     writeln!(w, "{line}")?;
     for (i, node) in plan.nodes.iter().enumerate() {
@@ -109,14 +115,13 @@ fn write_table(plan: &Plan, w: &mut dyn Write) -> io::Result<()> {
 fn write_findings(pr: &PlanReport, plan: Option<&Plan>, w: &mut dyn Write) -> io::Result<()> {
     if pr.findings.is_empty() {
         if plan.is_some() {
+            writeln!(w)?;
             writeln!(w, "No findings.")?;
         }
         return Ok(());
     }
-    for (gi, (sev, group)) in fmt::by_severity(&pr.findings).into_iter().enumerate() {
-        if gi > 0 {
-            writeln!(w)?;
-        }
+    for (sev, group) in fmt::by_severity(&pr.findings) {
+        writeln!(w)?;
         let name = sev.as_str();
         let mut cap = name[..1].to_uppercase();
         cap.push_str(&name[1..]);

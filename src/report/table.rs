@@ -93,7 +93,11 @@ pub(crate) fn summary(plan: &Plan, findings: &[Finding]) -> String {
         parts.push("estimates only (no ANALYZE)".to_string());
     }
     let n = plan.nodes.len();
-    parts.push(format!("{} node{}", fmt::count(n as f64), if n == 1 { "" } else { "s" }));
+    parts.push(format!(
+        "{} node{}",
+        fmt::count(n as f64),
+        if n == 1 { "" } else { "s" }
+    ));
     parts.push(fmt::finding_counts(findings));
     parts.retain(|p| !p.is_empty());
     parts.join(" · ")
@@ -132,6 +136,7 @@ fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Resul
     let cols = Columns::for_plan(plan);
     let headers = cols.headers();
     let hot = fmt::hot_nodes(plan);
+    let never_ran: Vec<bool> = plan.nodes.iter().map(|n| n.never_executed).collect();
     let prefixes = fmt::tree_prefixes(plan, ' ');
 
     // Every cell first, so the layout can be decided before anything is drawn.
@@ -197,6 +202,8 @@ fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Resul
                 if c == NODE {
                     cell = cell.add_attribute(comfy_table::Attribute::Bold);
                 }
+            } else if opts.color && never_ran[i] {
+                cell = cell.fg(Color::DarkGrey);
             }
             row.add_cell(cell);
         }
@@ -225,7 +232,13 @@ const MIN_NODE_WIDTH: usize = 24;
 /// …except on terminals too narrow for anything else.
 const LAST_RESORT_NODE_WIDTH: usize = 10;
 /// Columns given up, in this order, when the table is wider than the terminal.
-const DROP_ORDER: [&str; 5] = ["buffers", "loops", "cost", "rows est → actual", "share"];
+const DROP_ORDER: [&str; 5] = [
+    fmt::H_BUFFERS,
+    fmt::H_LOOPS,
+    fmt::H_COST,
+    fmt::H_ROWS,
+    fmt::H_SHARE,
+];
 
 /// Which columns to draw and how wide the node column may be.
 struct Layout {
@@ -284,7 +297,9 @@ fn node_cell(prefix: &str, text: &str, max: Option<usize>) -> String {
             let keep_label = max.saturating_sub(pw).max(8.min(max));
             let prefix: String = if pw + keep_label > max {
                 let cut = pw + keep_label - max + 1;
-                std::iter::once('⋯').chain(prefix.chars().skip(cut)).collect()
+                std::iter::once('⋯')
+                    .chain(prefix.chars().skip(cut))
+                    .collect()
             } else {
                 prefix.to_string()
             };
@@ -339,12 +354,21 @@ fn write_findings(
             }
             let used = 2 + f.rule.chars().count() + 1;
             let head = fmt::wrap_after(&head, width, used, "    ");
-            writeln!(w, "  {} {head}", paint.severity(sev, &fmt::one_line(&f.rule)))?;
+            writeln!(
+                w,
+                "  {} {head}",
+                paint.severity(sev, &fmt::one_line(&f.rule))
+            )?;
             if !f.message.is_empty() {
                 writeln!(w, "    {}", fmt::wrap(&f.message, width, "    "))?;
             }
             if !f.advice.is_empty() {
-                writeln!(w, "    {} {}", paint.dim("→"), fmt::wrap(&f.advice, width, "      "))?;
+                writeln!(
+                    w,
+                    "    {} {}",
+                    paint.dim("→"),
+                    fmt::wrap(&f.advice, width, "      ")
+                )?;
             }
         }
     }
