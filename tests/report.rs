@@ -237,6 +237,7 @@ fn table_lists_every_node_in_order_with_figures() {
         ],
     );
     assert!(at[0] > head + 6);
+    assert!(!out.contains("\n\n\n"), "{out}");
 }
 
 #[test]
@@ -478,6 +479,9 @@ fn markdown_table_and_findings() {
             "**Error:** plans/bad.json:7: cannot read json plan: EOF while parsing an object (column 3)",
         ],
     );
+    // Blocks are separated by exactly one blank line; the document ends with its last line.
+    assert!(!out.contains("\n\n\n"), "{out}");
+    assert!(out.ends_with("(column 3)\n"), "{out}");
     // Headings and list blocks are separated by blank lines.
     let lines: Vec<&str> = out.lines().collect();
     for &i in &[at[0], at[3], at[7]] {
@@ -1132,4 +1136,75 @@ fn show() {
             }
         )
     );
+}
+
+#[test]
+#[ignore = "prints the plan file in $P for a person to look at"]
+fn show_file() {
+    let Ok(path) = std::env::var("P") else { return };
+    let text = std::fs::read_to_string(&path).unwrap();
+    let report = match parse_source(&path, &text) {
+        Ok(plans) => Report {
+            plans: plans
+                .into_iter()
+                .map(|p| PlanReport {
+                    source: path.clone(),
+                    plan: Some(p),
+                    ..Default::default()
+                })
+                .collect(),
+        },
+        Err(e) => Report {
+            plans: vec![PlanReport {
+                source: path.clone(),
+                error: Some(e.to_string()),
+                ..Default::default()
+            }],
+        },
+    };
+    let f = match std::env::var("F").as_deref() {
+        Ok("md") => OutputFormat::Markdown,
+        Ok("json") => OutputFormat::Json,
+        Ok("c") => OutputFormat::Concise,
+        _ => OutputFormat::Table,
+    };
+    let width = std::env::var("W").ok().and_then(|w| w.parse().ok());
+    let opts = RenderOptions { color: std::env::var("C").is_ok(), width };
+    print!("{}", render(&report, f, &opts));
+}
+
+// ---------------------------------------------------------------- snapshots
+
+/// Compare `actual` with `tests/snapshots/<name>`; `UPDATE_SNAPSHOTS=1` rewrites the file. On a
+/// mismatch the new output is written beside it as `<name>.new` for a diff.
+fn snapshot(name: &str, actual: &str) {
+    let path = common::root().join("tests/snapshots").join(name);
+    let new = path.with_file_name(format!("{name}.new"));
+    if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        let _ = std::fs::remove_file(&new);
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        std::fs::write(&new, actual).unwrap();
+        panic!(
+            "{name} differs from its snapshot: diff {} {} (UPDATE_SNAPSHOTS=1 to accept)",
+            path.display(),
+            new.display()
+        );
+    }
+}
+
+#[test]
+fn snapshots_of_the_fixed_report() {
+    let r = report();
+    let opts = |color, width| RenderOptions { color, width };
+    snapshot("report.table.txt", &render(&r, OutputFormat::Table, &opts(false, None)));
+    snapshot("report.table-w60.txt", &render(&r, OutputFormat::Table, &opts(false, Some(60))));
+    snapshot("report.table-color.txt", &render(&r, OutputFormat::Table, &opts(true, None)));
+    snapshot("report.md", &render(&r, OutputFormat::Markdown, &opts(false, None)));
+    snapshot("report.concise.txt", &render(&r, OutputFormat::Concise, &opts(false, None)));
+    snapshot("report.json", &render(&r, OutputFormat::Json, &opts(false, None)));
 }

@@ -489,6 +489,35 @@ pub fn wrap_after(text: &str, width: Option<usize>, used: usize, indent: &str) -
     out
 }
 
+/// Join `parts` with `sep`, breaking lines only between parts so none exceeds `width` (a part
+/// longer than the width gets a line of its own).
+pub fn wrap_list(parts: &[String], sep: &str, width: Option<usize>) -> String {
+    let parts: Vec<String> = parts.iter().map(|p| one_line(p)).collect();
+    let Some(width) = width else {
+        return parts.join(sep);
+    };
+    let sep_w = sep.chars().count();
+    let sep_end = sep.trim_end();
+    let mut out = String::new();
+    let mut col = 0usize;
+    for (i, p) in parts.iter().enumerate() {
+        let pw = p.chars().count();
+        if i > 0 {
+            if col + sep_w + pw > width {
+                out.push_str(sep_end);
+                out.push('\n');
+                col = 0;
+            } else {
+                out.push_str(sep);
+                col += sep_w;
+            }
+        }
+        out.push_str(p);
+        col += pw;
+    }
+    out
+}
+
 /// ANSI styling, or nothing at all when colour is off.
 #[derive(Debug, Clone, Copy)]
 pub struct Paint {
@@ -573,6 +602,27 @@ mod tests {
             (None, "no plan found")
         );
         assert_eq!(split_error("a.json", "boom"), (None, "boom"));
+    }
+
+    #[test]
+    fn wraps_lists() {
+        let parts: Vec<String> = [
+            "json",
+            "planning 0.605 ms",
+            "execution 663.2 ms",
+            "1 error, 2 warnings",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            wrap_list(&parts, " · ", None),
+            "json · planning 0.605 ms · execution 663.2 ms · 1 error, 2 warnings"
+        );
+        assert_eq!(
+            wrap_list(&parts, " · ", Some(30)),
+            "json · planning 0.605 ms ·\nexecution 663.2 ms ·\n1 error, 2 warnings"
+        );
     }
 
     #[test]

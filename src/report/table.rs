@@ -67,7 +67,8 @@ fn write_plan(
         }
         return write_findings(pr, None, width, paint, w);
     };
-    writeln!(w, "{}", fmt::wrap(&summary(plan, &pr.findings), width, ""))?;
+    let parts = summary_parts(plan, &pr.findings);
+    writeln!(w, "{}", fmt::wrap_list(&parts, " · ", width))?;
     for line in extras(plan) {
         writeln!(w, "{}", fmt::wrap(&line, width, "  "))?;
     }
@@ -80,6 +81,10 @@ fn write_plan(
 
 /// `json · planning 0.559 ms · execution 57.0 ms · 3 nodes · 1 error, 1 warning`
 pub(crate) fn summary(plan: &Plan, findings: &[Finding]) -> String {
+    summary_parts(plan, findings).join(" · ")
+}
+
+fn summary_parts(plan: &Plan, findings: &[Finding]) -> Vec<String> {
     let mut parts = vec![plan.format.clone()];
     if let Some(p) = plan.planning_ms {
         parts.push(format!("planning {}", fmt::duration_ms(p)));
@@ -100,7 +105,7 @@ pub(crate) fn summary(plan: &Plan, findings: &[Finding]) -> String {
     ));
     parts.push(fmt::finding_counts(findings));
     parts.retain(|p| !p.is_empty());
-    parts.join(" · ")
+    parts
 }
 
 /// Lines about triggers and JIT, when the plan printed them.
@@ -168,12 +173,23 @@ fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Resul
     }
     let layout = Layout::fit(&headers, &widths, opts.width.map(usize::from));
     if !layout.dropped.is_empty() {
-        let note = format!(
-            "(left out to fit {} columns: {})",
-            opts.width.unwrap_or_default(),
-            layout.dropped.join(", ")
-        );
-        writeln!(w, "{}", fmt::wrap(&note, opts.width.map(usize::from), " "))?;
+        let mut parts = vec![format!(
+            "(left out to fit {} columns:",
+            opts.width.unwrap_or_default()
+        )];
+        parts.extend(layout.dropped.iter().map(|d| d.to_string()));
+        let last = parts.len() - 1;
+        parts[last].push(')');
+        for (k, p) in parts.iter_mut().enumerate().skip(1) {
+            if k < last {
+                p.push(',');
+            }
+        }
+        writeln!(
+            w,
+            "{}",
+            fmt::wrap_list(&parts, " ", opts.width.map(usize::from))
+        )?;
     }
 
     let mut table = Table::new();
