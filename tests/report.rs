@@ -1208,3 +1208,40 @@ fn snapshots_of_the_fixed_report() {
     snapshot("report.concise.txt", &render(&r, OutputFormat::Concise, &opts(false, None)));
     snapshot("report.json", &render(&r, OutputFormat::Json, &opts(false, None)));
 }
+
+#[test]
+fn odd_inputs_do_not_panic() {
+    let mut r = report();
+    // A finding about a node the plan does not have, an empty plan, a source with neither plan
+    // nor error.
+    r.plans[0].findings.push(finding("P099", "x", Severity::Error, Some(99), "m", "a"));
+    r.plans.push(PlanReport {
+        source: "empty.json".into(),
+        plan: Some(Plan::default()),
+        findings: vec![finding("P098", "y", Severity::Info, Some(0), "m", "")],
+        error: None,
+    });
+    r.plans.push(PlanReport {
+        source: "nothing.json".into(),
+        ..Default::default()
+    });
+    for format in [OutputFormat::Table, OutputFormat::Markdown, OutputFormat::Concise, OutputFormat::Json] {
+        for width in [None, Some(0), Some(1), Some(20), Some(u16::MAX)] {
+            for color in [false, true] {
+                let out = render(&r, format, &RenderOptions { color, width });
+                assert!(!out.is_empty());
+                if !color {
+                    assert!(!out.contains('\x1b'));
+                }
+            }
+        }
+    }
+    let concise = render(&r, OutputFormat::Concise, &plain());
+    assert!(concise.contains("plans/hashjoin.json:99: error P099[x]: m\n"), "{concise}");
+    assert!(concise.contains("empty.json:0: info P098[y]: m\n"), "{concise}");
+    assert!(concise.ends_with("nothing.json: error: no plan\n"), "{concise}");
+    let doc: Value = serde_json::from_str(&render(&r, OutputFormat::Json, &plain())).unwrap();
+    assert_eq!(doc["plans"].as_array().unwrap().len(), 4);
+    assert_eq!(doc["plans"][2]["nodes"], json!([]));
+    assert!(doc["plans"][3]["format"].is_null());
+}

@@ -88,6 +88,10 @@ const PLAN_OWN: &[&str] = &[
     "nodes",
     "settings",
     "extra",
+    "total_ms",
+    "analyzed",
+    "findings",
+    "error",
 ];
 
 impl Serialize for PlanOut<'_> {
@@ -198,7 +202,18 @@ impl Serialize for NodeOut<'_> {
         let mut m = s.serialize_map(None)?;
         n.serialize(Fields {
             map: &mut m,
-            skip: &["extra", "inclusive_ms", "exclusive_ms", "time_share"],
+            skip: &[
+                "extra",
+                "inclusive_ms",
+                "exclusive_ms",
+                "time_share",
+                // Keys added below: a model field of the same name must not appear twice.
+                "label",
+                "estimate_factor",
+                "estimate_direction",
+                "path",
+                "children",
+            ],
         })?;
         // Derived figures, rounded to drop the float noise of the subtractions (8.986999999999995).
         m.serialize_entry("inclusive_ms", &n.inclusive_ms.map(round))?;
@@ -223,7 +238,7 @@ impl Serialize for FindingOut<'_> {
         let mut m = s.serialize_map(None)?;
         f.serialize(Fields {
             map: &mut m,
-            skip: &[],
+            skip: &["node_label"],
         })?;
         let label = match (f.node, self.1) {
             (Some(id), Some(p)) if id < p.nodes.len() => Some(p.nodes[id].label()),
