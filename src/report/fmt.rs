@@ -400,6 +400,74 @@ pub fn finding_counts(findings: &[Finding]) -> String {
         .join(", ")
 }
 
+/// `Errors (2)`, `Warnings (1)`, `Info (3)`.
+pub fn severity_title(sev: Severity, n: usize) -> String {
+    match sev {
+        Severity::Error => format!("Errors ({n})"),
+        Severity::Warning => format!("Warnings ({n})"),
+        Severity::Info => format!("Info ({n})"),
+    }
+}
+
+/// The summary line of a plan:
+/// `json · planning 0.559 ms · execution 57.0 ms · 3 nodes · 1 error, 1 warning`
+pub fn summary(plan: &Plan, findings: &[Finding]) -> String {
+    summary_parts(plan, findings).join(" · ")
+}
+
+pub fn summary_parts(plan: &Plan, findings: &[Finding]) -> Vec<String> {
+    let mut parts = vec![plan.format.clone()];
+    if let Some(p) = plan.planning_ms {
+        parts.push(format!("planning {}", duration_ms(p)));
+    }
+    if let Some(e) = plan.execution_ms {
+        parts.push(format!("execution {}", duration_ms(e)));
+    } else if let Some(t) = plan.total_ms() {
+        parts.push(format!("total {}", duration_ms(t)));
+    }
+    if !plan.analyzed() {
+        parts.push("estimates only (no ANALYZE)".to_string());
+    }
+    let n = plan.nodes.len();
+    parts.push(format!(
+        "{} node{}",
+        count(n as f64),
+        if n == 1 { "" } else { "s" }
+    ));
+    parts.push(finding_counts(findings));
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+/// Lines about triggers and JIT, when the plan printed them.
+pub fn extras(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &plan.triggers {
+        let mut s = format!("trigger {}", t.name);
+        if let Some(r) = &t.relation {
+            s.push_str(&format!(" on {r}"));
+        }
+        if let Some(ms) = t.time_ms {
+            s.push_str(&format!(": {}", duration_ms(ms)));
+        }
+        if let Some(c) = t.calls {
+            s.push_str(&format!(", {} calls", count(c)));
+        }
+        out.push(s);
+    }
+    if let Some(j) = &plan.jit {
+        let mut s = "JIT".to_string();
+        if let Some(f) = j.functions {
+            s.push_str(&format!(": {} functions", count(f)));
+        }
+        if let Some(t) = j.total_ms {
+            s.push_str(&format!(", {} total", duration_ms(t)));
+        }
+        out.push(s);
+    }
+    out
+}
+
 /// How a plan report is named: its source, with `(plan K)` when the report holds several plans
 /// from the same source.
 pub fn plan_title(report: &Report, pr: &PlanReport) -> String {

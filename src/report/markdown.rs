@@ -8,7 +8,7 @@
 use std::io::{self, BufWriter, Write};
 
 use super::fmt::{self, Columns};
-use super::table::{extras, summary, HOT_MARK};
+use super::table::HOT_MARK;
 use super::{PlanReport, Report};
 use crate::plan::Plan;
 
@@ -45,8 +45,8 @@ fn write_plan(report: &Report, pr: &PlanReport, w: &mut dyn Write) -> io::Result
         return write_findings(pr, None, w);
     };
     writeln!(w)?;
-    writeln!(w, "{}", escape(&summary(plan, &pr.findings)))?;
-    let ex = extras(plan);
+    writeln!(w, "{}", escape(&fmt::summary(plan, &pr.findings)))?;
+    let ex = fmt::extras(plan);
     if !ex.is_empty() {
         writeln!(w)?;
         for line in ex {
@@ -122,15 +122,7 @@ fn write_findings(pr: &PlanReport, plan: Option<&Plan>, w: &mut dyn Write) -> io
     }
     for (sev, group) in fmt::by_severity(&pr.findings) {
         writeln!(w)?;
-        let name = sev.as_str();
-        let mut cap = name[..1].to_uppercase();
-        cap.push_str(&name[1..]);
-        let title = if sev == crate::rules::Severity::Info {
-            format!("{cap} ({})", group.len())
-        } else {
-            format!("{cap}s ({})", group.len())
-        };
-        writeln!(w, "### {title}")?;
+        writeln!(w, "### {}", fmt::severity_title(sev, group.len()))?;
         writeln!(w)?;
         for f in group {
             let at = match (f.node, plan) {

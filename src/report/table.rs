@@ -2,18 +2,34 @@
 //! and buffers per node (hot nodes marked), then the findings grouped by severity.
 //!
 //! ```text
-//! ══ plans/x.json ══
-//! json · planning 0.559 ms · execution 57.0 ms · 3 nodes · 1 error, 1 warning
+//! ══ plans/hashjoin.json ══
+//! json · planning 0.605 ms · execution 663.2 ms · 5 nodes · 1 error, 2 warnings, 1 info
 //!
-//!    #  node                                    time     share  rows est → actual      loops   buffers
-//!  ───  ──────────────────────────────────────  ───────  ─────  ─────────────────────  ──────  ──────────
-//!    0  Nested Loop                              5.1 ms   9.0%  19,628 → 20,000           1
-//!  ▶ 2  └─ Index Scan using big_pkey on big b    41.9 ms  73.5%  1 → 1                20,000  hit 80,000
+//!    #  node                           self time  share  rows est → actual  loops  self buffers
+//! ──────────────────────────────────────────────────────────────────────────────────────────────
+//!    0  Aggregate                        11.0 ms   1.7%  1 → 1                  1
+//!  ▶ 1  └─ Hash Join                    278.2 ms  42.0%  149,210 → 150,000      1  temp read 2,664 …
+//!  ▶ 2     ├─ Seq Scan on big b         195.5 ms  29.5%  497,367 → 500,000      1  hit 9,345 read 1
+//!    3     └─ Hash                       78.3 ms  11.8%  300,000 → 300,000      1  temp written 1,129
+//!  ▶ 4        └─ Seq Scan on orders o   100.1 ms  15.1%  300,000 → 300,000      1  read 1,911
+//!
+//! Errors (1)
+//!   P003 work-mem-spill · node 1: Hash Join
+//!     Hash Join spilled 1,535 blocks to disk
+//!     → Raise work_mem to 64MB for this query.
 //! ```
 //!
-//! Colour (severity, hot rows) only when `opts.color`; otherwise the output holds no escape codes.
-//! With `opts.width` the tree is fitted to the width: each node keeps one line, long cells are cut
-//! with `…`.
+//! - Time and buffers are the node's own (exclusive); share is of the plan's total time; rows are
+//!   per loop as printed, the factor (`▲` more rows than planned, `▼` fewer) over all loops.
+//! - `▶` marks the hot nodes: at most three, the ones with most exclusive time among those with at
+//!   least 10% of the total.
+//! - Columns with nothing to show for the plan are left out (no ANALYZE: no times, actuals; no
+//!   BUFFERS: no buffers; cost only without ANALYZE).
+//! - Colour (severity, hot rows, never-executed rows) only when `opts.color`; otherwise the output
+//!   holds no escape codes at all.
+//! - With `opts.width`, every line fits: columns are left out (buffers first, then loops, cost,
+//!   rows, share, and a note says so) and the node column is cut with `…`; each node keeps one line.
+//!   Deep trees are drawn with at most 24 levels of indentation (`⋯N` gives the depth).
 
 use std::io::{self, BufWriter, Write};
 
@@ -22,7 +38,6 @@ use comfy_table::{CellAlignment, Color, ContentArrangement, LineStyle, Row, Tabl
 use super::fmt::{self, Columns, Paint};
 use super::{PlanReport, RenderOptions, Report};
 use crate::plan::Plan;
-use crate::rules::Finding;
 
 /// Marks a hot node in the `#` column.
 pub const HOT_MARK: &str = "▶";
@@ -67,9 +82,9 @@ fn write_plan(
         }
         return write_findings(pr, None, width, paint, w);
     };
-    let parts = summary_parts(plan, &pr.findings);
+    let parts = fmt::summary_parts(plan, &pr.findings);
     writeln!(w, "{}", fmt::wrap_list(&parts, " · ", width))?;
-    for line in extras(plan) {
+    for line in fmt::extras(plan) {
         writeln!(w, "{}", fmt::wrap(&line, width, "  "))?;
     }
     if !plan.nodes.is_empty() {
@@ -77,64 +92,6 @@ fn write_plan(
         write_tree(plan, opts, w)?;
     }
     write_findings(pr, Some(plan), width, paint, w)
-}
-
-/// `json · planning 0.559 ms · execution 57.0 ms · 3 nodes · 1 error, 1 warning`
-pub(crate) fn summary(plan: &Plan, findings: &[Finding]) -> String {
-    summary_parts(plan, findings).join(" · ")
-}
-
-fn summary_parts(plan: &Plan, findings: &[Finding]) -> Vec<String> {
-    let mut parts = vec![plan.format.clone()];
-    if let Some(p) = plan.planning_ms {
-        parts.push(format!("planning {}", fmt::duration_ms(p)));
-    }
-    if let Some(e) = plan.execution_ms {
-        parts.push(format!("execution {}", fmt::duration_ms(e)));
-    } else if let Some(t) = plan.total_ms() {
-        parts.push(format!("total {}", fmt::duration_ms(t)));
-    }
-    if !plan.analyzed() {
-        parts.push("estimates only (no ANALYZE)".to_string());
-    }
-    let n = plan.nodes.len();
-    parts.push(format!(
-        "{} node{}",
-        fmt::count(n as f64),
-        if n == 1 { "" } else { "s" }
-    ));
-    parts.push(fmt::finding_counts(findings));
-    parts.retain(|p| !p.is_empty());
-    parts
-}
-
-/// Lines about triggers and JIT, when the plan printed them.
-pub(crate) fn extras(plan: &Plan) -> Vec<String> {
-    let mut out = Vec::new();
-    for t in &plan.triggers {
-        let mut s = format!("trigger {}", t.name);
-        if let Some(r) = &t.relation {
-            s.push_str(&format!(" on {r}"));
-        }
-        if let Some(ms) = t.time_ms {
-            s.push_str(&format!(": {}", fmt::duration_ms(ms)));
-        }
-        if let Some(c) = t.calls {
-            s.push_str(&format!(", {} calls", fmt::count(c)));
-        }
-        out.push(s);
-    }
-    if let Some(j) = &plan.jit {
-        let mut s = "JIT".to_string();
-        if let Some(f) = j.functions {
-            s.push_str(&format!(": {} functions", fmt::count(f)));
-        }
-        if let Some(t) = j.total_ms {
-            s.push_str(&format!(", {} total", fmt::duration_ms(t)));
-        }
-        out.push(s);
-    }
-    out
 }
 
 fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {
@@ -349,15 +306,7 @@ fn write_findings(
     }
     for (sev, group) in fmt::by_severity(&pr.findings) {
         writeln!(w)?;
-        let title = match (sev, group.len()) {
-            (crate::rules::Severity::Info, n) => format!("Info ({n})"),
-            (s, n) => {
-                let name = s.as_str();
-                let mut cap = name[..1].to_uppercase();
-                cap.push_str(&name[1..]);
-                format!("{cap}s ({n})")
-            }
-        };
+        let title = fmt::severity_title(sev, group.len());
         writeln!(w, "{}", paint.severity(sev, &title))?;
         for f in group {
             let mut head = f.name.clone();
