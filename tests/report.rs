@@ -1245,3 +1245,49 @@ fn odd_inputs_do_not_panic() {
     assert_eq!(doc["plans"][2]["nodes"], json!([]));
     assert!(doc["plans"][3]["format"].is_null());
 }
+
+#[test]
+fn triggers_and_jit_are_listed() {
+    let mut plan = load(HASHJOIN, SOURCE);
+    plan.jit = Some(pgdiag::plan::model::Jit {
+        functions: Some(12.0),
+        total_ms: Some(48.5),
+        ..Default::default()
+    });
+    plan.triggers.push(pgdiag::plan::model::Trigger {
+        name: "RI_ConstraintTrigger_c_1".into(),
+        relation: Some("child".into()),
+        time_ms: Some(18.31),
+        calls: Some(5000.0),
+        ..Default::default()
+    });
+    let r = Report {
+        plans: vec![PlanReport {
+            source: SOURCE.into(),
+            plan: Some(plan),
+            ..Default::default()
+        }],
+    };
+    let table = render(&r, OutputFormat::Table, &plain());
+    lines_in_order(
+        &table,
+        &[
+            "5 nodes · no findings",
+            "trigger RI_ConstraintTrigger_c_1 on child: 18.3 ms, 5,000 calls",
+            "JIT: 12 functions, 48.5 ms total",
+            "#  node",
+        ],
+    );
+    let md = render(&r, OutputFormat::Markdown, &plain());
+    lines_in_order(
+        &md,
+        &[
+            "- trigger RI\\_ConstraintTrigger\\_c\\_1 on child: 18.3 ms, 5,000 calls",
+            "- JIT: 12 functions, 48.5 ms total",
+            "| # | node |",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&render(&r, OutputFormat::Json, &plain())).unwrap();
+    assert_eq!(doc["plans"][0]["jit"]["functions"], 12.0);
+    assert_eq!(doc["plans"][0]["triggers"][0]["calls"], 5000.0);
+}

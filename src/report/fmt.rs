@@ -456,14 +456,18 @@ pub fn extras(plan: &Plan) -> Vec<String> {
         out.push(s);
     }
     if let Some(j) = &plan.jit {
-        let mut s = "JIT".to_string();
+        let mut parts = Vec::new();
         if let Some(f) = j.functions {
-            s.push_str(&format!(": {} functions", count(f)));
+            parts.push(format!("{} functions", count(f)));
         }
         if let Some(t) = j.total_ms {
-            s.push_str(&format!(", {} total", duration_ms(t)));
+            parts.push(format!("{} total", duration_ms(t)));
         }
-        out.push(s);
+        if parts.is_empty() {
+            out.push("JIT".to_string());
+        } else {
+            out.push(format!("JIT: {}", parts.join(", ")));
+        }
     }
     out
 }
