@@ -1,6 +1,7 @@
 //! Reports: one file per output format. Reporters read findings and the model; they never analyse.
 
 pub mod concise;
+pub mod fmt;
 pub mod json;
 pub mod markdown;
 pub mod table;
