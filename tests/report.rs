@@ -685,7 +685,8 @@ fn json_keeps_the_contract() {
     let out = render(&r, OutputFormat::Json, &plain());
     let doc: Value = serde_json::from_str(&out).unwrap();
     let top: Vec<&String> = doc.as_object().unwrap().keys().collect();
-    assert_eq!(top, ["plans", "schema_version"]);
+    // schema_version comes first, so a reader can check it before the (possibly huge) plans.
+    assert_eq!(top, ["schema_version", "plans"]);
     assert_eq!(doc["schema_version"], 1);
     let plans = doc["plans"].as_array().unwrap();
     assert_eq!(plans.len(), 2);
@@ -1169,7 +1170,10 @@ fn show_file() {
         _ => OutputFormat::Table,
     };
     let width = std::env::var("W").ok().and_then(|w| w.parse().ok());
-    let opts = RenderOptions { color: std::env::var("C").is_ok(), width };
+    let opts = RenderOptions {
+        color: std::env::var("C").is_ok(),
+        width,
+    };
     print!("{}", render(&report, f, &opts));
 }
 
@@ -1201,12 +1205,30 @@ fn snapshot(name: &str, actual: &str) {
 fn snapshots_of_the_fixed_report() {
     let r = report();
     let opts = |color, width| RenderOptions { color, width };
-    snapshot("report.table.txt", &render(&r, OutputFormat::Table, &opts(false, None)));
-    snapshot("report.table-w60.txt", &render(&r, OutputFormat::Table, &opts(false, Some(60))));
-    snapshot("report.table-color.txt", &render(&r, OutputFormat::Table, &opts(true, None)));
-    snapshot("report.md", &render(&r, OutputFormat::Markdown, &opts(false, None)));
-    snapshot("report.concise.txt", &render(&r, OutputFormat::Concise, &opts(false, None)));
-    snapshot("report.json", &render(&r, OutputFormat::Json, &opts(false, None)));
+    snapshot(
+        "report.table.txt",
+        &render(&r, OutputFormat::Table, &opts(false, None)),
+    );
+    snapshot(
+        "report.table-w60.txt",
+        &render(&r, OutputFormat::Table, &opts(false, Some(60))),
+    );
+    snapshot(
+        "report.table-color.txt",
+        &render(&r, OutputFormat::Table, &opts(true, None)),
+    );
+    snapshot(
+        "report.md",
+        &render(&r, OutputFormat::Markdown, &opts(false, None)),
+    );
+    snapshot(
+        "report.concise.txt",
+        &render(&r, OutputFormat::Concise, &opts(false, None)),
+    );
+    snapshot(
+        "report.json",
+        &render(&r, OutputFormat::Json, &opts(false, None)),
+    );
 }
 
 #[test]
@@ -1214,7 +1236,9 @@ fn odd_inputs_do_not_panic() {
     let mut r = report();
     // A finding about a node the plan does not have, an empty plan, a source with neither plan
     // nor error.
-    r.plans[0].findings.push(finding("P099", "x", Severity::Error, Some(99), "m", "a"));
+    r.plans[0]
+        .findings
+        .push(finding("P099", "x", Severity::Error, Some(99), "m", "a"));
     r.plans.push(PlanReport {
         source: "empty.json".into(),
         plan: Some(Plan::default()),
@@ -1225,7 +1249,12 @@ fn odd_inputs_do_not_panic() {
         source: "nothing.json".into(),
         ..Default::default()
     });
-    for format in [OutputFormat::Table, OutputFormat::Markdown, OutputFormat::Concise, OutputFormat::Json] {
+    for format in [
+        OutputFormat::Table,
+        OutputFormat::Markdown,
+        OutputFormat::Concise,
+        OutputFormat::Json,
+    ] {
         for width in [None, Some(0), Some(1), Some(20), Some(u16::MAX)] {
             for color in [false, true] {
                 let out = render(&r, format, &RenderOptions { color, width });
@@ -1237,9 +1266,18 @@ fn odd_inputs_do_not_panic() {
         }
     }
     let concise = render(&r, OutputFormat::Concise, &plain());
-    assert!(concise.contains("plans/hashjoin.json:99: error P099[x]: m\n"), "{concise}");
-    assert!(concise.contains("empty.json:0: info P098[y]: m\n"), "{concise}");
-    assert!(concise.ends_with("nothing.json: error: no plan\n"), "{concise}");
+    assert!(
+        concise.contains("plans/hashjoin.json:99: error P099[x]: m\n"),
+        "{concise}"
+    );
+    assert!(
+        concise.contains("empty.json:0: info P098[y]: m\n"),
+        "{concise}"
+    );
+    assert!(
+        concise.ends_with("nothing.json: error: no plan\n"),
+        "{concise}"
+    );
     let doc: Value = serde_json::from_str(&render(&r, OutputFormat::Json, &plain())).unwrap();
     assert_eq!(doc["plans"].as_array().unwrap().len(), 4);
     assert_eq!(doc["plans"][2]["nodes"], json!([]));

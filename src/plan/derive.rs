@@ -156,7 +156,8 @@ pub fn derive(plan: &mut Plan) {
                     kids.add(&scale(&cb, fraction));
                 }
             }
-            b.saturating_sub(&kids)
+            // A CTE's blocks are shared out in proportion, so round back to whole blocks.
+            round_blocks(b.saturating_sub(&kids))
         });
         let node = &mut plan.nodes[i];
         node.exclusive_ms = exclusive;
@@ -257,5 +258,20 @@ fn scale(b: &Buffers, f: f64) -> Buffers {
         local_written: b.local_written * f,
         temp_read: b.temp_read * f,
         temp_written: b.temp_written * f,
+    }
+}
+
+fn round_blocks(b: Buffers) -> Buffers {
+    Buffers {
+        shared_hit: b.shared_hit.round(),
+        shared_read: b.shared_read.round(),
+        shared_dirtied: b.shared_dirtied.round(),
+        shared_written: b.shared_written.round(),
+        local_hit: b.local_hit.round(),
+        local_read: b.local_read.round(),
+        local_dirtied: b.local_dirtied.round(),
+        local_written: b.local_written.round(),
+        temp_read: b.temp_read.round(),
+        temp_written: b.temp_written.round(),
     }
 }
