@@ -153,11 +153,11 @@ pub fn derive(plan: &mut Plan) {
             }
             if let Some((cte, fraction)) = cte_buffer_charge[i] {
                 if let Some(cb) = plan.nodes[cte].buffers {
-                    kids.add(&scale(&cb, fraction));
+                    kids.add(&cb.map(|x| x * fraction));
                 }
             }
             // A CTE's blocks are shared out in proportion, so round back to whole blocks.
-            round_blocks(b.saturating_sub(&kids))
+            b.saturating_sub(&kids).map(f64::round)
         });
         let node = &mut plan.nodes[i];
         node.exclusive_ms = exclusive;
@@ -246,32 +246,3 @@ fn gather_processes(gather: &Node) -> f64 {
     (workers + leader).max(1.0)
 }
 
-fn scale(b: &Buffers, f: f64) -> Buffers {
-    Buffers {
-        shared_hit: b.shared_hit * f,
-        shared_read: b.shared_read * f,
-        shared_dirtied: b.shared_dirtied * f,
-        shared_written: b.shared_written * f,
-        local_hit: b.local_hit * f,
-        local_read: b.local_read * f,
-        local_dirtied: b.local_dirtied * f,
-        local_written: b.local_written * f,
-        temp_read: b.temp_read * f,
-        temp_written: b.temp_written * f,
-    }
-}
-
-fn round_blocks(b: Buffers) -> Buffers {
-    Buffers {
-        shared_hit: b.shared_hit.round(),
-        shared_read: b.shared_read.round(),
-        shared_dirtied: b.shared_dirtied.round(),
-        shared_written: b.shared_written.round(),
-        local_hit: b.local_hit.round(),
-        local_read: b.local_read.round(),
-        local_dirtied: b.local_dirtied.round(),
-        local_written: b.local_written.round(),
-        temp_read: b.temp_read.round(),
-        temp_written: b.temp_written.round(),
-    }
-}

@@ -61,34 +61,35 @@ impl Buffers {
     pub fn shared_total(&self) -> f64 {
         self.shared_hit + self.shared_read
     }
+    /// Apply `f` to every count.
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Buffers {
+        self.zip_with(self, |a, _| f(a))
+    }
+
+    /// Combine two sets of counts field by field.
+    pub fn zip_with(&self, other: &Buffers, f: impl Fn(f64, f64) -> f64) -> Buffers {
+        Buffers {
+            shared_hit: f(self.shared_hit, other.shared_hit),
+            shared_read: f(self.shared_read, other.shared_read),
+            shared_dirtied: f(self.shared_dirtied, other.shared_dirtied),
+            shared_written: f(self.shared_written, other.shared_written),
+            local_hit: f(self.local_hit, other.local_hit),
+            local_read: f(self.local_read, other.local_read),
+            local_dirtied: f(self.local_dirtied, other.local_dirtied),
+            local_written: f(self.local_written, other.local_written),
+            temp_read: f(self.temp_read, other.temp_read),
+            temp_written: f(self.temp_written, other.temp_written),
+        }
+    }
+
     /// `self - other`, clamped at zero field by field: buffers are cumulative up the tree, but a
     /// child's figure can exceed its parent's in parallel plans (leader-only accounting).
     pub fn saturating_sub(&self, other: &Buffers) -> Buffers {
-        let s = |a: f64, b: f64| (a - b).max(0.0);
-        Buffers {
-            shared_hit: s(self.shared_hit, other.shared_hit),
-            shared_read: s(self.shared_read, other.shared_read),
-            shared_dirtied: s(self.shared_dirtied, other.shared_dirtied),
-            shared_written: s(self.shared_written, other.shared_written),
-            local_hit: s(self.local_hit, other.local_hit),
-            local_read: s(self.local_read, other.local_read),
-            local_dirtied: s(self.local_dirtied, other.local_dirtied),
-            local_written: s(self.local_written, other.local_written),
-            temp_read: s(self.temp_read, other.temp_read),
-            temp_written: s(self.temp_written, other.temp_written),
-        }
+        self.zip_with(other, |a, b| (a - b).max(0.0))
     }
+
     pub fn add(&mut self, other: &Buffers) {
-        self.shared_hit += other.shared_hit;
-        self.shared_read += other.shared_read;
-        self.shared_dirtied += other.shared_dirtied;
-        self.shared_written += other.shared_written;
-        self.local_hit += other.local_hit;
-        self.local_read += other.local_read;
-        self.local_dirtied += other.local_dirtied;
-        self.local_written += other.local_written;
-        self.temp_read += other.temp_read;
-        self.temp_written += other.temp_written;
+        *self = self.zip_with(other, |a, b| a + b);
     }
 }
 
