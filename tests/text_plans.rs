@@ -339,3 +339,56 @@ fn wrapped_text_plans_read_whole() {
         assert!(p.execution_ms.is_some(), "{n}");
     }
 }
+
+/// A large text plan: an Append over many scans with the usual detail lines.
+fn big_text_plan(target_bytes: usize) -> String {
+    let mut s = String::with_capacity(target_bytes + 4096);
+    s.push_str("                QUERY PLAN\n------------------------------\n");
+    s.push_str(" Append  (cost=0.00..123456.78 rows=1000000 width=40) (actual time=0.010..9999.000 rows=1000000 loops=1)\n");
+    s.push_str("   Buffers: shared hit=123 read=456\n");
+    let mut i = 0;
+    while s.len() < target_bytes {
+        s.push_str(&format!(
+            "   ->  Hash Join  (cost=1.00..2.00 rows={i} width=8) (actual time=0.100..0.200 rows={i} loops=1)\n         Hash Cond: (a{i}.id = b{i}.id)\n         Buffers: shared hit={i} read=2, temp read=3 written=4\n         ->  Seq Scan on public.table_{i} a{i}  (cost=0.00..1.00 rows=10 width=4) (actual time=0.010..0.020 rows=10 loops=1)\n               Output: a{i}.id, a{i}.x, (a{i}.y + 1)\n               Filter: ((x > 1) AND (y < 2))\n               Rows Removed by Filter: 42\n         ->  Hash  (cost=1.00..1.00 rows=10 width=4) (actual time=0.010..0.010 rows=10 loops=1)\n               Buckets: 1024  Batches: 1  Memory Usage: 9kB\n               ->  Index Scan using idx_{i} on table_b{i} b{i}  (cost=0.29..8.31 rows=1 width=4) (actual time=0.005..0.006 rows=1 loops=10)\n                     Index Cond: (id = {i})\n"
+        ));
+        i += 1;
+    }
+    s.push_str(" Planning Time: 1.000 ms\n Execution Time: 9999.000 ms\n(123 rows)\n");
+    s
+}
+
+/// Throughput of the text reader (cleaning and JSON-shaping), in a release build:
+/// `cargo test --release --test text_plans text_speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn text_speed() {
+    let size: usize = std::env::var("PGDIAG_SPEED_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let text = big_text_plan(size << 20);
+    let t0 = std::time::Instant::now();
+    let cleaned = pgdiag::plan::parse::psql::clean(&text);
+    let t1 = std::time::Instant::now();
+    let docs = pgdiag::plan::parse::text::parse(&cleaned).unwrap();
+    let t2 = std::time::Instant::now();
+    println!("text→JSON shape: {:.2} s", (t2 - t1).as_secs_f64());
+    let mb = text.len() as f64 / 1e6;
+    println!(
+        "{mb:.0} MB: clean {:.0} MB/s, text→JSON shape {:.0} MB/s, reader total {:.0} MB/s",
+        mb / (t1 - t0).as_secs_f64(),
+        mb / (t2 - t1).as_secs_f64(),
+        mb / (t2 - t0).as_secs_f64()
+    );
+    assert_eq!(docs.len(), 1);
+    let json = serde_json::to_string_pretty(&docs[0].1).unwrap();
+    drop(docs);
+    let tv = std::time::Instant::now();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    println!("serde_json::Value of that JSON alone: {:.2} s (the floor for any reader that must hand over a Value)", tv.elapsed().as_secs_f64());
+    drop(v);
+    let tj = std::time::Instant::now();
+    let jp = parse_source("big.json", &json).unwrap();
+    println!("for comparison, the same plan as JSON ({:.0} MB): {:.0} MB/s", json.len() as f64 / 1e6, json.len() as f64 / 1e6 / tj.elapsed().as_secs_f64());
+    drop(jp);
+    let t3 = std::time::Instant::now();
+    let plans = parse_source("big", &text).unwrap();
+    println!("parse_source (incl. model, derive): {:.0} MB/s, {} nodes", mb / t3.elapsed().as_secs_f64(), plans[0].nodes.len());
+}
