@@ -6,6 +6,8 @@
 //! is removed. Lines the cleaner drops are remembered in `line_map`, so an error found in the
 //! cleaned text can name the line of the original input.
 
+use std::borrow::Cow;
+
 /// Plan text with psql's decorations removed, remembering where each line came from.
 #[derive(Debug, Clone, Default)]
 pub struct Cleaned {
@@ -146,10 +148,10 @@ fn is_prompt_line(l: &str) -> bool {
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
-    let mut lines: Vec<(usize, String)> = input
+    let mut lines: Vec<(usize, Cow<'_, str>)> = input
         .lines()
         .enumerate()
-        .map(|(i, l)| (i + 1, l.to_string()))
+        .map(|(i, l)| (i + 1, Cow::Borrowed(l)))
         .collect();
 
     // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
@@ -200,7 +202,7 @@ pub fn clean(input: &str) -> Cleaned {
             keep[i] = false;
         }
     }
-    let mut kept: Vec<(usize, String)> = lines
+    let mut kept: Vec<(usize, Cow<'_, str>)> = lines
         .into_iter()
         .zip(keep)
         .filter_map(|(l, k)| k.then_some(l))
@@ -218,27 +220,32 @@ pub fn clean(input: &str) -> Cleaned {
         .filter(|t| t.ends_with(" +"))
         .map(|t| t.chars().count())
         .max();
-    let mut out_lines: Vec<(usize, String)> = Vec::with_capacity(kept.len());
+    let mut out_lines: Vec<(usize, Cow<'_, str>)> = Vec::with_capacity(kept.len());
     let mut join_next = false;
     for (n, l) in kept {
         let t = l.trim_end();
-        let mut s = l.clone();
         let mut wrapped = false;
-        if let Some(x) = t.strip_suffix('↵') {
-            s = x.trim_end().to_string();
+        let cut: Option<String> = if let Some(x) = t.strip_suffix('↵') {
+            Some(x.trim_end().to_string())
         } else if let Some(x) = t.strip_suffix('…') {
-            s = x.to_string();
             wrapped = true;
+            Some(x.to_string())
         } else if t.ends_with(" +")
             || t == "+"
             || (t.ends_with('+') && Some(t.chars().count()) == plus_col)
         {
-            s = t[..t.len() - 1].trim_end().to_string();
-        }
+            Some(t[..t.len() - 1].trim_end().to_string())
+        } else {
+            None
+        };
+        let s: Cow<'_, str> = match cut {
+            Some(c) => Cow::Owned(c),
+            None => l,
+        };
         if join_next {
             let cont = s.trim_start().trim_start_matches('…');
             if let Some(last) = out_lines.last_mut() {
-                last.1.push_str(cont);
+                last.1.to_mut().push_str(cont);
             }
         } else {
             out_lines.push((n, s));
@@ -307,7 +314,7 @@ pub fn clean(input: &str) -> Cleaned {
 
 /// Line numbers from a paste (`  1 | Seq Scan …`, `1: …`, `1. …`, `1 …`): removed when every
 /// non-blank line carries one and they count up by one.
-fn strip_line_numbers(lines: &mut [(usize, String)]) {
+fn strip_line_numbers(lines: &mut [(usize, Cow<'_, str>)]) {
     fn split(l: &str) -> Option<(u64, usize)> {
         let t = l.trim_start_matches(' ');
         let lead = l.len() - t.len();
@@ -350,13 +357,14 @@ fn strip_line_numbers(lines: &mut [(usize, String)]) {
     }
     for (i, cut) in cuts {
         let l = &mut lines[i].1;
-        *l = l.get(cut..).unwrap_or("").trim_start_matches('\t').to_string();
+        let rest = l.get(cut..).unwrap_or("").trim_start_matches('\t').to_string();
+        *l = Cow::Owned(rest);
     }
 }
 
 /// Lines wrapped in quotes by a CSV export or a GUI (`"Limit  (cost=…)"`, `'Sort …'`), or ending
 /// with a stray quote: removed when every non-blank line has them.
-fn strip_quotes(lines: &mut [(usize, String)]) {
+fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank = || lines.iter().filter(|(_, l)| !l.trim().is_empty());
     if nonblank().count() == 0 {
         return;
@@ -387,11 +395,11 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
                     let t = l.trim_end();
                     t.get(..t.len() - 1).unwrap_or("")
                 };
-                *l = if q == '"' {
+                *l = Cow::Owned(if q == '"' {
                     inner.replace("\"\"", "\"")
                 } else {
                     inner.to_string()
-                };
+                });
             }
             return;
         }
@@ -400,7 +408,7 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
 
 /// Side frames: `| … |`, `│ … │`, `║ … ║`, and DBeaver's trailing `|`. Removed when every
 /// non-blank line has them.
-fn strip_frames(lines: &mut [(usize, String)]) {
+fn strip_frames(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank: Vec<usize> = (0..lines.len())
         .filter(|&i| !lines[i].1.trim().is_empty())
         .collect();
@@ -432,7 +440,7 @@ fn strip_frames(lines: &mut [(usize, String)]) {
             it.next_back();
             s = it.as_str();
         }
-        *l = s.trim_end().to_string();
+        *l = Cow::Owned(s.trim_end().to_string());
     }
 }
 

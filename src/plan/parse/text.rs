@@ -1200,10 +1200,10 @@ impl PlanB {
 }
 
 /// A logical line: physical lines joined, with the cleaned line number it starts on.
-struct Logical {
+struct Logical<'a> {
     line: usize,
     indent: usize,
-    text: String,
+    text: std::borrow::Cow<'a, str>,
     kind: Kind,
 }
 
@@ -1223,7 +1223,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
         match kind {
             Kind::Continuation if in_plan => {
                 if let Some(p) = pending.as_mut() {
-                    p.text.push_str(raw.trim_end_matches(['\r', '\n']));
+                    p.text.to_mut().push_str(raw.trim_end_matches(['\r', '\n']));
                 }
                 continue;
             }
@@ -1244,7 +1244,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 pending = Some(Logical {
                     line,
                     indent,
-                    text: body.to_string(),
+                    text: std::borrow::Cow::Borrowed(body),
                     kind,
                 });
             }
@@ -1253,7 +1253,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 pending = Some(Logical {
                     line,
                     indent,
-                    text: body.to_string(),
+                    text: std::borrow::Cow::Borrowed(body),
                     kind,
                 });
             }
@@ -1274,7 +1274,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
 }
 
 fn process(
-    l: Logical,
+    l: Logical<'_>,
     plan: &mut Option<PlanB>,
     out: &mut Vec<(usize, Value)>,
 ) -> Result<(), LocatedError> {
@@ -1454,13 +1454,13 @@ fn process(
                 None => plan_property(p, label, value, i).map_err(err)?,
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
-                    let nt = p.node_type(id).to_string();
-                    apply_property(&nt, label, value, t, &mut p.nodes[id].map).map_err(err)?;
+                    let nt = static_type(p.node_type(id));
+                    apply_property(nt, label, value, t, &mut p.nodes[id].map).map_err(err)?;
                 }
                 Some(Frame::Worker { node, idx, .. }) => {
                     let (node, idx) = (*node, *idx);
-                    let nt = p.node_type(node).to_string();
-                    apply_property(&nt, label, value, t, &mut p.nodes[node].workers[idx])
+                    let nt = static_type(p.node_type(node));
+                    apply_property(nt, label, value, t, &mut p.nodes[node].workers[idx])
                         .map_err(err)?;
                 }
                 Some(Frame::Block { kind, .. }) => match kind {
@@ -1478,6 +1478,15 @@ fn process(
         Kind::Blank | Kind::Continuation => {}
     }
     Ok(())
+}
+
+/// The one node type property parsing depends on, without borrowing the node.
+fn static_type(t: &str) -> &'static str {
+    if t == "Hash" {
+        "Hash"
+    } else {
+        ""
+    }
 }
 
 fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<(), String> {
