@@ -392,3 +392,73 @@ fn text_speed() {
     let plans = parse_source("big", &text).unwrap();
     println!("parse_source (incl. model, derive): {:.0} MB/s, {} nodes", mb / t3.elapsed().as_secs_f64(), plans[0].nodes.len());
 }
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces text plans are made of, so random inputs get deep into the reader.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("->  ".to_string()),
+            Just("Seq Scan on t".to_string()),
+            Just("Hash Left Join".to_string()),
+            Just("Index Scan Backward using \"i\" on s.t x".to_string()),
+            Just("  (cost=0.00..1.00 rows=1 width=4)".to_string()),
+            Just(" (actual time=0.1..0.2 rows=1.00 loops=2)".to_string()),
+            Just(" (never executed)".to_string()),
+            Just("InitPlan 1 (returns $0)".to_string()),
+            Just("CTE x".to_string()),
+            Just("Worker 0:  actual time=1..2 rows=3 loops=1".to_string()),
+            Just("Buffers: shared hit=1 read=2, temp written=3".to_string()),
+            Just("I/O Timings: shared read=1.0, temp write=2".to_string()),
+            Just("Sort Method: external merge  Disk: 12kB".to_string()),
+            Just("Buckets: 1024 (originally 2)  Batches: 1  Memory Usage: 9kB".to_string()),
+            Just("Planning:".to_string()),
+            Just("JIT:".to_string()),
+            Just("Timing: Generation 1.0 ms (Deform 0.5 ms), Total 2 ms".to_string()),
+            Just("Settings: a = 'b''c'".to_string()),
+            Just("Trigger t for constraint c on r: time=1 calls=2".to_string()),
+            Just("Execution Time: 1.5 ms".to_string()),
+            Just("QUERY PLAN".to_string()),
+            Just("--------".to_string()),
+            Just("(3 rows)".to_string()),
+            Just("│".to_string()),
+            Just("║".to_string()),
+            Just("…".to_string()),
+            Just("↵".to_string()),
+            Just(" +".to_string()),
+            Just("\"".to_string()),
+            Just("'".to_string()),
+            Just("é".to_string()),
+            Just("\n".to_string()),
+            Just("\n  ".to_string()),
+            Just("\n      ".to_string()),
+            Just("\r\n".to_string()),
+            "[ -~]{0,12}".prop_map(|s| s),
+            "\\PC{0,4}".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn reader_never_panics(parts in proptest::collection::vec(fragment(), 0..40)) {
+            let text: String = parts.concat();
+            let _ = parse_source("fuzz", &text);
+        }
+
+        #[test]
+        fn damaged_real_plans_never_panic(cut in 0usize..4000, del in 0usize..4000, len in 0usize..30) {
+            let base = read(&common::root().join("fixtures/plans/generated/pg18/h_parallel_seqscan.full.txt"));
+            let chars: Vec<char> = base.chars().collect();
+            let mut v = chars.clone();
+            let d = del % (v.len() + 1);
+            let e = (d + len).min(v.len());
+            v.drain(d..e);
+            v.truncate(cut % (v.len() + 1) + v.len() / 2);
+            let text: String = v.into_iter().collect();
+            let _ = parse_source("damaged", &text);
+        }
+    }
+}

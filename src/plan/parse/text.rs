@@ -541,13 +541,14 @@ fn parse_header_groups(mut t: &str, m: &mut Map<String, Value>) -> Result<(), St
         if t.is_empty() {
             return Ok(());
         }
-        let Some(inner_end) = t.find(')') else {
+        let Some(after_open) = t.strip_prefix('(') else {
+            return Err(format!("expected '(cost=…)' or '(actual …)', found \"{}\"", clip(t)));
+        };
+        let Some(close) = after_open.find(')') else {
             return Err(format!("expected ')' closing \"{}\"", clip(t)));
         };
-        let g = &t[1..inner_end];
-        if !t.starts_with('(') {
-            return Err(format!("expected '(cost=…)' or '(actual …)', found \"{}\"", clip(t)));
-        }
+        let g = &after_open[..close];
+        let inner_end = close + 1;
         if let Some(gc) = g.strip_prefix("cost=") {
             let (a, b) = range_of(g, "cost=").ok_or_else(|| bad_group(g))?;
             let rows = num_of(gc, "rows=").ok_or_else(|| bad_group(g))?;
