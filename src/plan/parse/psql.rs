@@ -156,6 +156,7 @@ pub fn clean(input: &str) -> Cleaned {
 
     // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
     lines.retain(|(_, l)| !is_prompt_line(l));
+    strip_expanded(&mut lines);
     strip_line_numbers(&mut lines);
     strip_quotes(&mut lines);
 
@@ -406,6 +407,26 @@ fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
     }
 }
 
+/// psql's expanded display (`\\x`): `-[ RECORD 1 ]---` separators and a `QUERY PLAN | ` column
+/// name before each value. Applied when every non-blank line is one of those.
+fn strip_expanded(lines: &mut Vec<(usize, Cow<'_, str>)>) {
+    let is_sep = |t: &str| t.starts_with("-[ RECORD ") && t.trim_end().ends_with(|c| c == '-' || c == ']');
+    let all = lines.iter().all(|(_, l)| {
+        let t = l.trim();
+        t.is_empty() || is_sep(t) || l.starts_with("QUERY PLAN |")
+    });
+    if !all || !lines.iter().any(|(_, l)| l.starts_with("QUERY PLAN |")) {
+        return;
+    }
+    lines.retain(|(_, l)| !is_sep(l.trim()));
+    for (_, l) in lines.iter_mut() {
+        if let Some(rest) = l.strip_prefix("QUERY PLAN |") {
+            let rest = rest.strip_prefix(' ').unwrap_or(rest).to_string();
+            *l = Cow::Owned(rest);
+        }
+    }
+}
+
 /// Side frames: `| … |`, `│ … │`, `║ … ║`, and DBeaver's trailing `|`. Removed when every
 /// non-blank line has them.
 fn strip_frames(lines: &mut [(usize, Cow<'_, str>)]) {
@@ -502,6 +523,13 @@ mod tests {
         // Not consecutive: left alone.
         let c = clean("1 a\n3 b\n");
         assert_eq!(c.text, "1 a\n3 b\n");
+    }
+
+    #[test]
+    fn expanded_display() {
+        let c = clean("-[ RECORD 1 ]-----------------\nQUERY PLAN | Limit\n-[ RECORD 2 ]-----------------\nQUERY PLAN |   ->  Seq Scan on t\n");
+        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n");
+        assert_eq!(c.line_map, vec![2, 4]);
     }
 
     #[test]

@@ -761,6 +761,47 @@ fn sort_method(v: &str, m: &mut Map<String, Value>) {
     }
 }
 
+/// Incremental Sort: `Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak
+/// Memory: 234kB` → the object JSON prints (`Group Count`, `Sort Methods Used`, `Sort Space …`).
+fn sort_groups(whole: &str) -> Value {
+    let mut g = Map::new();
+    let mut memory = Map::new();
+    let mut disk = Map::new();
+    for (k, v) in pairs(whole) {
+        match k {
+            "Full-sort Groups" | "Pre-sorted Groups" => {
+                g.insert("Group Count".into(), num_or_str(v));
+            }
+            "Sort Method" | "Sort Methods" => {
+                g.insert(
+                    "Sort Methods Used".into(),
+                    Value::Array(v.split(", ").map(|x| s(x.trim())).collect()),
+                );
+            }
+            "Average Memory" | "Peak Memory" | "Average Disk" | "Peak Disk" => {
+                let (avg, target) = match k {
+                    "Average Memory" => (true, &mut memory),
+                    "Peak Memory" => (false, &mut memory),
+                    "Average Disk" => (true, &mut disk),
+                    _ => (false, &mut disk),
+                };
+                let key = if avg { "Average Sort Space Used" } else { "Peak Sort Space Used" };
+                target.insert(key.into(), kb(v).map(num).unwrap_or_else(|| s(v)));
+            }
+            other => {
+                g.insert(other.into(), num_or_str(v));
+            }
+        }
+    }
+    if !memory.is_empty() {
+        g.insert("Sort Space Memory".into(), Value::Object(memory));
+    }
+    if !disk.is_empty() {
+        g.insert("Sort Space Disk".into(), Value::Object(disk));
+    }
+    Value::Object(g)
+}
+
 /// `1024 (originally 512)` → (1024, 512); `1024` → (1024, 1024).
 fn with_original(v: &str) -> Option<(f64, f64)> {
     let (n, r) = lead_num(v.trim())?;
@@ -798,6 +839,9 @@ fn apply_property(
             m.insert(label.into(), s(value));
         }
         "Sort Method" => sort_method(value, m),
+        "Full-sort Groups" | "Pre-sorted Groups" => {
+            m.insert(label.into(), sort_groups(whole));
+        }
         "Buffers" => buffers(value, m)?,
         "I/O Timings" => io_timings(value, m)?,
         "WAL" => {
@@ -879,6 +923,16 @@ fn apply_property(
 
 // ----------------------------------------------------------------------------------------------
 // Plan-level lines
+
+/// Labels only a node prints: at the plan's own level they mean the indentation was lost.
+const NODE_LABELS: &[&str] = &[
+    "Output", "Filter", "Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Filter",
+    "One-Time Filter", "TID Cond", "Sort Key", "Presorted Key", "Group Key", "Hash Key",
+    "Sort Method", "Rows Removed by Filter", "Rows Removed by Index Recheck",
+    "Rows Removed by Join Filter", "Heap Fetches", "Heap Blocks", "Index Searches", "Buckets",
+    "Batches", "Workers Planned", "Workers Launched", "Cache Key", "Cache Mode", "Hits",
+    "Planned Partitions", "Disabled", "Storage", "WAL", "Full-sort Groups", "Pre-sorted Groups",
+];
 
 const PLAN_LEVEL: &[&str] = &[
     "Planning Time",
@@ -1452,6 +1506,13 @@ fn process(
                 p.pop_to(i);
             }
             match p.stack.last() {
+                None if NODE_LABELS.contains(&label) => {
+                    return Err(err(format!(
+                        "expected \"{label}:\" indented under a plan node (it is at column {}, the plan's first node at column {})",
+                        i + 1,
+                        p.root_col + 1
+                    )))
+                }
                 None => plan_property(p, label, value, i).map_err(err)?,
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
@@ -1871,6 +1932,28 @@ mod tests {
         assert_eq!(e.line, Some(3));
         // No plan at all.
         assert!(parse(&clean("hello\nworld\n")).is_err());
+    }
+
+    #[test]
+    fn incremental_sort_groups() {
+        let v = one("Incremental Sort\n  Sort Key: a, b\n  Presorted Key: a\n  Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak Memory: 234kB\n  Pre-sorted Groups: 5  Sort Methods: top-N heapsort, quicksort  Average Disk: 4kB  Peak Disk: 8kB\n");
+        let p = &v["Plan"];
+        assert_eq!(p["Presorted Key"], json!(["a"]));
+        assert_eq!(p["Full-sort Groups"]["Group Count"], json!(1.0));
+        assert_eq!(p["Full-sort Groups"]["Sort Methods Used"], json!(["quicksort"]));
+        assert_eq!(p["Full-sort Groups"]["Sort Space Memory"]["Peak Sort Space Used"], json!(234.0));
+        assert_eq!(p["Pre-sorted Groups"]["Sort Methods Used"], json!(["top-N heapsort", "quicksort"]));
+        assert_eq!(p["Pre-sorted Groups"]["Sort Space Disk"]["Average Sort Space Used"], json!(4.0));
+    }
+
+    #[test]
+    fn lost_indentation_is_an_error() {
+        let e = err("Seq Scan on t\nFilter: (a = 1)\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("indented under a plan node"), "{}", e.message);
+        // Unknown plan-level lines are kept, not lost.
+        let v = one("Result\nFrobnication: 3\n");
+        assert_eq!(v["Frobnication"], json!(3.0));
     }
 
     #[test]
