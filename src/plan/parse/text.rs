@@ -1179,15 +1179,18 @@ impl PlanB {
             let pt = self.node_type(id).to_string();
             let plan_rows = self.nodes[id].map.get("Plan Rows").and_then(Value::as_f64);
             let kids: Vec<usize> = self.nodes[id].children.clone();
+            let plain = kids.iter().filter(|&&c| self.nodes[c].rel.is_none()).count();
             let mut k = 0;
             for c in kids {
                 if self.nodes[c].rel.is_some() {
                     continue;
                 }
                 let rel = match pt.as_str() {
-                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" | "Custom Scan" => {
-                        "Member"
-                    }
+                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
+                    // explain.c's ExplainCustomChildren (a provider's own plans; a custom
+                    // scan's outer/inner plans cannot be told apart from them in text).
+                    "Custom Scan" if plain == 1 => "child",
+                    "Custom Scan" => "children",
                     "Subquery Scan" => "Subquery",
                     // Before PG 14 ModifyTable listed its subplans as members; since then its
                     // one child is an outer plan and (without RETURNING) it estimates 0 rows.
