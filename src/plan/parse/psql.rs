@@ -375,7 +375,10 @@ fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
             let t = l.trim();
             t.len() >= 2 && t.starts_with(q) && t.ends_with(q)
         });
-        let trailing = !both && nonblank().all(|(_, l)| l.trim().ends_with(q));
+        // A stray closing quote leaves an odd number of quotes on the line (`…width=81)"`); a
+        // line ending with a quoted name (`Seq Scan on "T"`) has an even number.
+        let trailing = !both
+            && nonblank().all(|(_, l)| l.trim().ends_with(q) && l.matches(q).count() % 2 == 1);
         // A JSON document's lines often end in `"` too: never touch those.
         let jsonish = nonblank().any(|(_, l)| {
             let t = l.trim_start();
@@ -514,6 +517,14 @@ mod tests {
         assert_eq!(c.text, "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n");
         let c = clean("'Sort'\n'  Filter: (a = 'x'::text)'\n");
         assert_eq!(c.text, "Sort\n  Filter: (a = 'x'::text)\n");
+    }
+
+    #[test]
+    fn quoted_names_are_not_csv_quotes() {
+        let c = clean("Seq Scan on \"T\"\n");
+        assert_eq!(c.text, "Seq Scan on \"T\"\n");
+        let c = clean("Limit\"\n  ->  Seq Scan on t\"\n");
+        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n");
     }
 
     #[test]

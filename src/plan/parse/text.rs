@@ -63,14 +63,21 @@ pub(crate) fn is_continuation(t: &str) -> bool {
 fn is_label(t: &str) -> bool {
     for p in ["InitPlan", "SubPlan"] {
         if let Some(rest) = t.strip_prefix(p) {
-            return rest.is_empty()
-                || (rest.starts_with(' ')
-                    && rest[1..].starts_with(|c: char| c.is_ascii_digit())
-                    && !rest.contains(": "));
+            if rest.is_empty() {
+                return true;
+            }
+            let Some(rest) = rest.strip_prefix(' ') else {
+                return false;
+            };
+            let d = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let after = &rest[d..];
+            return d > 0
+                && (after.is_empty()
+                    || (after.starts_with(" (returns ") && after.ends_with(')')));
         }
     }
     if let Some(rest) = t.strip_prefix("CTE ") {
-        return !rest.is_empty() && !rest.contains("  (") && !rest.contains(": ");
+        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.trim().is_empty());
     }
     false
 }
@@ -1957,6 +1964,18 @@ mod tests {
         // Unknown plan-level lines are kept, not lost.
         let v = one("Result\nFrobnication: 3\n");
         assert_eq!(v["Frobnication"], json!(3.0));
+    }
+
+    #[test]
+    fn label_lookalikes_in_wrapped_text() {
+        // A wrapped filter whose second half starts with `SubPlan 1)`: a continuation.
+        let v = one("Seq Scan on t\n  Filter: (a = (\nSubPlan 1))\n  SubPlan 1\n    ->  Result\n");
+        assert_eq!(v["Plan"]["Filter"], "(a = (SubPlan 1))");
+        assert_eq!(v["Plan"]["Plans"][0]["Subplan Name"], "SubPlan 1");
+        assert!(is_label("InitPlan 3 (returns $2,$3)"));
+        assert!(is_label("CTE \"my cte\""));
+        assert!(!is_label("CTE Scan on x"));
+        assert!(!is_label("SubPlan 1)"));
     }
 
     #[test]
