@@ -1098,8 +1098,9 @@ struct NodeB {
     /// Parent Relationship and Subplan Name, when a label said so.
     rel: Option<(String, Option<String>)>,
     workers: Vec<Map<String, Value>>,
-    /// Column of this node's children's arrows (all must agree).
-    child_col: Option<usize>,
+    /// Column of this node's detail lines, labels, workers and children's arrows (all must
+    /// agree).
+    prop_col: Option<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1163,12 +1164,29 @@ impl PlanB {
             children: Vec::new(),
             rel,
             workers: Vec::new(),
-            child_col: None,
+            prop_col: None,
         });
         if let Some(p) = parent {
             self.nodes[p].children.push(id);
         }
         id
+    }
+
+    /// Detail lines of one node must share a column; otherwise which node a line belongs to is
+    /// a guess.
+    fn check_prop_col(&mut self, id: usize, col: usize) -> Result<(), String> {
+        match self.nodes[id].prop_col {
+            Some(c) if c != col => Err(format!(
+                "inconsistent indentation: this node's details start at column {}, this line at column {}",
+                c + 1,
+                col + 1
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.nodes[id].prop_col = Some(col);
+                Ok(())
+            }
+        }
     }
 
     fn node_type(&self, id: usize) -> &str {
@@ -1393,15 +1411,16 @@ fn process(
                 }
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
-                    match p.nodes[id].child_col {
+                    // A node's children, details and labels all sit at one column.
+                    match p.nodes[id].prop_col {
                         Some(c) if c != i => {
                             return Err(err(format!(
-                                "inconsistent indentation: a child of the node on this level was at column {}, this one is at column {}",
+                                "inconsistent indentation: the lines under this node's parent start at column {}, this one at column {}",
                                 c + 1,
                                 i + 1
                             )))
                         }
-                        _ => p.nodes[id].child_col = Some(i),
+                        _ => p.nodes[id].prop_col = Some(i),
                     }
                     (id, None)
                 }
@@ -1436,6 +1455,7 @@ fn process(
                 return Err(err(format!("expected \"{}\" under a plan node", clip(t))));
             };
             let owner = *id;
+            p.check_prop_col(owner, i).map_err(err)?;
             let label = if let Some(name) = t.strip_prefix("CTE ") {
                 Label {
                     rel: "InitPlan",
@@ -1468,6 +1488,7 @@ fn process(
                 return Err(err(format!("expected \"{}\" under a plan node", clip(t))));
             };
             let node = *id;
+            p.check_prop_col(node, i).map_err(err)?;
             let rest = t.strip_prefix("Worker ").unwrap_or(t);
             let (n, rest) = rest.split_once(':').unwrap_or((rest, ""));
             let number = n.trim().parse::<f64>().map_err(|_| err(format!("expected a worker number, found \"{n}\"")))?;
@@ -1526,6 +1547,7 @@ fn process(
                 None => plan_property(p, label, value, i).map_err(err)?,
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
+                    p.check_prop_col(id, i).map_err(err)?;
                     let nt = static_type(p.node_type(id));
                     apply_property(nt, label, value, t, &mut p.nodes[id].map).map_err(err)?;
                 }
@@ -1976,6 +1998,17 @@ mod tests {
         assert!(is_label("CTE \"my cte\""));
         assert!(!is_label("CTE Scan on x"));
         assert!(!is_label("SubPlan 1)"));
+    }
+
+    #[test]
+    fn misplaced_detail_line_is_an_error() {
+        let e = err("Limit\n  Buffers: shared hit=1\n  ->  Seq Scan on t\n     Filter: (a = 1)\n");
+        assert_eq!(e.line, Some(4), "{e:?}");
+        let e = err("Limit\n  ->  Seq Scan on t\n     Filter: (a = 1)\n");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        let e = err("Limit\n  Filter: (a = 1)\n   ->  Seq Scan on t\n");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        assert!(e.message.contains("inconsistent indentation"), "{}", e.message);
     }
 
     #[test]
