@@ -133,7 +133,8 @@ fn is_header_text(t: &str) -> bool {
     t == "QUERY PLAN"
         || (!t.is_empty()
             && t.len() <= 64
-            && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
             && !t.contains("  "))
 }
 
@@ -358,7 +359,11 @@ fn strip_line_numbers(lines: &mut [(usize, Cow<'_, str>)]) {
     }
     for (i, cut) in cuts {
         let l = &mut lines[i].1;
-        let rest = l.get(cut..).unwrap_or("").trim_start_matches('\t').to_string();
+        let rest = l
+            .get(cut..)
+            .unwrap_or("")
+            .trim_start_matches('\t')
+            .to_string();
         *l = Cow::Owned(rest);
     }
 }
@@ -413,7 +418,7 @@ fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
 /// psql's expanded display (`\\x`): `-[ RECORD 1 ]---` separators and a `QUERY PLAN | ` column
 /// name before each value. Applied when every non-blank line is one of those.
 fn strip_expanded(lines: &mut Vec<(usize, Cow<'_, str>)>) {
-    let is_sep = |t: &str| t.starts_with("-[ RECORD ") && t.trim_end().ends_with(|c| c == '-' || c == ']');
+    let is_sep = |t: &str| t.starts_with("-[ RECORD ") && t.trim_end().ends_with(['-', ']']);
     let all = lines.iter().all(|(_, l)| {
         let t = l.trim();
         t.is_empty() || is_sep(t) || l.starts_with("QUERY PLAN |")
@@ -477,7 +482,10 @@ mod tests {
         let c = clean(
             "                QUERY PLAN\n-----------------\n Limit  (cost=0.00..0.01 rows=1 width=4)\n   ->  Seq Scan on t\n(2 rows)\n",
         );
-        assert_eq!(c.text, "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n");
+        assert_eq!(
+            c.text,
+            "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n"
+        );
         assert_eq!(c.line_map, vec![3, 4]);
     }
 
@@ -492,7 +500,9 @@ mod tests {
 
     #[test]
     fn unicode_box_frame() {
-        let c = clean("┌────────┐\n│ QUERY PLAN │\n├────────┤\n│ Result   │\n│   ->  Hash │\n└────────┘\n");
+        let c = clean(
+            "┌────────┐\n│ QUERY PLAN │\n├────────┤\n│ Result   │\n│   ->  Hash │\n└────────┘\n",
+        );
         assert_eq!(c.text, "Result\n  ->  Hash\n");
     }
 
@@ -514,7 +524,10 @@ mod tests {
     #[test]
     fn quotes_from_csv() {
         let c = clean("\"Limit  (cost=1..2 rows=1 width=4)\"\n\"  ->  Seq Scan on \"\"T\"\"\"\n");
-        assert_eq!(c.text, "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n");
+        assert_eq!(
+            c.text,
+            "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n"
+        );
         let c = clean("'Sort'\n'  Filter: (a = 'x'::text)'\n");
         assert_eq!(c.text, "Sort\n  Filter: (a = 'x'::text)\n");
     }
@@ -530,7 +543,10 @@ mod tests {
     #[test]
     fn line_numbers() {
         let c = clean("1 | Limit\n2 |   ->  Seq Scan on t\n3 |         Filter: (a = 1)\n");
-        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n        Filter: (a = 1)\n");
+        assert_eq!(
+            c.text,
+            "Limit\n  ->  Seq Scan on t\n        Filter: (a = 1)\n"
+        );
         // Not consecutive: left alone.
         let c = clean("1 a\n3 b\n");
         assert_eq!(c.text, "1 a\n3 b\n");
