@@ -1654,7 +1654,9 @@ fn process(
             };
             let label = property_label(t).unwrap_or("");
             let value = t.get(label.len() + 1..).unwrap_or("").trim();
-            let plan_level = PLAN_LEVEL.contains(&label) && i <= p.root_col + 1;
+            // Summary lines belong to the plan wherever a paste put them; only `JIT:` also
+            // appears under a worker (VERBOSE), so it is the plan's only at the plan's column.
+            let plan_level = PLAN_LEVEL.contains(&label) && (label != "JIT" || i <= p.root_col + 1);
             if plan_level {
                 p.stack.clear();
             } else {
@@ -2221,6 +2223,15 @@ mod tests {
         assert!(is_label("CTE \"my cte\""));
         assert!(!is_label("CTE Scan on x"));
         assert!(!is_label("SubPlan 1)"));
+    }
+
+    #[test]
+    fn summary_lines_at_odd_columns() {
+        let v = one("Seq Scan on t1 (cost=0.00..21370.00 rows=333333 width=22)\n   Disabled: true\n Settings: enable_seqscan = 'off'\n   Planning Time: 0.1 ms\n");
+        assert_eq!(v["Plan"]["Disabled"], true);
+        assert_eq!(v["Settings"]["enable_seqscan"], "off");
+        assert_eq!(v["Planning Time"], json!(0.1));
+        assert!(v["Plan"].get("Planning Time").is_none());
     }
 
     #[test]
