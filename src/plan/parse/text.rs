@@ -526,17 +526,20 @@ fn lead_num(t: &str) -> Option<(f64, &str)> {
 
 /// `key=` in a header group, tolerant of the space lost when a terminal wrapped the line there.
 fn group_value<'a>(g: &'a str, key: &str) -> Option<&'a str> {
-    let mut from = 0;
-    while let Some(p) = g.get(from..).and_then(|x| x.find(key)) {
-        let at = from + p;
-        let before_ok = at == 0 || {
-            let c = g.as_bytes()[at - 1];
-            c == b' ' || c.is_ascii_digit()
-        };
-        if before_ok {
-            return Some(&g[at + key.len()..]);
+    // A byte scan: groups are short, and a substring searcher costs more to set up.
+    let b = g.as_bytes();
+    let k = key.as_bytes();
+    let first = *k.first()?;
+    let mut at = 0;
+    while at + k.len() <= b.len() {
+        if b[at] == first
+            && &b[at..at + k.len()] == k
+            && (at == 0 || b[at - 1] == b' ' || b[at - 1].is_ascii_digit())
+        {
+            // `key` is ASCII, so `at + k.len()` is a char boundary.
+            return g.get(at + k.len()..);
         }
-        from = at + key.len();
+        at += 1;
     }
     None
 }
