@@ -1189,6 +1189,8 @@ struct NodeB {
     /// Column of this node's detail lines, labels, workers and children's arrows (all must
     /// agree).
     prop_col: Option<usize>,
+    /// Children not named by a subplan label, so far.
+    plain_kids: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1246,6 +1248,8 @@ struct PlanB {
     triggers: Vec<Value>,
     labels: Vec<Label>,
     stack: Vec<Frame>,
+    /// Custom scans with children (their relationship is settled at the end).
+    custom: Vec<usize>,
 }
 
 impl PlanB {
@@ -1262,12 +1266,48 @@ impl PlanB {
         rel: Option<(String, Option<String>)>,
     ) -> usize {
         let id = self.nodes.len();
+        // The relationship of a child no label named follows from its parent (`ExplainNode`):
+        // decided now, while the parent is at hand, rather than in a second pass over the tree.
+        let rel = match (rel, parent) {
+            (Some(r), _) => Some(r),
+            (None, None) => None,
+            (None, Some(p)) => {
+                let k = self.nodes[p].plain_kids;
+                self.nodes[p].plain_kids += 1;
+                let pm = &self.nodes[p].map;
+                let pt = pm.get("Node Type").and_then(Value::as_str).unwrap_or("");
+                let rel = match pt {
+                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
+                    // explain.c's ExplainCustomChildren prints `child` or `children`: known
+                    // once all children are read (see `finish`).
+                    "Custom Scan" => "children",
+                    "Subquery Scan" => "Subquery",
+                    // Before PG 14 ModifyTable listed its subplans as members; since then its
+                    // one child is an outer plan and (without RETURNING) it estimates 0 rows.
+                    "ModifyTable"
+                        if pm
+                            .get("Plan Rows")
+                            .and_then(Value::as_f64)
+                            .is_some_and(|r| r > 0.0) =>
+                    {
+                        "Member"
+                    }
+                    _ if k == 0 => "Outer",
+                    _ => "Inner",
+                };
+                if pt == "Custom Scan" && k == 0 {
+                    self.custom.push(p);
+                }
+                Some((rel.to_string(), None))
+            }
+        };
         self.nodes.push(NodeB {
             map,
             children: Vec::new(),
             rel,
             workers: Vec::new(),
             prop_col: None,
+            plain_kids: 0,
         });
         if let Some(p) = parent {
             self.nodes[p].children.push(id);
@@ -1302,40 +1342,17 @@ impl PlanB {
 
     /// Build the JSON document, bottom-up without recursion (children have larger ids).
     fn finish(mut self) -> Value {
-        // Relationships of children that no label named.
-        for id in 0..self.nodes.len() {
-            let pt = self.node_type(id).to_string();
-            let plan_rows = self.nodes[id].map.get("Plan Rows").and_then(Value::as_f64);
-            let kids: Vec<usize> = self.nodes[id].children.clone();
-            let plain = kids
-                .iter()
-                .filter(|&&c| self.nodes[c].rel.is_none())
-                .count();
-            let mut k = 0;
-            for c in kids {
-                if self.nodes[c].rel.is_some() {
-                    continue;
-                }
-                let rel = match pt.as_str() {
-                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
-                    // explain.c's ExplainCustomChildren (a provider's own plans; a custom
-                    // scan's outer/inner plans cannot be told apart from them in text).
-                    "Custom Scan" if plain == 1 => "child",
-                    "Custom Scan" => "children",
-                    "Subquery Scan" => "Subquery",
-                    // Before PG 14 ModifyTable listed its subplans as members; since then its
-                    // one child is an outer plan and (without RETURNING) it estimates 0 rows.
-                    "ModifyTable" if plan_rows.is_some_and(|r| r > 0.0) => "Member",
-                    _ => {
-                        if k == 0 {
-                            "Outer"
-                        } else {
-                            "Inner"
+        // A custom scan's only own child is its `child`.
+        for p in std::mem::take(&mut self.custom) {
+            if self.nodes[p].plain_kids == 1 {
+                let kids = self.nodes[p].children.clone();
+                for c in kids {
+                    if let Some((rel, None)) = &mut self.nodes[c].rel {
+                        if rel == "children" {
+                            *rel = "child".to_string();
                         }
                     }
-                };
-                k += 1;
-                self.nodes[c].rel = Some((rel.to_string(), None));
+                }
             }
         }
         let n = self.nodes.len();
@@ -1975,6 +1992,14 @@ mod tests {
         assert_eq!(v["Plan"]["Plans"][1]["Parent Relationship"], "Member");
         let v = one("Subquery Scan on s\n  ->  Result\n");
         assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Subquery");
+        let v = one("Custom Scan (X)\n  ->  Result\n");
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "child");
+        let v = one("Custom Scan (X)\n  ->  Result\n  ->  Result\n");
+        assert_eq!(v["Plan"]["Plans"][1]["Parent Relationship"], "children");
+        let v = one("Update on t  (cost=1..2 rows=5 width=4)\n  ->  Seq Scan on t\n");
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Member");
+        let v = one("Update on t  (cost=1..2 rows=0 width=0)\n  ->  Seq Scan on t\n");
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Outer");
     }
 
     #[test]
