@@ -1421,6 +1421,8 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
     let mut out = Vec::new();
     let mut plan: Option<PlanB> = None;
     let mut pending: Option<Logical> = None;
+    // The run of skipped lines just before this one: (first line, its text, last line).
+    let mut skipped: Option<(usize, &str, usize)> = None;
 
     for (i, raw) in text.text.split('\n').enumerate() {
         let line = i + 1;
@@ -1436,9 +1438,29 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 }
                 continue;
             }
-            Kind::Continuation => continue, // text before the plan (a prompt, a query, prose)
+            Kind::Continuation => {
+                // Text before the plan (a prompt, a query, prose) is skipped.
+                skipped = match skipped {
+                    Some((l, t, last)) if last + 1 == line => Some((l, t, line)),
+                    _ => Some((line, body.trim_end(), line)),
+                };
+                continue;
+            }
+            // A plan whose first line is a child node right under unreadable text: that text
+            // is most likely the top node, damaged (say, wrapped inside its name).
+            Kind::Arrow if !in_plan => {
+                if let Some((l, t, _)) = skipped.filter(|(_, t, last)| {
+                    *last + 1 == line && t.starts_with(|c: char| c.is_ascii_uppercase())
+                }) {
+                    return Err(LocatedError::at(
+                        l,
+                        format!("expected a plan node, found \"{}\"", clip(t)),
+                    ));
+                }
+            }
             _ => {}
         }
+        skipped = None;
         if let Some(p) = pending.take() {
             process(p, &mut plan, &mut out)?;
         }
@@ -2275,6 +2297,16 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn damaged_top_node_is_an_error() {
+        let e = err("Bitmap Heap Sc\nan on t\n  ->  Bitmap Index Scan on i\n");
+        // "an on t" continues the damaged first line; the error names where the damage starts.
+        assert_eq!(e.line, Some(1), "{e:?}");
+        // A fragment starting with a child node is fine on its own.
+        let v = one("->  Seq Scan on t\n      Filter: (a = 1)\n");
+        assert_eq!(v["Plan"]["Filter"], "(a = 1)");
     }
 
     #[test]
