@@ -222,9 +222,29 @@ pub fn clean(input: &str) -> Cleaned {
         .filter(|t| t.ends_with(" +"))
         .map(|t| t.chars().count())
         .max();
+    // `\pset format wrapped` with ASCII lines: a wrapped value ends in `.` at the widest column
+    // and goes on in the next line after a `.` in the left margin.
+    let widest = kept
+        .iter()
+        .map(|(_, l)| l.trim_end().chars().count())
+        .max()
+        .unwrap_or(0);
+    let marked = |k: usize| {
+        let t = kept[k].1.trim_end();
+        t.ends_with('.') && kept.get(k + 1).is_some_and(|(_, n)| n.starts_with('.'))
+    };
+    let at_widest: Vec<usize> = (0..kept.len())
+        .filter(|&k| widest > 0 && kept[k].1.trim_end().chars().count() == widest)
+        .collect();
+    // Every line psql wrapped is marked; a terminal's wraps are not (and only by chance end in
+    // a dot), so the marks count only when all the widest lines carry them.
+    let wrapped_format = !at_widest.is_empty() && at_widest.iter().all(|&k| marked(k));
+    let ascii_wrap: Vec<bool> = (0..kept.len())
+        .map(|k| wrapped_format && at_widest.binary_search(&k).is_ok())
+        .collect();
     let mut out_lines: Vec<(usize, Cow<'_, str>)> = Vec::with_capacity(kept.len());
     let mut join_next = false;
-    for (n, l) in kept {
+    for (k, (n, l)) in kept.into_iter().enumerate() {
         let t = l.trim_end();
         let mut wrapped = false;
         let cut: Option<String> = if let Some(x) = t.strip_suffix('↵') {
@@ -232,6 +252,9 @@ pub fn clean(input: &str) -> Cleaned {
         } else if let Some(x) = t.strip_suffix('…') {
             wrapped = true;
             Some(x.to_string())
+        } else if ascii_wrap[k] {
+            wrapped = true;
+            Some(t[..t.len() - 1].to_string())
         } else if t.ends_with(" +")
             || t == "+"
             || (t.ends_with('+') && Some(t.chars().count()) == plus_col)
@@ -245,7 +268,9 @@ pub fn clean(input: &str) -> Cleaned {
             None => l,
         };
         if join_next {
-            let cont = s.trim_start().trim_start_matches('…');
+            let cont = s
+                .strip_prefix('.')
+                .unwrap_or_else(|| s.trim_start().trim_start_matches('…'));
             if let Some(last) = out_lines.last_mut() {
                 last.1.to_mut().push_str(cont);
             }
@@ -557,6 +582,20 @@ mod tests {
         let c = clean("-[ RECORD 1 ]-----------------\nQUERY PLAN | Limit\n-[ RECORD 2 ]-----------------\nQUERY PLAN |   ->  Seq Scan on t\n");
         assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n");
         assert_eq!(c.line_map, vec![2, 4]);
+    }
+
+    #[test]
+    fn ascii_wrapped_format_marks() {
+        let c = clean(
+            "        QUERY PLAN\n--------------------------\n Seq Scan on t  (cost=0.00..\n..1.00 rows=1 width=4)\n   Filter: (a = 1)\n",
+        );
+        assert_eq!(
+            c.text,
+            "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n  Filter: (a = 1)\n"
+        );
+        // A line that merely ends with a dot is left alone.
+        let c = clean("Result\n  Filter: (a = 'x.')\n");
+        assert_eq!(c.text, "Result\n  Filter: (a = 'x.')\n");
     }
 
     #[test]
