@@ -502,3 +502,137 @@ fn wrapped_text_plans_read_whole() {
         assert!(p.execution_ms.is_some(), "{n}");
     }
 }
+
+/// A large text plan: an Append over many scans with the usual detail lines.
+fn big_text_plan(target_bytes: usize) -> String {
+    let mut s = String::with_capacity(target_bytes + 4096);
+    s.push_str("                QUERY PLAN\n------------------------------\n");
+    s.push_str(" Append  (cost=0.00..123456.78 rows=1000000 width=40) (actual time=0.010..9999.000 rows=1000000 loops=1)\n");
+    s.push_str("   Buffers: shared hit=123 read=456\n");
+    let mut i = 0;
+    while s.len() < target_bytes {
+        s.push_str(&format!(
+            "   ->  Hash Join  (cost=1.00..2.00 rows={i} width=8) (actual time=0.100..0.200 rows={i} loops=1)\n         Hash Cond: (a{i}.id = b{i}.id)\n         Buffers: shared hit={i} read=2, temp read=3 written=4\n         ->  Seq Scan on public.table_{i} a{i}  (cost=0.00..1.00 rows=10 width=4) (actual time=0.010..0.020 rows=10 loops=1)\n               Output: a{i}.id, a{i}.x, (a{i}.y + 1)\n               Filter: ((x > 1) AND (y < 2))\n               Rows Removed by Filter: 42\n         ->  Hash  (cost=1.00..1.00 rows=10 width=4) (actual time=0.010..0.010 rows=10 loops=1)\n               Buckets: 1024  Batches: 1  Memory Usage: 9kB\n               ->  Index Scan using idx_{i} on table_b{i} b{i}  (cost=0.29..8.31 rows=1 width=4) (actual time=0.005..0.006 rows=1 loops=10)\n                     Index Cond: (id = {i})\n"
+        ));
+        i += 1;
+    }
+    s.push_str(" Planning Time: 1.000 ms\n Execution Time: 9999.000 ms\n(123 rows)\n");
+    s
+}
+
+/// Throughput of the text reader (cleaning and JSON-shaping), in a release build:
+/// `cargo test --release --test text_plans text_speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn text_speed() {
+    let size: usize = std::env::var("PGDIAG_SPEED_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let text = big_text_plan(size << 20);
+    let t0 = std::time::Instant::now();
+    let cleaned = pgdiag::plan::parse::psql::clean(&text);
+    let t1 = std::time::Instant::now();
+    let docs = pgdiag::plan::parse::text::parse(&cleaned).unwrap();
+    let t2 = std::time::Instant::now();
+    println!("text→JSON shape: {:.2} s", (t2 - t1).as_secs_f64());
+    let mb = text.len() as f64 / 1e6;
+    println!(
+        "{mb:.0} MB: clean {:.0} MB/s, text→JSON shape {:.0} MB/s, reader total {:.0} MB/s",
+        mb / (t1 - t0).as_secs_f64(),
+        mb / (t2 - t1).as_secs_f64(),
+        mb / (t2 - t0).as_secs_f64()
+    );
+    assert_eq!(docs.len(), 1);
+    let json = serde_json::to_string_pretty(&docs[0].1).unwrap();
+    drop(docs);
+    let tv = std::time::Instant::now();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    println!("serde_json::Value of that JSON alone: {:.2} s (the floor for any reader that must hand over a Value)", tv.elapsed().as_secs_f64());
+    drop(v);
+    let tj = std::time::Instant::now();
+    let jp = parse_source("big.json", &json).unwrap();
+    println!(
+        "for comparison, the same plan as JSON ({:.0} MB): {:.0} MB/s",
+        json.len() as f64 / 1e6,
+        json.len() as f64 / 1e6 / tj.elapsed().as_secs_f64()
+    );
+    drop(jp);
+    let t3 = std::time::Instant::now();
+    let plans = parse_source("big", &text).unwrap();
+    println!(
+        "parse_source (incl. model, derive): {:.0} MB/s, {} nodes",
+        mb / t3.elapsed().as_secs_f64(),
+        plans[0].nodes.len()
+    );
+}
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces text plans are made of, so random inputs get deep into the reader.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("->  ".to_string()),
+            Just("Seq Scan on t".to_string()),
+            Just("Hash Left Join".to_string()),
+            Just("Index Scan Backward using \"i\" on s.t x".to_string()),
+            Just("  (cost=0.00..1.00 rows=1 width=4)".to_string()),
+            Just(" (actual time=0.1..0.2 rows=1.00 loops=2)".to_string()),
+            Just(" (never executed)".to_string()),
+            Just("InitPlan 1 (returns $0)".to_string()),
+            Just("CTE x".to_string()),
+            Just("Worker 0:  actual time=1..2 rows=3 loops=1".to_string()),
+            Just("Buffers: shared hit=1 read=2, temp written=3".to_string()),
+            Just("I/O Timings: shared read=1.0, temp write=2".to_string()),
+            Just("Sort Method: external merge  Disk: 12kB".to_string()),
+            Just("Buckets: 1024 (originally 2)  Batches: 1  Memory Usage: 9kB".to_string()),
+            Just("Planning:".to_string()),
+            Just("JIT:".to_string()),
+            Just("Timing: Generation 1.0 ms (Deform 0.5 ms), Total 2 ms".to_string()),
+            Just("Settings: a = 'b''c'".to_string()),
+            Just("Trigger t for constraint c on r: time=1 calls=2".to_string()),
+            Just("Execution Time: 1.5 ms".to_string()),
+            Just("QUERY PLAN".to_string()),
+            Just("--------".to_string()),
+            Just("(3 rows)".to_string()),
+            Just("│".to_string()),
+            Just("║".to_string()),
+            Just("…".to_string()),
+            Just("↵".to_string()),
+            Just(" +".to_string()),
+            Just("\"".to_string()),
+            Just("'".to_string()),
+            Just("é".to_string()),
+            Just("\n".to_string()),
+            Just("\n  ".to_string()),
+            Just("\n      ".to_string()),
+            Just("\r\n".to_string()),
+            "[ -~]{0,12}".prop_map(|s| s),
+            "\\PC{0,4}".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn reader_never_panics(parts in proptest::collection::vec(fragment(), 0..40)) {
+            let text: String = parts.concat();
+            let _ = parse_source("fuzz", &text);
+        }
+
+        #[test]
+        fn damaged_real_plans_never_panic(cut in 0usize..4000, del in 0usize..4000, len in 0usize..30) {
+            let base = read(&common::root().join("fixtures/plans/generated/pg18/h_parallel_seqscan.full.txt"));
+            let chars: Vec<char> = base.chars().collect();
+            let mut v = chars.clone();
+            let d = del % (v.len() + 1);
+            let e = (d + len).min(v.len());
+            v.drain(d..e);
+            v.truncate(cut % (v.len() + 1) + v.len() / 2);
+            let text: String = v.into_iter().collect();
+            let _ = parse_source("damaged", &text);
+        }
+    }
+}

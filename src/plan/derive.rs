@@ -245,4 +245,3 @@ fn gather_processes(gather: &Node) -> f64 {
     };
     (workers + leader).max(1.0)
 }
-

@@ -6,6 +6,8 @@
 //! is removed. Lines the cleaner drops are remembered in `line_map`, so an error found in the
 //! cleaned text can name the line of the original input.
 
+use std::borrow::Cow;
+
 /// Plan text with psql's decorations removed, remembering where each line came from.
 #[derive(Debug, Clone, Default)]
 pub struct Cleaned {
@@ -147,14 +149,15 @@ fn is_prompt_line(l: &str) -> bool {
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
-    let mut lines: Vec<(usize, String)> = input
+    let mut lines: Vec<(usize, Cow<'_, str>)> = input
         .lines()
         .enumerate()
-        .map(|(i, l)| (i + 1, l.to_string()))
+        .map(|(i, l)| (i + 1, Cow::Borrowed(l)))
         .collect();
 
     // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
     lines.retain(|(_, l)| !is_prompt_line(l));
+    strip_expanded(&mut lines);
     strip_line_numbers(&mut lines);
     strip_quotes(&mut lines);
 
@@ -201,7 +204,7 @@ pub fn clean(input: &str) -> Cleaned {
             keep[i] = false;
         }
     }
-    let mut kept: Vec<(usize, String)> = lines
+    let mut kept: Vec<(usize, Cow<'_, str>)> = lines
         .into_iter()
         .zip(keep)
         .filter_map(|(l, k)| k.then_some(l))
@@ -219,27 +222,57 @@ pub fn clean(input: &str) -> Cleaned {
         .filter(|t| t.ends_with(" +"))
         .map(|t| t.chars().count())
         .max();
-    let mut out_lines: Vec<(usize, String)> = Vec::with_capacity(kept.len());
+    // `\pset format wrapped` with ASCII lines: a wrapped value ends in `.` at the widest column
+    // and goes on in the next line after a `.` in the left margin.
+    let widest = kept
+        .iter()
+        .map(|(_, l)| l.trim_end().chars().count())
+        .max()
+        .unwrap_or(0);
+    let marked = |k: usize| {
+        let t = kept[k].1.trim_end();
+        t.ends_with('.') && kept.get(k + 1).is_some_and(|(_, n)| n.starts_with('.'))
+    };
+    let at_widest: Vec<usize> = (0..kept.len())
+        .filter(|&k| widest > 0 && kept[k].1.trim_end().chars().count() == widest)
+        .collect();
+    // Every line psql wrapped is marked; a terminal's wraps are not (and only by chance end in
+    // a dot), so the marks count only when all the widest lines carry them.
+    let wrapped_format = !at_widest.is_empty() && at_widest.iter().all(|&k| marked(k));
+    let ascii_wrap: Vec<bool> = (0..kept.len())
+        .map(|k| wrapped_format && at_widest.binary_search(&k).is_ok())
+        .collect();
+    let mut out_lines: Vec<(usize, Cow<'_, str>)> = Vec::with_capacity(kept.len());
     let mut join_next = false;
-    for (n, l) in kept {
+    for (k, (n, l)) in kept.into_iter().enumerate() {
         let t = l.trim_end();
-        let mut s = l.clone();
         let mut wrapped = false;
-        if let Some(x) = t.strip_suffix('↵') {
-            s = x.trim_end().to_string();
+        let cut: Option<String> = if let Some(x) = t.strip_suffix('↵') {
+            Some(x.trim_end().to_string())
         } else if let Some(x) = t.strip_suffix('…') {
-            s = x.to_string();
             wrapped = true;
+            Some(x.to_string())
+        } else if ascii_wrap[k] {
+            wrapped = true;
+            Some(t[..t.len() - 1].to_string())
         } else if t.ends_with(" +")
             || t == "+"
             || (t.ends_with('+') && Some(t.chars().count()) == plus_col)
         {
-            s = t[..t.len() - 1].trim_end().to_string();
-        }
+            Some(t[..t.len() - 1].trim_end().to_string())
+        } else {
+            None
+        };
+        let s: Cow<'_, str> = match cut {
+            Some(c) => Cow::Owned(c),
+            None => l,
+        };
         if join_next {
-            let cont = s.trim_start().trim_start_matches('…');
+            let cont = s
+                .strip_prefix('.')
+                .unwrap_or_else(|| s.trim_start().trim_start_matches('…'));
             if let Some(last) = out_lines.last_mut() {
-                last.1.push_str(cont);
+                last.1.to_mut().push_str(cont);
             }
         } else {
             out_lines.push((n, s));
@@ -308,7 +341,7 @@ pub fn clean(input: &str) -> Cleaned {
 
 /// Line numbers from a paste (`  1 | Seq Scan …`, `1: …`, `1. …`, `1 …`): removed when every
 /// non-blank line carries one and they count up by one.
-fn strip_line_numbers(lines: &mut [(usize, String)]) {
+fn strip_line_numbers(lines: &mut [(usize, Cow<'_, str>)]) {
     fn split(l: &str) -> Option<(u64, usize)> {
         let t = l.trim_start_matches(' ');
         let lead = l.len() - t.len();
@@ -351,17 +384,18 @@ fn strip_line_numbers(lines: &mut [(usize, String)]) {
     }
     for (i, cut) in cuts {
         let l = &mut lines[i].1;
-        *l = l
+        let rest = l
             .get(cut..)
             .unwrap_or("")
             .trim_start_matches('\t')
             .to_string();
+        *l = Cow::Owned(rest);
     }
 }
 
 /// Lines wrapped in quotes by a CSV export or a GUI (`"Limit  (cost=…)"`, `'Sort …'`), or ending
 /// with a stray quote: removed when every non-blank line has them.
-fn strip_quotes(lines: &mut [(usize, String)]) {
+fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank = || lines.iter().filter(|(_, l)| !l.trim().is_empty());
     if nonblank().count() == 0 {
         return;
@@ -371,7 +405,10 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
             let t = l.trim();
             t.len() >= 2 && t.starts_with(q) && t.ends_with(q)
         });
-        let trailing = !both && nonblank().all(|(_, l)| l.trim().ends_with(q));
+        // A stray closing quote leaves an odd number of quotes on the line (`…width=81)"`); a
+        // line ending with a quoted name (`Seq Scan on "T"`) has an even number.
+        let trailing = !both
+            && nonblank().all(|(_, l)| l.trim().ends_with(q) && l.matches(q).count() % 2 == 1);
         // A JSON document's lines often end in `"` too: never touch those.
         let jsonish = nonblank().any(|(_, l)| {
             let t = l.trim_start();
@@ -392,20 +429,40 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
                     let t = l.trim_end();
                     t.get(..t.len() - 1).unwrap_or("")
                 };
-                *l = if q == '"' {
+                *l = Cow::Owned(if q == '"' {
                     inner.replace("\"\"", "\"")
                 } else {
                     inner.to_string()
-                };
+                });
             }
             return;
         }
     }
 }
 
+/// psql's expanded display (`\\x`): `-[ RECORD 1 ]---` separators and a `QUERY PLAN | ` column
+/// name before each value. Applied when every non-blank line is one of those.
+fn strip_expanded(lines: &mut Vec<(usize, Cow<'_, str>)>) {
+    let is_sep = |t: &str| t.starts_with("-[ RECORD ") && t.trim_end().ends_with(['-', ']']);
+    let all = lines.iter().all(|(_, l)| {
+        let t = l.trim();
+        t.is_empty() || is_sep(t) || l.starts_with("QUERY PLAN |")
+    });
+    if !all || !lines.iter().any(|(_, l)| l.starts_with("QUERY PLAN |")) {
+        return;
+    }
+    lines.retain(|(_, l)| !is_sep(l.trim()));
+    for (_, l) in lines.iter_mut() {
+        if let Some(rest) = l.strip_prefix("QUERY PLAN |") {
+            let rest = rest.strip_prefix(' ').unwrap_or(rest).to_string();
+            *l = Cow::Owned(rest);
+        }
+    }
+}
+
 /// Side frames: `| … |`, `│ … │`, `║ … ║`, and DBeaver's trailing `|`. Removed when every
 /// non-blank line has them.
-fn strip_frames(lines: &mut [(usize, String)]) {
+fn strip_frames(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank: Vec<usize> = (0..lines.len())
         .filter(|&i| !lines[i].1.trim().is_empty())
         .collect();
@@ -437,7 +494,7 @@ fn strip_frames(lines: &mut [(usize, String)]) {
             it.next_back();
             s = it.as_str();
         }
-        *l = s.trim_end().to_string();
+        *l = Cow::Owned(s.trim_end().to_string());
     }
 }
 
@@ -501,6 +558,14 @@ mod tests {
     }
 
     #[test]
+    fn quoted_names_are_not_csv_quotes() {
+        let c = clean("Seq Scan on \"T\"\n");
+        assert_eq!(c.text, "Seq Scan on \"T\"\n");
+        let c = clean("Limit\"\n  ->  Seq Scan on t\"\n");
+        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n");
+    }
+
+    #[test]
     fn line_numbers() {
         let c = clean("1 | Limit\n2 |   ->  Seq Scan on t\n3 |         Filter: (a = 1)\n");
         assert_eq!(
@@ -510,6 +575,27 @@ mod tests {
         // Not consecutive: left alone.
         let c = clean("1 a\n3 b\n");
         assert_eq!(c.text, "1 a\n3 b\n");
+    }
+
+    #[test]
+    fn expanded_display() {
+        let c = clean("-[ RECORD 1 ]-----------------\nQUERY PLAN | Limit\n-[ RECORD 2 ]-----------------\nQUERY PLAN |   ->  Seq Scan on t\n");
+        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n");
+        assert_eq!(c.line_map, vec![2, 4]);
+    }
+
+    #[test]
+    fn ascii_wrapped_format_marks() {
+        let c = clean(
+            "        QUERY PLAN\n--------------------------\n Seq Scan on t  (cost=0.00..\n..1.00 rows=1 width=4)\n   Filter: (a = 1)\n",
+        );
+        assert_eq!(
+            c.text,
+            "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n  Filter: (a = 1)\n"
+        );
+        // A line that merely ends with a dot is left alone.
+        let c = clean("Result\n  Filter: (a = 'x.')\n");
+        assert_eq!(c.text, "Result\n  Filter: (a = 'x.')\n");
     }
 
     #[test]

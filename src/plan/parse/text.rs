@@ -63,14 +63,20 @@ pub(crate) fn is_continuation(t: &str) -> bool {
 fn is_label(t: &str) -> bool {
     for p in ["InitPlan", "SubPlan"] {
         if let Some(rest) = t.strip_prefix(p) {
-            return rest.is_empty()
-                || (rest.starts_with(' ')
-                    && rest[1..].starts_with(|c: char| c.is_ascii_digit())
-                    && !rest.contains(": "));
+            if rest.is_empty() {
+                return true;
+            }
+            let Some(rest) = rest.strip_prefix(' ') else {
+                return false;
+            };
+            let d = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let after = &rest[d..];
+            return d > 0
+                && (after.is_empty() || (after.starts_with(" (returns ") && after.ends_with(')')));
         }
     }
     if let Some(rest) = t.strip_prefix("CTE ") {
-        return !rest.is_empty() && !rest.contains("  (") && !rest.contains(": ");
+        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.trim().is_empty());
     }
     false
 }
@@ -520,17 +526,20 @@ fn lead_num(t: &str) -> Option<(f64, &str)> {
 
 /// `key=` in a header group, tolerant of the space lost when a terminal wrapped the line there.
 fn group_value<'a>(g: &'a str, key: &str) -> Option<&'a str> {
-    let mut from = 0;
-    while let Some(p) = g.get(from..).and_then(|x| x.find(key)) {
-        let at = from + p;
-        let before_ok = at == 0 || {
-            let c = g.as_bytes()[at - 1];
-            c == b' ' || c.is_ascii_digit()
-        };
-        if before_ok {
-            return Some(&g[at + key.len()..]);
+    // A byte scan: groups are short, and a substring searcher costs more to set up.
+    let b = g.as_bytes();
+    let k = key.as_bytes();
+    let first = *k.first()?;
+    let mut at = 0;
+    while at + k.len() <= b.len() {
+        if b[at] == first
+            && &b[at..at + k.len()] == k
+            && (at == 0 || b[at - 1] == b' ' || b[at - 1].is_ascii_digit())
+        {
+            // `key` is ASCII, so `at + k.len()` is a char boundary.
+            return g.get(at + k.len()..);
         }
-        from = at + key.len();
+        at += 1;
     }
     None
 }
@@ -554,16 +563,17 @@ fn parse_header_groups(mut t: &str, m: &mut Map<String, Value>) -> Result<(), St
         if t.is_empty() {
             return Ok(());
         }
-        let Some(inner_end) = t.find(')') else {
-            return Err(format!("expected ')' closing \"{}\"", clip(t)));
-        };
-        let g = &t[1..inner_end];
-        if !t.starts_with('(') {
+        let Some(after_open) = t.strip_prefix('(') else {
             return Err(format!(
                 "expected '(cost=…)' or '(actual …)', found \"{}\"",
                 clip(t)
             ));
-        }
+        };
+        let Some(close) = after_open.find(')') else {
+            return Err(format!("expected ')' closing \"{}\"", clip(t)));
+        };
+        let g = &after_open[..close];
+        let inner_end = close + 1;
         if let Some(gc) = g.strip_prefix("cost=") {
             let (a, b) = range_of(g, "cost=").ok_or_else(|| bad_group(g))?;
             let rows = num_of(gc, "rows=").ok_or_else(|| bad_group(g))?;
@@ -783,6 +793,51 @@ fn sort_method(v: &str, m: &mut Map<String, Value>) {
     }
 }
 
+/// Incremental Sort: `Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak
+/// Memory: 234kB` → the object JSON prints (`Group Count`, `Sort Methods Used`, `Sort Space …`).
+fn sort_groups(whole: &str) -> Value {
+    let mut g = Map::new();
+    let mut memory = Map::new();
+    let mut disk = Map::new();
+    for (k, v) in pairs(whole) {
+        match k {
+            "Full-sort Groups" | "Pre-sorted Groups" => {
+                g.insert("Group Count".into(), num_or_str(v));
+            }
+            "Sort Method" | "Sort Methods" => {
+                g.insert(
+                    "Sort Methods Used".into(),
+                    Value::Array(v.split(", ").map(|x| s(x.trim())).collect()),
+                );
+            }
+            "Average Memory" | "Peak Memory" | "Average Disk" | "Peak Disk" => {
+                let (avg, target) = match k {
+                    "Average Memory" => (true, &mut memory),
+                    "Peak Memory" => (false, &mut memory),
+                    "Average Disk" => (true, &mut disk),
+                    _ => (false, &mut disk),
+                };
+                let key = if avg {
+                    "Average Sort Space Used"
+                } else {
+                    "Peak Sort Space Used"
+                };
+                target.insert(key.into(), kb(v).map(num).unwrap_or_else(|| s(v)));
+            }
+            other => {
+                g.insert(other.into(), num_or_str(v));
+            }
+        }
+    }
+    if !memory.is_empty() {
+        g.insert("Sort Space Memory".into(), Value::Object(memory));
+    }
+    if !disk.is_empty() {
+        g.insert("Sort Space Disk".into(), Value::Object(disk));
+    }
+    Value::Object(g)
+}
+
 /// `1024 (originally 512)` → (1024, 512); `1024` → (1024, 1024).
 fn with_original(v: &str) -> Option<(f64, f64)> {
     let (n, r) = lead_num(v.trim())?;
@@ -840,6 +895,9 @@ fn apply_property(
             m.insert(label.into(), s(value));
         }
         "Sort Method" => sort_method(value, m),
+        "Full-sort Groups" | "Pre-sorted Groups" => {
+            m.insert(label.into(), sort_groups(whole));
+        }
         "Buffers" => buffers(value, m)?,
         "I/O Timings" => io_timings(value, m)?,
         "WAL" => {
@@ -925,6 +983,43 @@ fn apply_property(
 
 // ----------------------------------------------------------------------------------------------
 // Plan-level lines
+
+/// Labels only a node prints: at the plan's own level they mean the indentation was lost.
+const NODE_LABELS: &[&str] = &[
+    "Output",
+    "Filter",
+    "Index Cond",
+    "Recheck Cond",
+    "Hash Cond",
+    "Merge Cond",
+    "Join Filter",
+    "One-Time Filter",
+    "TID Cond",
+    "Sort Key",
+    "Presorted Key",
+    "Group Key",
+    "Hash Key",
+    "Sort Method",
+    "Rows Removed by Filter",
+    "Rows Removed by Index Recheck",
+    "Rows Removed by Join Filter",
+    "Heap Fetches",
+    "Heap Blocks",
+    "Index Searches",
+    "Buckets",
+    "Batches",
+    "Workers Planned",
+    "Workers Launched",
+    "Cache Key",
+    "Cache Mode",
+    "Hits",
+    "Planned Partitions",
+    "Disabled",
+    "Storage",
+    "WAL",
+    "Full-sort Groups",
+    "Pre-sorted Groups",
+];
 
 const PLAN_LEVEL: &[&str] = &[
     "Planning Time",
@@ -1091,8 +1186,11 @@ struct NodeB {
     /// Parent Relationship and Subplan Name, when a label said so.
     rel: Option<(String, Option<String>)>,
     workers: Vec<Map<String, Value>>,
-    /// Column of this node's children's arrows (all must agree).
-    child_col: Option<usize>,
+    /// Column of this node's detail lines, labels, workers and children's arrows (all must
+    /// agree).
+    prop_col: Option<usize>,
+    /// Children not named by a subplan label, so far.
+    plain_kids: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1150,6 +1248,8 @@ struct PlanB {
     triggers: Vec<Value>,
     labels: Vec<Label>,
     stack: Vec<Frame>,
+    /// Custom scans with children (their relationship is settled at the end).
+    custom: Vec<usize>,
 }
 
 impl PlanB {
@@ -1166,17 +1266,70 @@ impl PlanB {
         rel: Option<(String, Option<String>)>,
     ) -> usize {
         let id = self.nodes.len();
+        // The relationship of a child no label named follows from its parent (`ExplainNode`):
+        // decided now, while the parent is at hand, rather than in a second pass over the tree.
+        let rel = match (rel, parent) {
+            (Some(r), _) => Some(r),
+            (None, None) => None,
+            (None, Some(p)) => {
+                let k = self.nodes[p].plain_kids;
+                self.nodes[p].plain_kids += 1;
+                let pm = &self.nodes[p].map;
+                let pt = pm.get("Node Type").and_then(Value::as_str).unwrap_or("");
+                let rel = match pt {
+                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
+                    // explain.c's ExplainCustomChildren prints `child` or `children`: known
+                    // once all children are read (see `finish`).
+                    "Custom Scan" => "children",
+                    "Subquery Scan" => "Subquery",
+                    // Before PG 14 ModifyTable listed its subplans as members; since then its
+                    // one child is an outer plan and (without RETURNING) it estimates 0 rows.
+                    "ModifyTable"
+                        if pm
+                            .get("Plan Rows")
+                            .and_then(Value::as_f64)
+                            .is_some_and(|r| r > 0.0) =>
+                    {
+                        "Member"
+                    }
+                    _ if k == 0 => "Outer",
+                    _ => "Inner",
+                };
+                if pt == "Custom Scan" && k == 0 {
+                    self.custom.push(p);
+                }
+                Some((rel.to_string(), None))
+            }
+        };
         self.nodes.push(NodeB {
             map,
             children: Vec::new(),
             rel,
             workers: Vec::new(),
-            child_col: None,
+            prop_col: None,
+            plain_kids: 0,
         });
         if let Some(p) = parent {
             self.nodes[p].children.push(id);
         }
         id
+    }
+
+    /// Detail lines of one node must share a column; otherwise which node a line belongs to is
+    /// a guess.
+    fn check_prop_col(&mut self, id: usize, col: usize) -> Result<(), String> {
+        match self.nodes[id].prop_col {
+            Some(c) if c != col => Err(format!(
+                "inconsistent indentation: this node's details start at column {}, this line at column {}",
+                c + 1,
+                col + 1
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.nodes[id].prop_col = Some(col);
+                Ok(())
+            }
+        }
     }
 
     fn node_type(&self, id: usize) -> &str {
@@ -1189,34 +1342,17 @@ impl PlanB {
 
     /// Build the JSON document, bottom-up without recursion (children have larger ids).
     fn finish(mut self) -> Value {
-        // Relationships of children that no label named.
-        for id in 0..self.nodes.len() {
-            let pt = self.node_type(id).to_string();
-            let plan_rows = self.nodes[id].map.get("Plan Rows").and_then(Value::as_f64);
-            let kids: Vec<usize> = self.nodes[id].children.clone();
-            let mut k = 0;
-            for c in kids {
-                if self.nodes[c].rel.is_some() {
-                    continue;
-                }
-                let rel = match pt.as_str() {
-                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" | "Custom Scan" => {
-                        "Member"
-                    }
-                    "Subquery Scan" => "Subquery",
-                    // Before PG 14 ModifyTable listed its subplans as members; since then its
-                    // one child is an outer plan and (without RETURNING) it estimates 0 rows.
-                    "ModifyTable" if plan_rows.is_some_and(|r| r > 0.0) => "Member",
-                    _ => {
-                        if k == 0 {
-                            "Outer"
-                        } else {
-                            "Inner"
+        // A custom scan's only own child is its `child`.
+        for p in std::mem::take(&mut self.custom) {
+            if self.nodes[p].plain_kids == 1 {
+                let kids = self.nodes[p].children.clone();
+                for c in kids {
+                    if let Some((rel, None)) = &mut self.nodes[c].rel {
+                        if rel == "children" {
+                            *rel = "child".to_string();
                         }
                     }
-                };
-                k += 1;
-                self.nodes[c].rel = Some((rel.to_string(), None));
+                }
             }
         }
         let n = self.nodes.len();
@@ -1273,10 +1409,10 @@ impl PlanB {
 }
 
 /// A logical line: physical lines joined, with the cleaned line number it starts on.
-struct Logical {
+struct Logical<'a> {
     line: usize,
     indent: usize,
-    text: String,
+    text: std::borrow::Cow<'a, str>,
     kind: Kind,
 }
 
@@ -1285,6 +1421,8 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
     let mut out = Vec::new();
     let mut plan: Option<PlanB> = None;
     let mut pending: Option<Logical> = None;
+    // The run of skipped lines just before this one: (first line, its text, last line).
+    let mut skipped: Option<(usize, &str, usize)> = None;
 
     for (i, raw) in text.text.split('\n').enumerate() {
         let line = i + 1;
@@ -1296,13 +1434,33 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
         match kind {
             Kind::Continuation if in_plan => {
                 if let Some(p) = pending.as_mut() {
-                    p.text.push_str(raw.trim_end_matches(['\r', '\n']));
+                    p.text.to_mut().push_str(raw.trim_end_matches(['\r', '\n']));
                 }
                 continue;
             }
-            Kind::Continuation => continue, // text before the plan (a prompt, a query, prose)
+            Kind::Continuation => {
+                // Text before the plan (a prompt, a query, prose) is skipped.
+                skipped = match skipped {
+                    Some((l, t, last)) if last + 1 == line => Some((l, t, line)),
+                    _ => Some((line, body.trim_end(), line)),
+                };
+                continue;
+            }
+            // A plan whose first line is a child node right under unreadable text: that text
+            // is most likely the top node, damaged (say, wrapped inside its name).
+            Kind::Arrow if !in_plan => {
+                if let Some((l, t, _)) = skipped.filter(|(_, t, last)| {
+                    *last + 1 == line && t.starts_with(|c: char| c.is_ascii_uppercase())
+                }) {
+                    return Err(LocatedError::at(
+                        l,
+                        format!("expected a plan node, found \"{}\"", clip(t)),
+                    ));
+                }
+            }
             _ => {}
         }
+        skipped = None;
         if let Some(p) = pending.take() {
             process(p, &mut plan, &mut out)?;
         }
@@ -1317,7 +1475,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 pending = Some(Logical {
                     line,
                     indent,
-                    text: body.to_string(),
+                    text: std::borrow::Cow::Borrowed(body),
                     kind,
                 });
             }
@@ -1326,7 +1484,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 pending = Some(Logical {
                     line,
                     indent,
-                    text: body.to_string(),
+                    text: std::borrow::Cow::Borrowed(body),
                     kind,
                 });
             }
@@ -1347,7 +1505,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
 }
 
 fn process(
-    l: Logical,
+    l: Logical<'_>,
     plan: &mut Option<PlanB>,
     out: &mut Vec<(usize, Value)>,
 ) -> Result<(), LocatedError> {
@@ -1401,15 +1559,16 @@ fn process(
                 }
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
-                    match p.nodes[id].child_col {
+                    // A node's children, details and labels all sit at one column.
+                    match p.nodes[id].prop_col {
                         Some(c) if c != i => {
                             return Err(err(format!(
-                                "inconsistent indentation: a child of the node on this level was at column {}, this one is at column {}",
+                                "inconsistent indentation: the lines under this node's parent start at column {}, this one at column {}",
                                 c + 1,
                                 i + 1
                             )))
                         }
-                        _ => p.nodes[id].child_col = Some(i),
+                        _ => p.nodes[id].prop_col = Some(i),
                     }
                     (id, None)
                 }
@@ -1446,6 +1605,7 @@ fn process(
                 return Err(err(format!("expected \"{}\" under a plan node", clip(t))));
             };
             let owner = *id;
+            p.check_prop_col(owner, i).map_err(err)?;
             let label = if let Some(name) = t.strip_prefix("CTE ") {
                 Label {
                     rel: "InitPlan",
@@ -1480,6 +1640,7 @@ fn process(
                 return Err(err(format!("expected \"{}\" under a plan node", clip(t))));
             };
             let node = *id;
+            p.check_prop_col(node, i).map_err(err)?;
             let rest = t.strip_prefix("Worker ").unwrap_or(t);
             let (n, rest) = rest.split_once(':').unwrap_or((rest, ""));
             let number = n
@@ -1535,29 +1696,37 @@ fn process(
             };
             let label = property_label(t).unwrap_or("");
             let value = t.get(label.len() + 1..).unwrap_or("").trim();
-            let plan_level = PLAN_LEVEL.contains(&label) && i <= p.root_col + 1;
+            // Summary lines belong to the plan wherever a paste put them; only `JIT:` also
+            // appears under a worker (VERBOSE), so it is the plan's only at the plan's column.
+            let plan_level = PLAN_LEVEL.contains(&label) && (label != "JIT" || i <= p.root_col + 1);
             if plan_level {
                 p.stack.clear();
             } else {
                 p.pop_to(i);
             }
             match p.stack.last() {
+                None if NODE_LABELS.contains(&label) => {
+                    return Err(err(format!(
+                        "expected \"{label}:\" indented under a plan node (it is at column {}, the plan's first node at column {})",
+                        i + 1,
+                        p.root_col + 1
+                    )))
+                }
                 None => plan_property(p, label, value, i).map_err(err)?,
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
-                    let nt = p.node_type(id).to_string();
-                    apply_property(&nt, label, value, t, &mut p.nodes[id].map).map_err(err)?;
+                    p.check_prop_col(id, i).map_err(err)?;
+                    let nt = static_type(p.node_type(id));
+                    apply_property(nt, label, value, t, &mut p.nodes[id].map).map_err(err)?;
                 }
                 Some(Frame::Worker { node, idx, .. }) => {
                     let (node, idx) = (*node, *idx);
-                    let nt = p.node_type(node).to_string();
-                    apply_property(&nt, label, value, t, &mut p.nodes[node].workers[idx])
+                    let nt = static_type(p.node_type(node));
+                    apply_property(nt, label, value, t, &mut p.nodes[node].workers[idx])
                         .map_err(err)?;
                 }
                 Some(Frame::Block { kind, .. }) => match kind {
-                    BlockKind::Planning => {
-                        planning_line(label, value, &mut p.planning).map_err(err)?
-                    }
+                    BlockKind::Planning => planning_line(label, value, &mut p.planning).map_err(err)?,
                     BlockKind::Jit => jit_line(label, value, &mut p.jit).map_err(err)?,
                 },
                 Some(Frame::Label { .. }) => {
@@ -1571,6 +1740,15 @@ fn process(
         Kind::Blank | Kind::Continuation => {}
     }
     Ok(())
+}
+
+/// The one node type property parsing depends on, without borrowing the node.
+fn static_type(t: &str) -> &'static str {
+    if t == "Hash" {
+        "Hash"
+    } else {
+        ""
+    }
 }
 
 fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<(), String> {
@@ -1836,6 +2014,14 @@ mod tests {
         assert_eq!(v["Plan"]["Plans"][1]["Parent Relationship"], "Member");
         let v = one("Subquery Scan on s\n  ->  Result\n");
         assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Subquery");
+        let v = one("Custom Scan (X)\n  ->  Result\n");
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "child");
+        let v = one("Custom Scan (X)\n  ->  Result\n  ->  Result\n");
+        assert_eq!(v["Plan"]["Plans"][1]["Parent Relationship"], "children");
+        let v = one("Update on t  (cost=1..2 rows=5 width=4)\n  ->  Seq Scan on t\n");
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Member");
+        let v = one("Update on t  (cost=1..2 rows=0 width=0)\n  ->  Seq Scan on t\n");
+        assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Outer");
     }
 
     #[test]
@@ -2037,6 +2223,90 @@ mod tests {
         assert_eq!(e.line, Some(3));
         // No plan at all.
         assert!(parse(&clean("hello\nworld\n")).is_err());
+    }
+
+    #[test]
+    fn incremental_sort_groups() {
+        let v = one("Incremental Sort\n  Sort Key: a, b\n  Presorted Key: a\n  Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak Memory: 234kB\n  Pre-sorted Groups: 5  Sort Methods: top-N heapsort, quicksort  Average Disk: 4kB  Peak Disk: 8kB\n");
+        let p = &v["Plan"];
+        assert_eq!(p["Presorted Key"], json!(["a"]));
+        assert_eq!(p["Full-sort Groups"]["Group Count"], json!(1.0));
+        assert_eq!(
+            p["Full-sort Groups"]["Sort Methods Used"],
+            json!(["quicksort"])
+        );
+        assert_eq!(
+            p["Full-sort Groups"]["Sort Space Memory"]["Peak Sort Space Used"],
+            json!(234.0)
+        );
+        assert_eq!(
+            p["Pre-sorted Groups"]["Sort Methods Used"],
+            json!(["top-N heapsort", "quicksort"])
+        );
+        assert_eq!(
+            p["Pre-sorted Groups"]["Sort Space Disk"]["Average Sort Space Used"],
+            json!(4.0)
+        );
+    }
+
+    #[test]
+    fn lost_indentation_is_an_error() {
+        let e = err("Seq Scan on t\nFilter: (a = 1)\n");
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.contains("indented under a plan node"),
+            "{}",
+            e.message
+        );
+        // Unknown plan-level lines are kept, not lost.
+        let v = one("Result\nFrobnication: 3\n");
+        assert_eq!(v["Frobnication"], json!(3.0));
+    }
+
+    #[test]
+    fn label_lookalikes_in_wrapped_text() {
+        // A wrapped filter whose second half starts with `SubPlan 1)`: a continuation.
+        let v = one("Seq Scan on t\n  Filter: (a = (\nSubPlan 1))\n  SubPlan 1\n    ->  Result\n");
+        assert_eq!(v["Plan"]["Filter"], "(a = (SubPlan 1))");
+        assert_eq!(v["Plan"]["Plans"][0]["Subplan Name"], "SubPlan 1");
+        assert!(is_label("InitPlan 3 (returns $2,$3)"));
+        assert!(is_label("CTE \"my cte\""));
+        assert!(!is_label("CTE Scan on x"));
+        assert!(!is_label("SubPlan 1)"));
+    }
+
+    #[test]
+    fn summary_lines_at_odd_columns() {
+        let v = one("Seq Scan on t1 (cost=0.00..21370.00 rows=333333 width=22)\n   Disabled: true\n Settings: enable_seqscan = 'off'\n   Planning Time: 0.1 ms\n");
+        assert_eq!(v["Plan"]["Disabled"], true);
+        assert_eq!(v["Settings"]["enable_seqscan"], "off");
+        assert_eq!(v["Planning Time"], json!(0.1));
+        assert!(v["Plan"].get("Planning Time").is_none());
+    }
+
+    #[test]
+    fn misplaced_detail_line_is_an_error() {
+        let e = err("Limit\n  Buffers: shared hit=1\n  ->  Seq Scan on t\n     Filter: (a = 1)\n");
+        assert_eq!(e.line, Some(4), "{e:?}");
+        let e = err("Limit\n  ->  Seq Scan on t\n     Filter: (a = 1)\n");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        let e = err("Limit\n  Filter: (a = 1)\n   ->  Seq Scan on t\n");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        assert!(
+            e.message.contains("inconsistent indentation"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn damaged_top_node_is_an_error() {
+        let e = err("Bitmap Heap Sc\nan on t\n  ->  Bitmap Index Scan on i\n");
+        // "an on t" continues the damaged first line; the error names where the damage starts.
+        assert_eq!(e.line, Some(1), "{e:?}");
+        // A fragment starting with a child node is fine on its own.
+        let v = one("->  Seq Scan on t\n      Filter: (a = 1)\n");
+        assert_eq!(v["Plan"]["Filter"], "(a = 1)");
     }
 
     #[test]
