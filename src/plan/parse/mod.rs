@@ -241,6 +241,9 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
         if p.line == 0 {
             p.line = line_of.unwrap_or(1);
         }
+        if format == Format::Text {
+            fill_unprinted_zero_buffers(p);
+        }
         derive(p);
     }
     if plans.is_empty() {
@@ -275,5 +278,20 @@ fn json_error(e: &serde_json::Error, cleaned: Option<&psql::Cleaned>) -> Located
                 String::new()
             }
         ),
+    }
+}
+
+/// Text plans leave out a `Buffers:` line when every count is zero; JSON prints the zeros.
+/// When any node of a text plan printed buffers (so `BUFFERS` was on), the silent ones had zero,
+/// which is what the JSON of the same statement says.
+fn fill_unprinted_zero_buffers(plan: &mut Plan) {
+    if plan.nodes.iter().any(|n| n.buffers.is_some()) {
+        for n in &mut plan.nodes {
+            n.buffers.get_or_insert_with(Default::default);
+        }
+        // Likewise the `Planning:` section (PG 13+), printed only when planning touched a block.
+        if plan.planning_ms.is_some() {
+            plan.planning_buffers.get_or_insert_with(Default::default);
+        }
     }
 }
