@@ -236,7 +236,7 @@ fn string_list(node: roxmltree::Node) -> Value {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use serde_json::json;
 

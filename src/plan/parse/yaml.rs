@@ -396,7 +396,7 @@ mod tests {
 /// JSON escapes, numbers and booleans plain) must give the same model as the JSON itself.
 #[cfg(test)]
 mod round_trip {
-    use crate::plan::parse::xml::round_trip::{fixtures, model};
+
     use serde_json::Value;
 
     fn scalar(v: &Value) -> String {
@@ -449,7 +449,7 @@ mod round_trip {
 
     #[test]
     fn every_json_fixture_reads_the_same_as_yaml() {
-        crate::plan::parse::xml::tests::assert_every_fixture_reads_like_json("yaml", |doc| {
+        crate::plan::parse::xml::round_trip::assert_every_fixture_reads_like_json("yaml", |doc| {
             let mut yaml = String::new();
             seq(&mut yaml, doc.as_array().unwrap(), 0);
             yaml
