@@ -50,7 +50,8 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                     _ => String::new(),
                 };
                 let loc = match f.node {
-                    Some(id) => format!("{loc_source}:{id}"),
+                    // Not `file:N:`, which editors and CI read as a line number.
+                    Some(id) => format!("{loc_source} node {id}"),
                     None => loc_source.clone(),
                 };
                 writeln!(
