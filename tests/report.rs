@@ -497,7 +497,7 @@ fn concise_one_line_per_finding() {
     let out = render(&report(), OutputFormat::Concise, &plain());
     assert_eq!(
         out,
-        "plans/hashjoin.json node 1: error P003[work-mem-spill] Hash Join: Hash Join spilled 1,535 blocks to disk\n\
+        "plans/hashjoin.json node 1: error P003[work-mem-spill]: Hash Join spilled 1,535 blocks to disk\n\
          plans/hashjoin.json node 2: warning P001[seq-scan-large-table] Seq Scan on big b: Seq Scan read 500,000 rows of big\n\
          plans/hashjoin.json node 1: warning P012[hot-spot] Hash Join: 42% of the time is spent in Hash Join\n\
          plans/hashjoin.json: info P011[planning-dominates]: planning took 0.1% of the time\n\
