@@ -9,7 +9,8 @@
 //! (e) peak heap during (c), above the baseline (the input held in memory), from a counting
 //!     global allocator.
 //!
-//! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,000 UNION branches ≈ 57,000 nodes);
+//! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`).
+//! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
 //! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
 
 #[path = "plan_gen/mod.rs"]
@@ -84,11 +85,13 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
     let mut last = None;
     for _ in 0..runs {
+        // Free the previous result first (outside the timed region), so every run starts from
+        // the same heap.
+        drop(last.take());
         let t = Instant::now();
         let v = f();
         let d = t.elapsed();
         best = best.min(d);
-        // Drop the previous result outside the timed region.
         last = Some(v);
     }
     (best, last.expect("at least one run"))
@@ -134,7 +137,7 @@ fn main() {
     let branches: usize = std::env::var("PGDIAG_BENCH_BRANCHES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5000);
+        .unwrap_or(5600);
     let seed = 0x5eed_u64;
 
     println!("pgdiag big_plan benchmark");
@@ -160,6 +163,15 @@ fn main() {
         mb(json.len()),
         t.elapsed()
     );
+
+    // `PGDIAG_BENCH_PROFILE=N`: only run (c) N times, for `perf record`.
+    if let Some(n) = std::env::var("PGDIAG_BENCH_PROFILE").ok().and_then(|s| s.parse::<usize>().ok()) {
+        for _ in 0..n {
+            let plans = parse_source("big.json", &json).expect("parses");
+            std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));
+        }
+        return;
+    }
 
     // Sanity: the plan reads, with every node.
     let plans = parse_source("big.json", &json).expect("generated JSON plan must parse");
