@@ -693,6 +693,20 @@ struct JObj<'a> {
     first: bool,
 }
 
+thread_local! {
+    /// `to_json_compact` turns indentation off (deep plans would otherwise be quadratic in size).
+    static COMPACT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn spaces(out: &mut String, n: usize) {
+    if COMPACT.with(|c| c.get()) {
+        return;
+    }
+    for _ in 0..n {
+        out.push(' ');
+    }
+}
+
 impl JObj<'_> {
     fn key(&mut self, k: &str) {
         if !self.first {
@@ -700,9 +714,7 @@ impl JObj<'_> {
         }
         self.first = false;
         self.out.push('\n');
-        for _ in 0..self.indent {
-            self.out.push(' ');
-        }
+        spaces(self.out, self.indent);
         jstr(self.out, k);
         self.out.push_str(": ");
     }
@@ -892,11 +904,6 @@ fn json_node(out: &mut String, root: &GNode, indent: usize) {
         /// newline + spaces + closing char
         End(usize, char),
     }
-    fn spaces(out: &mut String, n: usize) {
-        for _ in 0..n {
-            out.push(' ');
-        }
-    }
     let mut stack = vec![Ev::Node(root, indent)];
     while let Some(ev) = stack.pop() {
         match ev {
@@ -959,6 +966,14 @@ fn json_node(out: &mut String, root: &GNode, indent: usize) {
             }
         }
     }
+}
+
+/// `to_json` without indentation: PostgreSQL's layout, one key per line, but no leading spaces.
+pub fn to_json_compact(root: &GNode) -> String {
+    COMPACT.with(|c| c.set(true));
+    let s = to_json(root);
+    COMPACT.with(|c| c.set(false));
+    s
 }
 
 /// The whole `EXPLAIN (FORMAT JSON)` output for one statement.
@@ -1255,4 +1270,12 @@ pub fn to_text(root: &GNode) -> String {
     let exec = root.actual.as_ref().map(|a| a.total * 1.01).unwrap_or(0.0);
     let _ = writeln!(out, "Execution Time: {exec:.3} ms");
     out
+}
+
+/// Drop a tree without recursing once per level (for `deep_chain` trees).
+pub fn drop_deep(root: GNode) {
+    let mut stack = vec![root];
+    while let Some(mut n) = stack.pop() {
+        stack.append(&mut n.children);
+    }
 }
