@@ -174,10 +174,13 @@ impl<'de> serde::Deserialize<'de> for Num {
                 Ok(Num(v as f64))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                // Rust's float syntax also takes "NaN" and "inf"; EXPLAIN never prints them.
                 v.trim()
                     .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
                     .map(Num)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
             }
         }
         d.deserialize_any(V)
