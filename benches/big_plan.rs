@@ -1,7 +1,7 @@
 //! `cargo bench --bench big_plan`: how pgdiag copes with a huge plan (≥ 50,000 nodes, ~100 MB of
 //! JSON). A plain binary: it prints a table and asserts nothing about time.
 //!
-//! Measured, best of `PGDIAG_BENCH_RUNS` runs (default 5):
+//! Measured, best of `PGDIAG_BENCH_RUNS` runs (default 7):
 //! (a) `serde_json::from_slice::<IgnoredAny>` — validation only, the floor for any JSON reader;
 //! (b) `parse_source` on the JSON — parse + derive;
 //! (c) (b) + `rules::check_plan` — the full analysis;
@@ -132,7 +132,7 @@ fn main() {
     let runs: usize = std::env::var("PGDIAG_BENCH_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
+        .unwrap_or(7)
         .max(1);
     let branches: usize = std::env::var("PGDIAG_BENCH_BRANCHES")
         .ok()
