@@ -12,6 +12,10 @@
 //!   in the printed figures and the per-process averaging can make a child look longer).
 //!   InitPlans and SubPlans run inside their parent's execution, so they are subtracted like any
 //!   other child.
+//! - An InitPlan whose result is used inside another child of its parent (a sibling's `Index
+//!   Cond: (id = ANY ($1))`, `(InitPlan 1).col1` from PG 17) runs inside that child, whose time
+//!   includes it: that node (the first in pre-order printing the parameter) subtracts it instead of
+//!   the parent. Unless the parent uses the parameter itself (`One-Time Filter: $0`).
 //! - **CTEs.** A CTE's subplan (`CTE name`, an InitPlan of the node that declares it) runs lazily
 //!   inside the `CTE Scan` nodes that read it, so its time is already inside those scans. It is
 //!   therefore *not* subtracted from the declaring node; instead each `CTE Scan` gives up a share of
@@ -92,13 +96,48 @@ pub fn derive(plan: &mut Plan) {
         }
     }
 
+    // InitPlans whose value is used below a sibling: an InitPlan runs when its parameter is first
+    // evaluated, so when that happens inside another child of the parent (`Index Cond: (id =
+    // ANY ($1))` in the parent's Index Scan), its time is already inside that child. The node
+    // that evaluates it gives up the InitPlan's time, and the parent does not subtract it again.
+    let mut subtree_end: Vec<usize> = (0..n).collect();
+    for i in (0..n).rev() {
+        if let Some(p) = plan.nodes[i].parent {
+            subtree_end[p] = subtree_end[p].max(subtree_end[i]);
+        }
+    }
+    let mut moved_initplan = vec![false; n];
+    let mut initplan_charges: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for i in 0..n {
+        let node = &plan.nodes[i];
+        if is_cte_subplan[i] || node.relationship.as_deref() != Some("InitPlan") {
+            continue;
+        }
+        let (Some(parent), Some(name)) = (node.parent, node.subplan_name.as_deref()) else {
+            continue;
+        };
+        let tokens = initplan_tokens(name);
+        // Used by the parent itself (`One-Time Filter: $0`): evaluated there, maybe first.
+        if tokens.is_empty() || references(&plan.nodes[parent], &tokens) {
+            continue;
+        }
+        let user = (parent + 1..=subtree_end[parent])
+            .filter(|&j| j < i || j > subtree_end[i])
+            .find(|&j| references(&plan.nodes[j], &tokens));
+        if let Some(j) = user {
+            moved_initplan[i] = true;
+            initplan_charges[j].push(i);
+        }
+    }
+
     for i in 0..n {
         let node = &plan.nodes[i];
         let children: Vec<usize> = node
             .children
             .iter()
             .copied()
-            .filter(|&c| !is_cte_subplan[c])
+            .filter(|&c| !is_cte_subplan[c] && !moved_initplan[c])
+            .chain(initplan_charges[i].iter().copied())
             .collect();
         let exclusive = node.inclusive_ms.map(|inc| {
             let kids: f64 = children
@@ -133,6 +172,59 @@ pub fn derive(plan: &mut Plan) {
             _ => None,
         };
     }
+}
+
+/// How other nodes refer to an InitPlan's result: `$0`, `$1` (`InitPlan 1 (returns $0,$1)`, up
+/// to PG 16) or `(InitPlan 1)` (`(InitPlan 1).col1`, PG 17+).
+fn initplan_tokens(name: &str) -> Vec<String> {
+    if let Some(rest) = name.split("(returns ").nth(1) {
+        return rest
+            .trim_end_matches(')')
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| t.starts_with('$'))
+            .collect();
+    }
+    let head = name.trim();
+    if head.starts_with("InitPlan ") {
+        vec![format!("({head})")]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether one of the node's printed expressions uses one of `tokens` (`$1` is not `$10`).
+fn references(node: &Node, tokens: &[String]) -> bool {
+    let uses = |text: &str| {
+        tokens.iter().any(|t| {
+            text.match_indices(t.as_str()).any(|(at, _)| {
+                !t.starts_with('$')
+                    || !text[at + t.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit())
+            })
+        })
+    };
+    [
+        &node.filter,
+        &node.index_cond,
+        &node.recheck_cond,
+        &node.hash_cond,
+        &node.merge_cond,
+        &node.join_filter,
+        &node.one_time_filter,
+        &node.tid_cond,
+    ]
+    .into_iter()
+    .flatten()
+    .any(|t| uses(t))
+        || node
+            .output
+            .iter()
+            .chain(&node.sort_key)
+            .chain(&node.group_key)
+            .any(|t| uses(t))
 }
 
 fn is_gather(node: &Node) -> bool {

@@ -49,11 +49,15 @@ fn parse_stream(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(doc);
         de.disable_recursion_limit();
         let de2 = serde_stacker::Deserializer::new(&mut de);
-        out.extend(
-            TopSeed
-                .deserialize(de2)
-                .map_err(|e| relocate(e, text, offset))?,
-        );
+        let mut plans = TopSeed
+            .deserialize(de2)
+            .map_err(|e| relocate(e, text, offset))?;
+        // Each document's plans start on the document's own line.
+        let line = text[..offset].matches('\n').count() + 1;
+        for p in &mut plans {
+            p.line = line;
+        }
+        out.extend(plans);
         rest = &trimmed[end..];
     }
 }

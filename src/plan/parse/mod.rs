@@ -83,16 +83,73 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Guess the format of (psql-cleaned) plan text from its first meaningful characters.
+///
+/// A pasted JSON, YAML or XML plan may follow a line or two that is not part of it (the psql
+/// prompt and the statement, `$ explain (format yaml) …`): when the text does not start like a
+/// plan, the first line that does start a JSON, YAML or XML document decides, provided it comes
+/// before anything that looks like a text plan node.
 pub fn detect_format(text: &str) -> Format {
     let t = text.trim_start_matches('\u{feff}').trim_start();
+    if let Some(f) = document_format(t) {
+        return f;
+    }
+    document_start(text).map_or(Format::Text, |(_, f)| f)
+}
+
+/// The format a document starting at `t` (trimmed) is in, if it starts like a non-text plan.
+fn document_format(t: &str) -> Option<Format> {
+    // `- Plan:` from EXPLAIN; `Query Text:` first from auto_explain.
+    let y = t.strip_prefix('-').map_or(t, str::trim_start);
+    let yaml = y.starts_with("Plan:") || y.starts_with("Query Text:");
     if t.starts_with('[') || t.starts_with('{') {
-        Format::Json
+        Some(Format::Json)
     } else if t.starts_with("<?xml") || t.starts_with("<explain") {
-        Format::Xml
-    } else if t.starts_with("- Plan:") || t.starts_with("Plan:") || t.starts_with("-   Plan:") {
-        Format::Yaml
+        Some(Format::Xml)
+    } else if yaml {
+        Some(Format::Yaml)
     } else {
-        Format::Text
+        None
+    }
+}
+
+/// The byte offset of the first line starting a JSON/YAML/XML document, and its format, when it
+/// comes before any line that looks like a text plan node. A JSON start must be a line of its
+/// own (`[`, `{`, `[{`…), so a text plan's bracketed lines are not taken for one.
+fn document_start(text: &str) -> Option<(usize, Format)> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        // psql's continuation mark, when this runs before cleaning (` [     +`).
+        let t = t.strip_suffix('+').map_or(t, str::trim_end);
+        if t.contains("(cost=") || t.contains("(actual ") || t.starts_with("->") {
+            return None;
+        }
+        let json_like = t == "[" || t == "{" || t.starts_with("[{") || t.starts_with("{\"Plan\"");
+        match document_format(t) {
+            Some(Format::Json) if !json_like => {}
+            Some(f) => return Some((offset, f)),
+            None => {}
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// `text` with the lines before its JSON/YAML/XML document blanked (kept as empty lines, so line
+/// numbers in errors still count from the top of the input).
+fn blank_prelude(text: &str) -> std::borrow::Cow<'_, str> {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if document_format(t).is_some() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    match document_start(text) {
+        Some((offset, _)) if offset > 0 => {
+            let newlines = text[..offset].matches('\n').count();
+            let mut s = "\n".repeat(newlines);
+            s.push_str(&text[offset..]);
+            std::borrow::Cow::Owned(s)
+        }
+        _ => std::borrow::Cow::Borrowed(text),
     }
 }
 
@@ -106,22 +163,48 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
         message: e.message,
     };
     // Fast path: a bare JSON document needs no cleaning (and no copy of a 100 MB file).
-    let direct = detect_format(text);
-    let (format, plans, line_of) = if direct == Format::Json {
-        let plans =
-            json::parse_plans(text).map_err(|e| fail(Some(Format::Json), json_error(&e, None)))?;
+    let direct = document_format(text.trim_start());
+    // A session pasted with its psql prompt (`[123]user@db=# …`) also starts with `[`: when the
+    // bare JSON does not parse, try again after cleaning, unless the cleaned text is JSON too.
+    let direct_json = (direct == Some(Format::Json)).then(|| json::parse_plans(text));
+    let direct_json = match direct_json {
+        Some(Err(e))
+            if document_format(psql::clean(text).text.trim_start()) == Some(Format::Json) =>
+        {
+            return Err(fail(Some(Format::Json), json_error(&e, None)));
+        }
+        other => other.and_then(Result::ok),
+    };
+    let (format, plans, line_of) = if let Some(plans) = direct_json {
         (Format::Json, plans, None)
     } else {
-        let cleaned = psql::clean(text);
+        // Blank what precedes a JSON/YAML/XML document before psql cleaning too: a shell prompt
+        // or an echoed statement (`$ explain (format yaml) …`, a statement's second line) would
+        // otherwise be taken for plan text and change how the document's lines are cleaned.
+        let raw = blank_prelude(text);
+        let mut cleaned = psql::clean(&raw);
         let format = detect_format(&cleaned.text);
+        if format != Format::Text {
+            if let std::borrow::Cow::Owned(s) = blank_prelude(&cleaned.text) {
+                cleaned.text = s;
+            }
+        }
         let map = |e: LocatedError| LocatedError {
             line: e.line.map(|l| cleaned.original_line(l)),
             message: e.message,
         };
         let plans = match format {
-            Format::Json => {
-                json::parse_plans(&cleaned.text).map_err(|e| json_error(&e, Some(&cleaned)))
-            }
+            Format::Json => json::parse_plans(&cleaned.text)
+                .map(|mut plans| {
+                    // Lines found by the reader (several documents) are lines of the cleaned text.
+                    for p in &mut plans {
+                        if p.line != 0 {
+                            p.line = cleaned.original_line(p.line);
+                        }
+                    }
+                    plans
+                })
+                .map_err(|e| json_error(&e, Some(&cleaned))),
             Format::Text => text::parse(&cleaned).map_err(map).and_then(|vals| {
                 let mut plans = Vec::new();
                 for (line, v) in vals {
@@ -143,7 +226,12 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
             }),
         }
         .map_err(|e| fail(Some(format), e))?;
-        (format, plans, Some(cleaned.first_line()))
+        // The plan starts on the first line that is not blank (a prelude was blanked above).
+        let first = cleaned
+            .lines()
+            .find(|(_, l)| !l.trim().is_empty())
+            .map_or_else(|| cleaned.first_line(), |(n, _)| n);
+        (format, plans, Some(first))
     };
     let mut plans = plans;
     for (i, p) in plans.iter_mut().enumerate() {

@@ -1,5 +1,10 @@
 //! Undo what psql (and copy-paste) adds around a plan: the `QUERY PLAN` header, the dashes, the
-//! `(N rows)` footer, `+` continuation marks, frames, line numbers.
+//! `(N rows)` footer, `+` continuation marks, frames, line numbers, quotes from CSV exports, and a
+//! common leading indentation.
+//!
+//! The plan's own indentation (which encodes the tree) is kept: only what is common to every line
+//! is removed. Lines the cleaner drops are remembered in `line_map`, so an error found in the
+//! cleaned text can name the line of the original input.
 
 /// Plan text with psql's decorations removed, remembering where each line came from.
 #[derive(Debug, Clone, Default)]
@@ -33,24 +38,473 @@ impl Cleaned {
     }
 }
 
-/// Remove psql decorations. (Minimal first version; see the text-parser work.)
+/// Characters psql uses to draw frames and rules (ASCII and Unicode line styles).
+fn is_rule_char(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '+'
+            | '='
+            | '─'
+            | '━'
+            | '═'
+            | '│'
+            | '║'
+            | '┌'
+            | '┐'
+            | '└'
+            | '┘'
+            | '├'
+            | '┤'
+            | '┬'
+            | '┴'
+            | '┼'
+            | '╔'
+            | '╗'
+            | '╚'
+            | '╝'
+            | '╠'
+            | '╣'
+            | '╦'
+            | '╩'
+            | '╬'
+            | '╟'
+            | '╢'
+            | '╞'
+            | '╡'
+            | '╤'
+            | '╧'
+            | '╪'
+            | '╫'
+            | '╓'
+            | '╖'
+            | '╙'
+            | '╜'
+            | '╒'
+            | '╕'
+            | '╘'
+            | '╛'
+    )
+}
+
+/// Vertical frame characters: `|`, `│`, `║`.
+fn is_vbar(c: char) -> bool {
+    matches!(c, '|' | '│' | '║')
+}
+
+/// A rule line: only frame characters (at least three, with at least one horizontal rule), e.g.
+/// `-----`, `+----+`, `╔════╗`, `├───┤`, `-----+` (DBeaver).
+fn is_rule_line(t: &str) -> bool {
+    let mut n = 0;
+    let mut horizontal = false;
+    for c in t.chars() {
+        if !is_rule_char(c) && !is_vbar(c) {
+            return false;
+        }
+        if matches!(c, '-' | '─' | '━' | '═') {
+            horizontal = true;
+        }
+        n += 1;
+    }
+    n >= 3 && horizontal
+}
+
+/// `(3 rows)`, `(1 row)`, `(3 lignes)`, `(12 Zeilen)`: psql's footer, in any language.
+fn is_rows_footer(t: &str) -> bool {
+    let Some(inner) = t.strip_prefix('(').and_then(|s| s.strip_suffix(')')) else {
+        return false;
+    };
+    let mut parts = inner.splitn(2, ' ');
+    let (Some(num), Some(word)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    !num.is_empty()
+        && num.bytes().all(|b| b.is_ascii_digit())
+        && !word.is_empty()
+        && word.len() <= 16
+        && word.chars().all(|c| c.is_alphabetic())
+}
+
+/// Whether a (trimmed) line is a column header psql prints above the rule: `QUERY PLAN`, or a
+/// single identifier (a function's name, as in `SELECT explain_analyze_without_memory(...)`).
+fn is_header_text(t: &str) -> bool {
+    let t = t.trim_matches(|c: char| is_vbar(c) || c.is_whitespace());
+    t == "QUERY PLAN"
+        || (!t.is_empty()
+            && t.len() <= 64
+            && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
+            && !t.contains("  "))
+}
+
+/// A line starting with a psql prompt: `postgres=# …`, `[1](2)user@db=> …`, `db-# …`.
+fn is_prompt_line(l: &str) -> bool {
+    let first = l.split_whitespace().next().unwrap_or("");
+    first.len() > 2
+        && (first.ends_with("=#") || first.ends_with("=>") || first.ends_with("-#"))
+        && l.trim_start().len() > first.len()
+}
+
+/// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
-    let mut out = Cleaned::default();
-    for (i, raw) in input.lines().enumerate() {
-        let t = raw.trim_end();
-        let trimmed = t.trim();
-        if trimmed == "QUERY PLAN"
-            || (!trimmed.is_empty() && trimmed.chars().all(|c| c == '-' || c == '+'))
+    // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
+    let mut lines: Vec<(usize, String)> = input
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.to_string()))
+        .collect();
+
+    // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
+    lines.retain(|(_, l)| !is_prompt_line(l));
+    strip_line_numbers(&mut lines);
+    strip_quotes(&mut lines);
+
+    // 2. Drop rules, headers (the lines right above a rule), footers; remember rule positions.
+    let mut keep: Vec<bool> = vec![true; lines.len()];
+    for i in 0..lines.len() {
+        let t = lines[i].1.trim();
+        if is_rule_line(t) {
+            keep[i] = false;
+            // The header is the line just above the rule: `QUERY PLAN` (possibly wrapped by the
+            // terminal into `QUERY PLA` / `N`, possibly inside a frame), or a centred column name.
+            let mut j = i;
+            let mut found = None;
+            while j > 0 {
+                j -= 1;
+                if keep[j] && !lines[j].1.trim().is_empty() {
+                    found = Some(j);
+                    break;
+                }
+            }
+            if let Some(j) = found {
+                let bare = |k: usize| {
+                    lines[k]
+                        .1
+                        .trim_matches(|c: char| is_vbar(c) || c.is_whitespace())
+                        .to_string()
+                };
+                let h = bare(j);
+                if h == "QUERY PLAN" {
+                    keep[j] = false;
+                } else if j > 0 && keep[j - 1] && format!("{}{}", bare(j - 1), h) == "QUERY PLAN" {
+                    keep[j] = false;
+                    keep[j - 1] = false;
+                } else if is_header_text(&h) {
+                    let inner = lines[j].1.trim_start_matches(|c: char| is_vbar(c));
+                    let lead = inner.len() - inner.trim_start().len();
+                    let top = j == 0 || lines[j - 1].1.trim().is_empty();
+                    if lead >= 3 && top {
+                        keep[j] = false;
+                    }
+                }
+            }
+        } else if is_rows_footer(t) || t == "QUERY PLAN" {
+            keep[i] = false;
+        }
+    }
+    let mut kept: Vec<(usize, String)> = lines
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(l, k)| k.then_some(l))
+        .collect();
+
+    strip_frames(&mut kept);
+
+    // 3. Continuation marks: psql's `+` (ascii), `↵` (unicode) after the padding of a multi-line
+    //    value; `…`/`.` wrap marks of `\pset format wrapped` join the next line.
+    // psql pads a multi-line value to its column width and puts `+` after it: the longest line
+    // has its `+` right after the text, at the column the padded lines have theirs.
+    let plus_col = kept
+        .iter()
+        .map(|(_, l)| l.trim_end())
+        .filter(|t| t.ends_with(" +"))
+        .map(|t| t.chars().count())
+        .max();
+    let mut out_lines: Vec<(usize, String)> = Vec::with_capacity(kept.len());
+    let mut join_next = false;
+    for (n, l) in kept {
+        let t = l.trim_end();
+        let mut s = l.clone();
+        let mut wrapped = false;
+        if let Some(x) = t.strip_suffix('↵') {
+            s = x.trim_end().to_string();
+        } else if let Some(x) = t.strip_suffix('…') {
+            s = x.to_string();
+            wrapped = true;
+        } else if t.ends_with(" +")
+            || t == "+"
+            || (t.ends_with('+') && Some(t.chars().count()) == plus_col)
         {
-            continue;
+            s = t[..t.len() - 1].trim_end().to_string();
         }
-        if trimmed.starts_with('(') && (trimmed.ends_with(" rows)") || trimmed.ends_with(" row)")) {
-            continue;
+        if join_next {
+            let cont = s.trim_start().trim_start_matches('…');
+            if let Some(last) = out_lines.last_mut() {
+                last.1.push_str(cont);
+            }
+        } else {
+            out_lines.push((n, s));
         }
-        let t = t.strip_suffix('+').map(str::trim_end).unwrap_or(t);
-        out.text.push_str(t);
+        join_next = wrapped;
+    }
+
+    // 4. Remove the indentation common to every non-blank line. In a text plan, a line that
+    //    cannot start a node or property was wrapped by a terminal: its leading and trailing
+    //    spaces are part of the text it continues, so it is left as it is and not counted.
+    let text_mode = out_lines
+        .iter()
+        .map(|(_, l)| l.trim())
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| {
+            !(l.starts_with('[')
+                || l.starts_with('{')
+                || l.starts_with('<')
+                || l.starts_with("- Plan:")
+                || l.starts_with("Plan:")
+                || l.starts_with("-   Plan:"))
+        });
+    let cont: Vec<bool> = out_lines
+        .iter()
+        .map(|(_, l)| {
+            let t = l.trim();
+            text_mode && !t.is_empty() && super::text::is_continuation(t)
+        })
+        .collect();
+    let common = out_lines
+        .iter()
+        .zip(&cont)
+        .filter(|((_, l), c)| !l.trim().is_empty() && !**c)
+        .map(|((_, l), _)| l.len() - l.trim_start_matches(' ').len())
+        .min()
+        .unwrap_or(0);
+
+    let mut out = Cleaned::default();
+    out.text.reserve(input.len());
+    let count = out_lines.len();
+    for (k, (n, l)) in out_lines.iter().enumerate() {
+        let next_cont = k + 1 < count && cont[k + 1];
+        let s: &str = if l.trim().is_empty() {
+            ""
+        } else if cont[k] {
+            if next_cont {
+                l
+            } else {
+                l.trim_end()
+            }
+        } else {
+            // `common` counts ASCII spaces only, so this slice is on a char boundary.
+            let body = l.get(common..).unwrap_or(l);
+            if next_cont {
+                body
+            } else {
+                body.trim_end()
+            }
+        };
+        out.text.push_str(s);
         out.text.push('\n');
-        out.line_map.push(i + 1);
+        out.line_map.push(*n);
     }
     out
+}
+
+/// Line numbers from a paste (`  1 | Seq Scan …`, `1: …`, `1. …`, `1 …`): removed when every
+/// non-blank line carries one and they count up by one.
+fn strip_line_numbers(lines: &mut [(usize, String)]) {
+    fn split(l: &str) -> Option<(u64, usize)> {
+        let t = l.trim_start_matches(' ');
+        let lead = l.len() - t.len();
+        let digits = t.bytes().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let n: u64 = t.get(..digits)?.parse().ok()?;
+        let rest = t.get(digits..)?;
+        let sep = if let Some(r) = rest.strip_prefix(" | ").or(rest.strip_prefix(" |")) {
+            rest.len() - r.len()
+        } else if let Some(r) = rest.strip_prefix(": ").or(rest.strip_prefix(". ")) {
+            rest.len() - r.len()
+        } else if rest.starts_with('\t') || rest.starts_with(' ') || rest.is_empty() {
+            usize::from(!rest.is_empty())
+        } else {
+            return None;
+        };
+        Some((n, lead + digits + sep))
+    }
+    let mut expected: Option<u64> = None;
+    let mut cuts = Vec::new();
+    let mut count = 0;
+    for (i, (_, l)) in lines.iter().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let Some((n, cut)) = split(l) else { return };
+        if let Some(e) = expected {
+            if n != e {
+                return;
+            }
+        }
+        expected = Some(n + 1);
+        cuts.push((i, cut));
+        count += 1;
+    }
+    if count < 2 {
+        return;
+    }
+    for (i, cut) in cuts {
+        let l = &mut lines[i].1;
+        *l = l.get(cut..).unwrap_or("").trim_start_matches('\t').to_string();
+    }
+}
+
+/// Lines wrapped in quotes by a CSV export or a GUI (`"Limit  (cost=…)"`, `'Sort …'`), or ending
+/// with a stray quote: removed when every non-blank line has them.
+fn strip_quotes(lines: &mut [(usize, String)]) {
+    let nonblank = || lines.iter().filter(|(_, l)| !l.trim().is_empty());
+    if nonblank().count() == 0 {
+        return;
+    }
+    for q in ['"', '\''] {
+        let both = nonblank().all(|(_, l)| {
+            let t = l.trim();
+            t.len() >= 2 && t.starts_with(q) && t.ends_with(q)
+        });
+        let trailing = !both && nonblank().all(|(_, l)| l.trim().ends_with(q));
+        // A JSON document's lines often end in `"` too: never touch those.
+        let jsonish = nonblank().any(|(_, l)| {
+            let t = l.trim_start();
+            t.starts_with('{') || t.starts_with('[') || t.starts_with("\"Plan\"")
+        });
+        if jsonish {
+            return;
+        }
+        if both || trailing {
+            for (_, l) in lines.iter_mut() {
+                if l.trim().is_empty() {
+                    continue;
+                }
+                let inner = if both {
+                    let t = l.trim();
+                    t.get(1..t.len() - 1).unwrap_or("")
+                } else {
+                    let t = l.trim_end();
+                    t.get(..t.len() - 1).unwrap_or("")
+                };
+                *l = if q == '"' {
+                    inner.replace("\"\"", "\"")
+                } else {
+                    inner.to_string()
+                };
+            }
+            return;
+        }
+    }
+}
+
+/// Side frames: `| … |`, `│ … │`, `║ … ║`, and DBeaver's trailing `|`. Removed when every
+/// non-blank line has them.
+fn strip_frames(lines: &mut [(usize, String)]) {
+    let nonblank: Vec<usize> = (0..lines.len())
+        .filter(|&i| !lines[i].1.trim().is_empty())
+        .collect();
+    if nonblank.is_empty() {
+        return;
+    }
+    let left = nonblank
+        .iter()
+        .all(|&i| lines[i].1.trim_start().starts_with(is_vbar));
+    let right = nonblank
+        .iter()
+        .all(|&i| lines[i].1.trim_end().ends_with(is_vbar));
+    if !left && !right {
+        return;
+    }
+    for &i in &nonblank {
+        let l = &mut lines[i].1;
+        let mut s: &str = l.trim_end();
+        if left {
+            s = s.trim_start();
+            let mut it = s.chars();
+            it.next();
+            s = it.as_str();
+            // psql puts one space after the left border.
+            s = s.strip_prefix(' ').unwrap_or(s);
+        }
+        if right {
+            let mut it = s.chars();
+            it.next_back();
+            s = it.as_str();
+        }
+        *l = s.trim_end().to_string();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_dashes_footer_and_indent() {
+        let c = clean(
+            "                QUERY PLAN\n-----------------\n Limit  (cost=0.00..0.01 rows=1 width=4)\n   ->  Seq Scan on t\n(2 rows)\n",
+        );
+        assert_eq!(c.text, "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n");
+        assert_eq!(c.line_map, vec![3, 4]);
+    }
+
+    #[test]
+    fn ascii_box_frame() {
+        let c = clean(
+            "+------------+\n|  QUERY PLAN  |\n+------------+\n| Result     |\n|   Filter: x |\n+------------+\n(1 row)\n",
+        );
+        assert_eq!(c.text, "Result\n  Filter: x\n");
+        assert_eq!(c.line_map, vec![4, 5]);
+    }
+
+    #[test]
+    fn unicode_box_frame() {
+        let c = clean("┌────────┐\n│ QUERY PLAN │\n├────────┤\n│ Result   │\n│   ->  Hash │\n└────────┘\n");
+        assert_eq!(c.text, "Result\n  ->  Hash\n");
+    }
+
+    #[test]
+    fn json_plus_and_return_marks() {
+        let c = clean(" [          +\n   {        +\n   }        +\n ]\n(1 row)\n");
+        assert_eq!(c.text, "[\n  {\n  }\n]\n");
+        let c = clean("║ [   ↵║\n║ ]    ║\n");
+        assert_eq!(c.text, "[\n]\n");
+    }
+
+    #[test]
+    fn localized_footer_and_wrapped_header() {
+        let c = clean("   QUERY PLA\nN   \n-----\n-----\n Result\n(3 lignes)\n");
+        assert_eq!(c.text, "Result\n");
+        assert_eq!(c.line_map, vec![5]);
+    }
+
+    #[test]
+    fn quotes_from_csv() {
+        let c = clean("\"Limit  (cost=1..2 rows=1 width=4)\"\n\"  ->  Seq Scan on \"\"T\"\"\"\n");
+        assert_eq!(c.text, "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n");
+        let c = clean("'Sort'\n'  Filter: (a = 'x'::text)'\n");
+        assert_eq!(c.text, "Sort\n  Filter: (a = 'x'::text)\n");
+    }
+
+    #[test]
+    fn line_numbers() {
+        let c = clean("1 | Limit\n2 |   ->  Seq Scan on t\n3 |         Filter: (a = 1)\n");
+        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n        Filter: (a = 1)\n");
+        // Not consecutive: left alone.
+        let c = clean("1 a\n3 b\n");
+        assert_eq!(c.text, "1 a\n3 b\n");
+    }
+
+    #[test]
+    fn dbeaver_trailing_bar() {
+        let c = clean("QUERY PLAN   |\n-------------+\nResult       |\n  Filter: x  |\n");
+        assert_eq!(c.text, "Result\n  Filter: x\n");
+    }
+
+    #[test]
+    fn wrapped_format_marks() {
+        let c = clean("│ Seq Scan on t  (cost=0.00..1…│\n│….00 rows=1 width=4)       │\n");
+        assert_eq!(c.text, "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n");
+    }
 }
