@@ -59,14 +59,20 @@ fn generated_txt() -> Vec<PathBuf> {
 
 fn twin_of(txt: &Path) -> PathBuf {
     let name = txt.file_name().unwrap().to_str().unwrap();
-    let stem = name.trim_end_matches(".txt").trim_end_matches(".psql_aligned");
+    let stem = name
+        .trim_end_matches(".txt")
+        .trim_end_matches(".psql_aligned");
     txt.with_file_name(format!("{stem}.json"))
 }
 
 #[test]
 fn generated_text_plans_equal_their_json_twins() {
     let files = generated_txt();
-    assert!(files.len() > 100, "expected the generated corpus, found {} files", files.len());
+    assert!(
+        files.len() > 100,
+        "expected the generated corpus, found {} files",
+        files.len()
+    );
     let mut failures = Vec::new();
     for txt in &files {
         let twin = twin_of(txt);
@@ -113,22 +119,74 @@ fn generated_text_plans_equal_their_json_twins() {
                     ));
                 }
                 // Properties present in one are present in the other.
-                assert_eq!(a.buffers.is_some(), b.buffers.is_some(), "{} node {} buffers", txt.display(), a.id);
-                assert_eq!(a.sort_method, b.sort_method, "{} node {}", txt.display(), a.id);
-                assert_eq!(a.sort_space_type, b.sort_space_type, "{} node {}", txt.display(), a.id);
-                assert_eq!(a.hash_batches, b.hash_batches, "{} node {}", txt.display(), a.id);
+                assert_eq!(
+                    a.buffers.is_some(),
+                    b.buffers.is_some(),
+                    "{} node {} buffers",
+                    txt.display(),
+                    a.id
+                );
+                assert_eq!(
+                    a.sort_method,
+                    b.sort_method,
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
+                assert_eq!(
+                    a.sort_space_type,
+                    b.sort_space_type,
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
+                assert_eq!(
+                    a.hash_batches,
+                    b.hash_batches,
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
                 assert_eq!(a.filter, b.filter, "{} node {}", txt.display(), a.id);
-                assert_eq!(a.index_cond, b.index_cond, "{} node {}", txt.display(), a.id);
+                assert_eq!(
+                    a.index_cond,
+                    b.index_cond,
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
                 assert_eq!(a.hash_cond, b.hash_cond, "{} node {}", txt.display(), a.id);
                 assert_eq!(a.sort_key, b.sort_key, "{} node {}", txt.display(), a.id);
                 assert_eq!(a.output, b.output, "{} node {}", txt.display(), a.id);
-                assert_eq!(a.workers.len(), b.workers.len(), "{} node {} workers", txt.display(), a.id);
+                assert_eq!(
+                    a.workers.len(),
+                    b.workers.len(),
+                    "{} node {} workers",
+                    txt.display(),
+                    a.id
+                );
                 // PG 18 JSON prints `"Disabled": false` on every node; text only `Disabled: true`.
-                assert_eq!(a.disabled.unwrap_or(false), b.disabled.unwrap_or(false), "{} node {}", txt.display(), a.id);
+                assert_eq!(
+                    a.disabled.unwrap_or(false),
+                    b.disabled.unwrap_or(false),
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
                 assert_eq!(a.storage, b.storage, "{} node {}", txt.display(), a.id);
             }
-            assert_eq!(t.planning_ms.is_some(), j.planning_ms.is_some(), "{}", txt.display());
-            assert_eq!(t.execution_ms.is_some(), j.execution_ms.is_some(), "{}", txt.display());
+            assert_eq!(
+                t.planning_ms.is_some(),
+                j.planning_ms.is_some(),
+                "{}",
+                txt.display()
+            );
+            assert_eq!(
+                t.execution_ms.is_some(),
+                j.execution_ms.is_some(),
+                "{}",
+                txt.display()
+            );
             assert_eq!(t.triggers.len(), j.triggers.len(), "{}", txt.display());
             for (a, b) in t.triggers.iter().zip(&j.triggers) {
                 // Without VERBOSE, a constraint trigger is printed without its name.
@@ -146,19 +204,39 @@ fn generated_text_plans_equal_their_json_twins() {
                 v.sort();
                 v
             };
-            assert_eq!(sorted(&t.settings), sorted(&j.settings), "{}", txt.display());
+            assert_eq!(
+                sorted(&t.settings),
+                sorted(&j.settings),
+                "{}",
+                txt.display()
+            );
             assert_eq!(t.query_identifier, j.query_identifier, "{}", txt.display());
-            assert_eq!(t.serialization.is_some(), j.serialization.is_some(), "{}", txt.display());
+            assert_eq!(
+                t.serialization.is_some(),
+                j.serialization.is_some(),
+                "{}",
+                txt.display()
+            );
             assert_eq!(
                 t.planning_memory_used_kb.is_some(),
                 j.planning_memory_used_kb.is_some(),
                 "{}",
                 txt.display()
             );
-            assert_eq!(t.planning_buffers.is_some(), j.planning_buffers.is_some(), "{}", txt.display());
+            assert_eq!(
+                t.planning_buffers.is_some(),
+                j.planning_buffers.is_some(),
+                "{}",
+                txt.display()
+            );
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Real-world text plans that are genuinely broken, with why. Each must be rejected with an
@@ -167,12 +245,23 @@ const KNOWN_BROKEN: &[(&str, &str)] = &[];
 
 #[test]
 fn real_text_plans_parse() {
-    let Some(shared) = common::shared_plans() else { return };
+    let Some(shared) = common::shared_plans() else {
+        return;
+    };
     let files = common::files_with_ext(&shared.join("real/plans"), &["txt"]);
-    assert!(files.len() >= 90, "expected the real corpus, found {}", files.len());
+    assert!(
+        files.len() >= 90,
+        "expected the real corpus, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for f in &files {
-        let rel = f.strip_prefix(shared.join("real/plans")).unwrap().to_str().unwrap().to_string();
+        let rel = f
+            .strip_prefix(shared.join("real/plans"))
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         let broken = KNOWN_BROKEN.iter().find(|(n, _)| *n == rel);
         match (parse_file(f), broken) {
             (Ok(plans), None) => {
@@ -189,43 +278,70 @@ fn real_text_plans_parse() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Node counts agree with the second opinion (Pg::Explain) where it read the plan fully.
 #[test]
 fn real_text_plans_node_counts_match_second_opinion() {
-    let Some(shared) = common::shared_plans() else { return };
+    let Some(shared) = common::shared_plans() else {
+        return;
+    };
     let files = common::files_with_ext(&shared.join("real/plans"), &["txt"]);
     let mut failures = Vec::new();
     let mut compared = 0;
     for f in &files {
         let rel = f.strip_prefix(shared.join("real/plans")).unwrap();
-        let exp = shared.join("real/expected").join(rel).with_extension("json");
-        let Ok(e) = std::fs::read_to_string(&exp) else { continue };
+        let exp = shared
+            .join("real/expected")
+            .join(rel)
+            .with_extension("json");
+        let Ok(e) = std::fs::read_to_string(&exp) else {
+            continue;
+        };
         let v: serde_json::Value = serde_json::from_str(&e).unwrap();
         if v.get("pg_explain_ok") != Some(&serde_json::Value::Bool(true))
-            || v.get("suspect").is_some_and(|s| !s.is_null() && s != &serde_json::Value::Bool(false))
+            || v.get("suspect")
+                .is_some_and(|s| !s.is_null() && s != &serde_json::Value::Bool(false))
         {
             continue;
         }
-        let Some(count) = v.get("node_count").and_then(|c| c.as_u64()) else { continue };
+        let Some(count) = v.get("node_count").and_then(|c| c.as_u64()) else {
+            continue;
+        };
         let Ok(plans) = parse_file(f) else { continue };
         let ours: usize = plans.iter().map(|p| p.nodes.len()).sum();
         compared += 1;
         if ours as u64 != count {
-            failures.push(format!("{}: {} nodes, second opinion {}", rel.display(), ours, count));
+            failures.push(format!(
+                "{}: {} nodes, second opinion {}",
+                rel.display(),
+                ours,
+                count
+            ));
         }
     }
     assert!(compared > 30, "compared only {compared}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Debugging aid: `PGDIAG_DUMP=file.txt cargo test --test text_plans dump -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn dump() {
-    let Ok(f) = std::env::var("PGDIAG_DUMP") else { return };
+    let Ok(f) = std::env::var("PGDIAG_DUMP") else {
+        return;
+    };
     for f in f.split(',') {
         println!("=== {f}");
         match parse_file(Path::new(f)) {
@@ -261,11 +377,19 @@ fn dump() {
 /// same tree as the unframed plan.
 #[test]
 fn psql_framed_json_parses() {
-    let Some(shared) = common::shared_plans() else { return };
+    let Some(shared) = common::shared_plans() else {
+        return;
+    };
     let dir = shared.join("real/plans/pev2");
     let files: Vec<PathBuf> = common::files_with_ext(&dir, &["json"])
         .into_iter()
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("psql-frames-json-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("psql-frames-json-")
+        })
         .collect();
     assert!(files.len() >= 10, "found {}", files.len());
     let mut shapes = Vec::new();
@@ -273,7 +397,11 @@ fn psql_framed_json_parses() {
         let plans = parse_file(f).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(plans.len(), 1, "{}", f.display());
         assert_eq!(plans[0].format, "json");
-        let s: Vec<String> = plans[0].nodes.iter().map(|n| shape(n, true).replace("loops=", "")).collect();
+        let s: Vec<String> = plans[0]
+            .nodes
+            .iter()
+            .map(|n| shape(n, true).replace("loops=", ""))
+            .collect();
         shapes.push((f.clone(), s));
     }
     for (f, s) in &shapes[1..] {
@@ -285,7 +413,9 @@ fn psql_framed_json_parses() {
 /// the unframed output gives.
 #[test]
 fn psql_framed_text_gives_the_same_tree() {
-    let Some(shared) = common::shared_plans() else { return };
+    let Some(shared) = common::shared_plans() else {
+        return;
+    };
     let dir = shared.join("real/plans/pev2");
     let files: Vec<PathBuf> = common::files_with_ext(&dir, &["txt"])
         .into_iter()
@@ -306,18 +436,38 @@ fn psql_framed_text_gives_the_same_tree() {
             "{}",
             f.display()
         );
-        assert_eq!(p.nodes[1].filter.as_deref(), Some("(username = 'depesz'::text)"), "{}", f.display());
-        assert_eq!(p.nodes[2].rows_removed_by_filter, Some(13205.0), "{}", f.display());
-        assert!(p.planning_ms.is_some() && p.execution_ms.is_some(), "{}", f.display());
+        assert_eq!(
+            p.nodes[1].filter.as_deref(),
+            Some("(username = 'depesz'::text)"),
+            "{}",
+            f.display()
+        );
+        assert_eq!(
+            p.nodes[2].rows_removed_by_filter,
+            Some(13205.0),
+            "{}",
+            f.display()
+        );
+        assert!(
+            p.planning_ms.is_some() && p.execution_ms.is_some(),
+            "{}",
+            f.display()
+        );
     }
 }
 
 /// Wrapped plans (a terminal broke long lines) read like their unwrapped originals.
 #[test]
 fn wrapped_text_plans_read_whole() {
-    let Some(shared) = common::shared_plans() else { return };
+    let Some(shared) = common::shared_plans() else {
+        return;
+    };
     let dir = shared.join("real/plans/pev2");
-    let get = |n: &str| parse_file(&dir.join(n)).unwrap_or_else(|e| panic!("{e}")).remove(0);
+    let get = |n: &str| {
+        parse_file(&dir.join(n))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0)
+    };
     let a = get("line-wrapped-01.txt");
     let b = get("line-wrapped-02.txt");
     assert_eq!(a.nodes.len(), 5);
@@ -331,11 +481,158 @@ fn wrapped_text_plans_read_whole() {
     let w = get("line-wrapped-10.txt");
     assert_eq!(w.nodes[0].join_filter.as_deref(), Some("(t1.c1 > t2.c2)"));
     let w = get("line-wrapped-08.txt");
-    assert!(w.nodes[0].filter.as_deref().unwrap().contains("::numeric) AND ((b)::numeric"));
-    for n in ["line-wrapped-05.txt", "line-wrapped-06.txt", "line-wrapped-07.txt"] {
+    assert!(w.nodes[0]
+        .filter
+        .as_deref()
+        .unwrap()
+        .contains("::numeric) AND ((b)::numeric"));
+    for n in [
+        "line-wrapped-05.txt",
+        "line-wrapped-06.txt",
+        "line-wrapped-07.txt",
+    ] {
         let p = get(n);
         assert_eq!(p.nodes[0].node_type, "Gather", "{n}");
-        assert!(p.nodes.iter().all(|x| x.actual_loops.is_some() && x.total_cost.is_some()), "{n}");
+        assert!(
+            p.nodes
+                .iter()
+                .all(|x| x.actual_loops.is_some() && x.total_cost.is_some()),
+            "{n}"
+        );
         assert!(p.execution_ms.is_some(), "{n}");
+    }
+}
+
+/// A large text plan: an Append over many scans with the usual detail lines.
+fn big_text_plan(target_bytes: usize) -> String {
+    let mut s = String::with_capacity(target_bytes + 4096);
+    s.push_str("                QUERY PLAN\n------------------------------\n");
+    s.push_str(" Append  (cost=0.00..123456.78 rows=1000000 width=40) (actual time=0.010..9999.000 rows=1000000 loops=1)\n");
+    s.push_str("   Buffers: shared hit=123 read=456\n");
+    let mut i = 0;
+    while s.len() < target_bytes {
+        s.push_str(&format!(
+            "   ->  Hash Join  (cost=1.00..2.00 rows={i} width=8) (actual time=0.100..0.200 rows={i} loops=1)\n         Hash Cond: (a{i}.id = b{i}.id)\n         Buffers: shared hit={i} read=2, temp read=3 written=4\n         ->  Seq Scan on public.table_{i} a{i}  (cost=0.00..1.00 rows=10 width=4) (actual time=0.010..0.020 rows=10 loops=1)\n               Output: a{i}.id, a{i}.x, (a{i}.y + 1)\n               Filter: ((x > 1) AND (y < 2))\n               Rows Removed by Filter: 42\n         ->  Hash  (cost=1.00..1.00 rows=10 width=4) (actual time=0.010..0.010 rows=10 loops=1)\n               Buckets: 1024  Batches: 1  Memory Usage: 9kB\n               ->  Index Scan using idx_{i} on table_b{i} b{i}  (cost=0.29..8.31 rows=1 width=4) (actual time=0.005..0.006 rows=1 loops=10)\n                     Index Cond: (id = {i})\n"
+        ));
+        i += 1;
+    }
+    s.push_str(" Planning Time: 1.000 ms\n Execution Time: 9999.000 ms\n(123 rows)\n");
+    s
+}
+
+/// Throughput of the text reader (cleaning and JSON-shaping), in a release build:
+/// `cargo test --release --test text_plans text_speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn text_speed() {
+    let size: usize = std::env::var("PGDIAG_SPEED_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let text = big_text_plan(size << 20);
+    let t0 = std::time::Instant::now();
+    let cleaned = pgdiag::plan::parse::psql::clean(&text);
+    let t1 = std::time::Instant::now();
+    let docs = pgdiag::plan::parse::text::parse(&cleaned).unwrap();
+    let t2 = std::time::Instant::now();
+    println!("text→JSON shape: {:.2} s", (t2 - t1).as_secs_f64());
+    let mb = text.len() as f64 / 1e6;
+    println!(
+        "{mb:.0} MB: clean {:.0} MB/s, text→JSON shape {:.0} MB/s, reader total {:.0} MB/s",
+        mb / (t1 - t0).as_secs_f64(),
+        mb / (t2 - t1).as_secs_f64(),
+        mb / (t2 - t0).as_secs_f64()
+    );
+    assert_eq!(docs.len(), 1);
+    let json = serde_json::to_string_pretty(&docs[0].1).unwrap();
+    drop(docs);
+    let tv = std::time::Instant::now();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    println!("serde_json::Value of that JSON alone: {:.2} s (the floor for any reader that must hand over a Value)", tv.elapsed().as_secs_f64());
+    drop(v);
+    let tj = std::time::Instant::now();
+    let jp = parse_source("big.json", &json).unwrap();
+    println!(
+        "for comparison, the same plan as JSON ({:.0} MB): {:.0} MB/s",
+        json.len() as f64 / 1e6,
+        json.len() as f64 / 1e6 / tj.elapsed().as_secs_f64()
+    );
+    drop(jp);
+    let t3 = std::time::Instant::now();
+    let plans = parse_source("big", &text).unwrap();
+    println!(
+        "parse_source (incl. model, derive): {:.0} MB/s, {} nodes",
+        mb / t3.elapsed().as_secs_f64(),
+        plans[0].nodes.len()
+    );
+}
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces text plans are made of, so random inputs get deep into the reader.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("->  ".to_string()),
+            Just("Seq Scan on t".to_string()),
+            Just("Hash Left Join".to_string()),
+            Just("Index Scan Backward using \"i\" on s.t x".to_string()),
+            Just("  (cost=0.00..1.00 rows=1 width=4)".to_string()),
+            Just(" (actual time=0.1..0.2 rows=1.00 loops=2)".to_string()),
+            Just(" (never executed)".to_string()),
+            Just("InitPlan 1 (returns $0)".to_string()),
+            Just("CTE x".to_string()),
+            Just("Worker 0:  actual time=1..2 rows=3 loops=1".to_string()),
+            Just("Buffers: shared hit=1 read=2, temp written=3".to_string()),
+            Just("I/O Timings: shared read=1.0, temp write=2".to_string()),
+            Just("Sort Method: external merge  Disk: 12kB".to_string()),
+            Just("Buckets: 1024 (originally 2)  Batches: 1  Memory Usage: 9kB".to_string()),
+            Just("Planning:".to_string()),
+            Just("JIT:".to_string()),
+            Just("Timing: Generation 1.0 ms (Deform 0.5 ms), Total 2 ms".to_string()),
+            Just("Settings: a = 'b''c'".to_string()),
+            Just("Trigger t for constraint c on r: time=1 calls=2".to_string()),
+            Just("Execution Time: 1.5 ms".to_string()),
+            Just("QUERY PLAN".to_string()),
+            Just("--------".to_string()),
+            Just("(3 rows)".to_string()),
+            Just("│".to_string()),
+            Just("║".to_string()),
+            Just("…".to_string()),
+            Just("↵".to_string()),
+            Just(" +".to_string()),
+            Just("\"".to_string()),
+            Just("'".to_string()),
+            Just("é".to_string()),
+            Just("\n".to_string()),
+            Just("\n  ".to_string()),
+            Just("\n      ".to_string()),
+            Just("\r\n".to_string()),
+            "[ -~]{0,12}".prop_map(|s| s),
+            "\\PC{0,4}".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn reader_never_panics(parts in proptest::collection::vec(fragment(), 0..40)) {
+            let text: String = parts.concat();
+            let _ = parse_source("fuzz", &text);
+        }
+
+        #[test]
+        fn damaged_real_plans_never_panic(cut in 0usize..4000, del in 0usize..4000, len in 0usize..30) {
+            let base = read(&common::root().join("fixtures/plans/generated/pg18/h_parallel_seqscan.full.txt"));
+            let chars: Vec<char> = base.chars().collect();
+            let mut v = chars.clone();
+            let d = del % (v.len() + 1);
+            let e = (d + len).min(v.len());
+            v.drain(d..e);
+            v.truncate(cut % (v.len() + 1) + v.len() / 2);
+            let text: String = v.into_iter().collect();
+            let _ = parse_source("damaged", &text);
+        }
     }
 }

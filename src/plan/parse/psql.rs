@@ -6,6 +6,8 @@
 //! is removed. Lines the cleaner drops are remembered in `line_map`, so an error found in the
 //! cleaned text can name the line of the original input.
 
+use std::borrow::Cow;
+
 /// Plan text with psql's decorations removed, remembering where each line came from.
 #[derive(Debug, Clone, Default)]
 pub struct Cleaned {
@@ -131,7 +133,8 @@ fn is_header_text(t: &str) -> bool {
     t == "QUERY PLAN"
         || (!t.is_empty()
             && t.len() <= 64
-            && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
             && !t.contains("  "))
 }
 
@@ -146,14 +149,15 @@ fn is_prompt_line(l: &str) -> bool {
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
-    let mut lines: Vec<(usize, String)> = input
+    let mut lines: Vec<(usize, Cow<'_, str>)> = input
         .lines()
         .enumerate()
-        .map(|(i, l)| (i + 1, l.to_string()))
+        .map(|(i, l)| (i + 1, Cow::Borrowed(l)))
         .collect();
 
     // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
     lines.retain(|(_, l)| !is_prompt_line(l));
+    strip_expanded(&mut lines);
     strip_line_numbers(&mut lines);
     strip_quotes(&mut lines);
 
@@ -200,7 +204,7 @@ pub fn clean(input: &str) -> Cleaned {
             keep[i] = false;
         }
     }
-    let mut kept: Vec<(usize, String)> = lines
+    let mut kept: Vec<(usize, Cow<'_, str>)> = lines
         .into_iter()
         .zip(keep)
         .filter_map(|(l, k)| k.then_some(l))
@@ -218,27 +222,32 @@ pub fn clean(input: &str) -> Cleaned {
         .filter(|t| t.ends_with(" +"))
         .map(|t| t.chars().count())
         .max();
-    let mut out_lines: Vec<(usize, String)> = Vec::with_capacity(kept.len());
+    let mut out_lines: Vec<(usize, Cow<'_, str>)> = Vec::with_capacity(kept.len());
     let mut join_next = false;
     for (n, l) in kept {
         let t = l.trim_end();
-        let mut s = l.clone();
         let mut wrapped = false;
-        if let Some(x) = t.strip_suffix('↵') {
-            s = x.trim_end().to_string();
+        let cut: Option<String> = if let Some(x) = t.strip_suffix('↵') {
+            Some(x.trim_end().to_string())
         } else if let Some(x) = t.strip_suffix('…') {
-            s = x.to_string();
             wrapped = true;
+            Some(x.to_string())
         } else if t.ends_with(" +")
             || t == "+"
             || (t.ends_with('+') && Some(t.chars().count()) == plus_col)
         {
-            s = t[..t.len() - 1].trim_end().to_string();
-        }
+            Some(t[..t.len() - 1].trim_end().to_string())
+        } else {
+            None
+        };
+        let s: Cow<'_, str> = match cut {
+            Some(c) => Cow::Owned(c),
+            None => l,
+        };
         if join_next {
             let cont = s.trim_start().trim_start_matches('…');
             if let Some(last) = out_lines.last_mut() {
-                last.1.push_str(cont);
+                last.1.to_mut().push_str(cont);
             }
         } else {
             out_lines.push((n, s));
@@ -307,7 +316,7 @@ pub fn clean(input: &str) -> Cleaned {
 
 /// Line numbers from a paste (`  1 | Seq Scan …`, `1: …`, `1. …`, `1 …`): removed when every
 /// non-blank line carries one and they count up by one.
-fn strip_line_numbers(lines: &mut [(usize, String)]) {
+fn strip_line_numbers(lines: &mut [(usize, Cow<'_, str>)]) {
     fn split(l: &str) -> Option<(u64, usize)> {
         let t = l.trim_start_matches(' ');
         let lead = l.len() - t.len();
@@ -350,13 +359,18 @@ fn strip_line_numbers(lines: &mut [(usize, String)]) {
     }
     for (i, cut) in cuts {
         let l = &mut lines[i].1;
-        *l = l.get(cut..).unwrap_or("").trim_start_matches('\t').to_string();
+        let rest = l
+            .get(cut..)
+            .unwrap_or("")
+            .trim_start_matches('\t')
+            .to_string();
+        *l = Cow::Owned(rest);
     }
 }
 
 /// Lines wrapped in quotes by a CSV export or a GUI (`"Limit  (cost=…)"`, `'Sort …'`), or ending
 /// with a stray quote: removed when every non-blank line has them.
-fn strip_quotes(lines: &mut [(usize, String)]) {
+fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank = || lines.iter().filter(|(_, l)| !l.trim().is_empty());
     if nonblank().count() == 0 {
         return;
@@ -366,7 +380,10 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
             let t = l.trim();
             t.len() >= 2 && t.starts_with(q) && t.ends_with(q)
         });
-        let trailing = !both && nonblank().all(|(_, l)| l.trim().ends_with(q));
+        // A stray closing quote leaves an odd number of quotes on the line (`…width=81)"`); a
+        // line ending with a quoted name (`Seq Scan on "T"`) has an even number.
+        let trailing = !both
+            && nonblank().all(|(_, l)| l.trim().ends_with(q) && l.matches(q).count() % 2 == 1);
         // A JSON document's lines often end in `"` too: never touch those.
         let jsonish = nonblank().any(|(_, l)| {
             let t = l.trim_start();
@@ -387,20 +404,40 @@ fn strip_quotes(lines: &mut [(usize, String)]) {
                     let t = l.trim_end();
                     t.get(..t.len() - 1).unwrap_or("")
                 };
-                *l = if q == '"' {
+                *l = Cow::Owned(if q == '"' {
                     inner.replace("\"\"", "\"")
                 } else {
                     inner.to_string()
-                };
+                });
             }
             return;
         }
     }
 }
 
+/// psql's expanded display (`\\x`): `-[ RECORD 1 ]---` separators and a `QUERY PLAN | ` column
+/// name before each value. Applied when every non-blank line is one of those.
+fn strip_expanded(lines: &mut Vec<(usize, Cow<'_, str>)>) {
+    let is_sep = |t: &str| t.starts_with("-[ RECORD ") && t.trim_end().ends_with(['-', ']']);
+    let all = lines.iter().all(|(_, l)| {
+        let t = l.trim();
+        t.is_empty() || is_sep(t) || l.starts_with("QUERY PLAN |")
+    });
+    if !all || !lines.iter().any(|(_, l)| l.starts_with("QUERY PLAN |")) {
+        return;
+    }
+    lines.retain(|(_, l)| !is_sep(l.trim()));
+    for (_, l) in lines.iter_mut() {
+        if let Some(rest) = l.strip_prefix("QUERY PLAN |") {
+            let rest = rest.strip_prefix(' ').unwrap_or(rest).to_string();
+            *l = Cow::Owned(rest);
+        }
+    }
+}
+
 /// Side frames: `| … |`, `│ … │`, `║ … ║`, and DBeaver's trailing `|`. Removed when every
 /// non-blank line has them.
-fn strip_frames(lines: &mut [(usize, String)]) {
+fn strip_frames(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank: Vec<usize> = (0..lines.len())
         .filter(|&i| !lines[i].1.trim().is_empty())
         .collect();
@@ -432,7 +469,7 @@ fn strip_frames(lines: &mut [(usize, String)]) {
             it.next_back();
             s = it.as_str();
         }
-        *l = s.trim_end().to_string();
+        *l = Cow::Owned(s.trim_end().to_string());
     }
 }
 
@@ -445,7 +482,10 @@ mod tests {
         let c = clean(
             "                QUERY PLAN\n-----------------\n Limit  (cost=0.00..0.01 rows=1 width=4)\n   ->  Seq Scan on t\n(2 rows)\n",
         );
-        assert_eq!(c.text, "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n");
+        assert_eq!(
+            c.text,
+            "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n"
+        );
         assert_eq!(c.line_map, vec![3, 4]);
     }
 
@@ -460,7 +500,9 @@ mod tests {
 
     #[test]
     fn unicode_box_frame() {
-        let c = clean("┌────────┐\n│ QUERY PLAN │\n├────────┤\n│ Result   │\n│   ->  Hash │\n└────────┘\n");
+        let c = clean(
+            "┌────────┐\n│ QUERY PLAN │\n├────────┤\n│ Result   │\n│   ->  Hash │\n└────────┘\n",
+        );
         assert_eq!(c.text, "Result\n  ->  Hash\n");
     }
 
@@ -482,18 +524,39 @@ mod tests {
     #[test]
     fn quotes_from_csv() {
         let c = clean("\"Limit  (cost=1..2 rows=1 width=4)\"\n\"  ->  Seq Scan on \"\"T\"\"\"\n");
-        assert_eq!(c.text, "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n");
+        assert_eq!(
+            c.text,
+            "Limit  (cost=1..2 rows=1 width=4)\n  ->  Seq Scan on \"T\"\n"
+        );
         let c = clean("'Sort'\n'  Filter: (a = 'x'::text)'\n");
         assert_eq!(c.text, "Sort\n  Filter: (a = 'x'::text)\n");
     }
 
     #[test]
+    fn quoted_names_are_not_csv_quotes() {
+        let c = clean("Seq Scan on \"T\"\n");
+        assert_eq!(c.text, "Seq Scan on \"T\"\n");
+        let c = clean("Limit\"\n  ->  Seq Scan on t\"\n");
+        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n");
+    }
+
+    #[test]
     fn line_numbers() {
         let c = clean("1 | Limit\n2 |   ->  Seq Scan on t\n3 |         Filter: (a = 1)\n");
-        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n        Filter: (a = 1)\n");
+        assert_eq!(
+            c.text,
+            "Limit\n  ->  Seq Scan on t\n        Filter: (a = 1)\n"
+        );
         // Not consecutive: left alone.
         let c = clean("1 a\n3 b\n");
         assert_eq!(c.text, "1 a\n3 b\n");
+    }
+
+    #[test]
+    fn expanded_display() {
+        let c = clean("-[ RECORD 1 ]-----------------\nQUERY PLAN | Limit\n-[ RECORD 2 ]-----------------\nQUERY PLAN |   ->  Seq Scan on t\n");
+        assert_eq!(c.text, "Limit\n  ->  Seq Scan on t\n");
+        assert_eq!(c.line_map, vec![2, 4]);
     }
 
     #[test]

@@ -63,14 +63,20 @@ pub(crate) fn is_continuation(t: &str) -> bool {
 fn is_label(t: &str) -> bool {
     for p in ["InitPlan", "SubPlan"] {
         if let Some(rest) = t.strip_prefix(p) {
-            return rest.is_empty()
-                || (rest.starts_with(' ')
-                    && rest[1..].starts_with(|c: char| c.is_ascii_digit())
-                    && !rest.contains(": "));
+            if rest.is_empty() {
+                return true;
+            }
+            let Some(rest) = rest.strip_prefix(' ') else {
+                return false;
+            };
+            let d = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let after = &rest[d..];
+            return d > 0
+                && (after.is_empty() || (after.starts_with(" (returns ") && after.ends_with(')')));
         }
     }
     if let Some(rest) = t.strip_prefix("CTE ") {
-        return !rest.is_empty() && !rest.contains("  (") && !rest.contains(": ");
+        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.trim().is_empty());
     }
     false
 }
@@ -181,7 +187,9 @@ fn s(v: &str) -> Value {
 }
 
 fn num(v: f64) -> Value {
-    Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
+    Number::from_f64(v)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }
 
 /// Split off a word at the start of `t` ending at a space or the end.
@@ -335,13 +343,21 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         let (sfx, jt) = JOIN_TYPES.iter().find(|(sfx, _)| r.starts_with(sfx))?;
         Some((*b, *jt, &r[sfx.len()..]))
     }) {
-        node_type = if base == "Hash" { "Hash Join" } else { "Merge Join" };
+        node_type = if base == "Hash" {
+            "Hash Join"
+        } else {
+            "Merge Join"
+        };
         m.insert("Node Type".into(), s(node_type));
         m.insert("Join Type".into(), s(jt));
         rest = r;
     } else if let Some((op, r)) = ["Insert", "Update", "Delete", "Merge"]
         .iter()
-        .find_map(|op| t.strip_prefix(op).and_then(|r| r.strip_prefix(" on ")).map(|r| (*op, r)))
+        .find_map(|op| {
+            t.strip_prefix(op)
+                .and_then(|r| r.strip_prefix(" on "))
+                .map(|r| (*op, r))
+        })
     {
         node_type = "ModifyTable";
         m.insert("Node Type".into(), s(node_type));
@@ -440,7 +456,10 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
                 m.insert("Alias".into(), s(alias.as_deref().unwrap_or(&name)));
             }
         }
-    } else if matches!(node_type, "Index Scan" | "Index Only Scan" | "Bitmap Index Scan") {
+    } else if matches!(
+        node_type,
+        "Index Scan" | "Index Only Scan" | "Bitmap Index Scan"
+    ) {
         // An index scan always names its table (or, for a bitmap index scan, its index).
         if node_type == "Bitmap Index Scan" {
             return None;
@@ -541,13 +560,17 @@ fn parse_header_groups(mut t: &str, m: &mut Map<String, Value>) -> Result<(), St
         if t.is_empty() {
             return Ok(());
         }
-        let Some(inner_end) = t.find(')') else {
+        let Some(after_open) = t.strip_prefix('(') else {
+            return Err(format!(
+                "expected '(cost=…)' or '(actual …)', found \"{}\"",
+                clip(t)
+            ));
+        };
+        let Some(close) = after_open.find(')') else {
             return Err(format!("expected ')' closing \"{}\"", clip(t)));
         };
-        let g = &t[1..inner_end];
-        if !t.starts_with('(') {
-            return Err(format!("expected '(cost=…)' or '(actual …)', found \"{}\"", clip(t)));
-        }
+        let g = &after_open[..close];
+        let inner_end = close + 1;
         if let Some(gc) = g.strip_prefix("cost=") {
             let (a, b) = range_of(g, "cost=").ok_or_else(|| bad_group(g))?;
             let rows = num_of(gc, "rows=").ok_or_else(|| bad_group(g))?;
@@ -693,14 +716,21 @@ fn eq_pairs(t: &str) -> Vec<(&str, &str)> {
 fn buffers(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
     for seg in v.split(',') {
         let seg = seg.trim();
-        let (kind, rest) = seg
-            .split_once(' ')
-            .ok_or_else(|| format!("expected 'shared|local|temp key=N', found \"{}\"", clip(seg)))?;
+        let (kind, rest) = seg.split_once(' ').ok_or_else(|| {
+            format!(
+                "expected 'shared|local|temp key=N', found \"{}\"",
+                clip(seg)
+            )
+        })?;
         let prefix = match kind {
             "shared" => "Shared",
             "local" => "Local",
             "temp" => "Temp",
-            _ => return Err(format!("expected 'shared', 'local' or 'temp', found \"{kind}\"")),
+            _ => {
+                return Err(format!(
+                    "expected 'shared', 'local' or 'temp', found \"{kind}\""
+                ))
+            }
         };
         for (k, n) in eq_pairs(rest) {
             let key = match k {
@@ -760,6 +790,51 @@ fn sort_method(v: &str, m: &mut Map<String, Value>) {
     }
 }
 
+/// Incremental Sort: `Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak
+/// Memory: 234kB` → the object JSON prints (`Group Count`, `Sort Methods Used`, `Sort Space …`).
+fn sort_groups(whole: &str) -> Value {
+    let mut g = Map::new();
+    let mut memory = Map::new();
+    let mut disk = Map::new();
+    for (k, v) in pairs(whole) {
+        match k {
+            "Full-sort Groups" | "Pre-sorted Groups" => {
+                g.insert("Group Count".into(), num_or_str(v));
+            }
+            "Sort Method" | "Sort Methods" => {
+                g.insert(
+                    "Sort Methods Used".into(),
+                    Value::Array(v.split(", ").map(|x| s(x.trim())).collect()),
+                );
+            }
+            "Average Memory" | "Peak Memory" | "Average Disk" | "Peak Disk" => {
+                let (avg, target) = match k {
+                    "Average Memory" => (true, &mut memory),
+                    "Peak Memory" => (false, &mut memory),
+                    "Average Disk" => (true, &mut disk),
+                    _ => (false, &mut disk),
+                };
+                let key = if avg {
+                    "Average Sort Space Used"
+                } else {
+                    "Peak Sort Space Used"
+                };
+                target.insert(key.into(), kb(v).map(num).unwrap_or_else(|| s(v)));
+            }
+            other => {
+                g.insert(other.into(), num_or_str(v));
+            }
+        }
+    }
+    if !memory.is_empty() {
+        g.insert("Sort Space Memory".into(), Value::Object(memory));
+    }
+    if !disk.is_empty() {
+        g.insert("Sort Space Disk".into(), Value::Object(disk));
+    }
+    Value::Object(g)
+}
+
 /// `1024 (originally 512)` → (1024, 512); `1024` → (1024, 1024).
 fn with_original(v: &str) -> Option<(f64, f64)> {
     let (n, r) = lead_num(v.trim())?;
@@ -781,7 +856,12 @@ fn apply_property(
 ) -> Result<(), String> {
     let value = value.trim();
     match label {
-        "Output" | "Sort Key" | "Presorted Key" | "Group Key" | "Hash Key" | "Conflict Arbiter Indexes" => {
+        "Output"
+        | "Sort Key"
+        | "Presorted Key"
+        | "Group Key"
+        | "Hash Key"
+        | "Conflict Arbiter Indexes" => {
             let list = split_list(value);
             match m.get_mut(label) {
                 Some(Value::Array(a)) => a.extend(list),
@@ -790,13 +870,31 @@ fn apply_property(
                 }
             }
         }
-        "Filter" | "Index Cond" | "Recheck Cond" | "Hash Cond" | "Merge Cond" | "Join Filter"
-        | "One-Time Filter" | "TID Cond" | "Cache Key" | "Cache Mode" | "Order By"
-        | "Run Condition" | "Remote SQL" | "Relations" | "Conflict Resolution" | "Sampling"
-        | "Window" | "Storage Type" | "Replaces" => {
+        "Filter"
+        | "Index Cond"
+        | "Recheck Cond"
+        | "Hash Cond"
+        | "Merge Cond"
+        | "Join Filter"
+        | "One-Time Filter"
+        | "TID Cond"
+        | "Cache Key"
+        | "Cache Mode"
+        | "Order By"
+        | "Run Condition"
+        | "Remote SQL"
+        | "Relations"
+        | "Conflict Resolution"
+        | "Sampling"
+        | "Window"
+        | "Storage Type"
+        | "Replaces" => {
             m.insert(label.into(), s(value));
         }
         "Sort Method" => sort_method(value, m),
+        "Full-sort Groups" | "Pre-sorted Groups" => {
+            m.insert(label.into(), sort_groups(whole));
+        }
         "Buffers" => buffers(value, m)?,
         "I/O Timings" => io_timings(value, m)?,
         "WAL" => {
@@ -806,7 +904,11 @@ fn apply_property(
                     "fpi" => "WAL FPI",
                     "bytes" => "WAL Bytes",
                     "buffers_full" => "WAL Buffers Full",
-                    _ => return Err(format!("expected records/fpi/bytes/buffers full, found \"{k}\"")),
+                    _ => {
+                        return Err(format!(
+                            "expected records/fpi/bytes/buffers full, found \"{k}\""
+                        ))
+                    }
                 };
                 m.insert(key.into(), num_or_str(n));
             }
@@ -879,6 +981,43 @@ fn apply_property(
 // ----------------------------------------------------------------------------------------------
 // Plan-level lines
 
+/// Labels only a node prints: at the plan's own level they mean the indentation was lost.
+const NODE_LABELS: &[&str] = &[
+    "Output",
+    "Filter",
+    "Index Cond",
+    "Recheck Cond",
+    "Hash Cond",
+    "Merge Cond",
+    "Join Filter",
+    "One-Time Filter",
+    "TID Cond",
+    "Sort Key",
+    "Presorted Key",
+    "Group Key",
+    "Hash Key",
+    "Sort Method",
+    "Rows Removed by Filter",
+    "Rows Removed by Index Recheck",
+    "Rows Removed by Join Filter",
+    "Heap Fetches",
+    "Heap Blocks",
+    "Index Searches",
+    "Buckets",
+    "Batches",
+    "Workers Planned",
+    "Workers Launched",
+    "Cache Key",
+    "Cache Mode",
+    "Hits",
+    "Planned Partitions",
+    "Disabled",
+    "Storage",
+    "WAL",
+    "Full-sort Groups",
+    "Pre-sorted Groups",
+];
+
 const PLAN_LEVEL: &[&str] = &[
     "Planning Time",
     "Planning time",
@@ -927,9 +1066,12 @@ fn settings(v: &str) -> Result<Map<String, Value>, String> {
 /// `Trigger RI_x for constraint fk on t: time=1.2 calls=3` → a `Triggers` entry.
 fn trigger(t: &str) -> Result<Value, String> {
     let body = t.strip_prefix("Trigger").unwrap_or(t);
-    let (head, stats) = body
-        .rsplit_once(": ")
-        .ok_or_else(|| format!("expected 'Trigger name: time=… calls=…', found \"{}\"", clip(t)))?;
+    let (head, stats) = body.rsplit_once(": ").ok_or_else(|| {
+        format!(
+            "expected 'Trigger name: time=… calls=…', found \"{}\"",
+            clip(t)
+        )
+    })?;
     let mut m = Map::new();
     let head = head.trim();
     let (head, relation) = match head.rsplit_once(" on ") {
@@ -971,10 +1113,9 @@ fn jit_line(label: &str, value: &str, jit: &mut Map<String, Value>) -> Result<()
         "Options" => {
             let mut o = Map::new();
             for part in value.split(',') {
-                let (k, v) = part
-                    .trim()
-                    .rsplit_once(' ')
-                    .ok_or_else(|| format!("expected 'Name true|false', found \"{}\"", part.trim()))?;
+                let (k, v) = part.trim().rsplit_once(' ').ok_or_else(|| {
+                    format!("expected 'Name true|false', found \"{}\"", part.trim())
+                })?;
                 o.insert(k.to_string(), Value::Bool(v == "true"));
             }
             jit.insert("Options".into(), Value::Object(o));
@@ -988,7 +1129,10 @@ fn jit_line(label: &str, value: &str, jit: &mut Map<String, Value>) -> Result<()
                     .ok_or_else(|| format!("expected 'Name N ms', found \"{part}\""))?;
                 if let Some((total, deform)) = v.split_once("(Deform ") {
                     let mut g = Map::new();
-                    g.insert("Deform".into(), num(ms(deform.trim_end_matches(')')).unwrap_or(0.0)));
+                    g.insert(
+                        "Deform".into(),
+                        num(ms(deform.trim_end_matches(')')).unwrap_or(0.0)),
+                    );
                     g.insert("Total".into(), num(ms(total).unwrap_or(0.0)));
                     o.insert(k.into(), Value::Object(g));
                 } else {
@@ -1016,7 +1160,10 @@ fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result
                     "allocated" => "Memory Allocated",
                     _ => return Err(format!("expected used= or allocated=, found \"{k}\"")),
                 };
-                m.insert(key.into(), num(kb(v).ok_or_else(|| format!("expected NkB, found \"{v}\""))?));
+                m.insert(
+                    key.into(),
+                    num(kb(v).ok_or_else(|| format!("expected NkB, found \"{v}\""))?),
+                );
             }
             Ok(())
         }
@@ -1036,8 +1183,9 @@ struct NodeB {
     /// Parent Relationship and Subplan Name, when a label said so.
     rel: Option<(String, Option<String>)>,
     workers: Vec<Map<String, Value>>,
-    /// Column of this node's children's arrows (all must agree).
-    child_col: Option<usize>,
+    /// Column of this node's detail lines, labels, workers and children's arrows (all must
+    /// agree).
+    prop_col: Option<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1047,10 +1195,25 @@ enum BlockKind {
 }
 
 enum Frame {
-    Node { id: usize, col: usize },
-    Label { col: usize, owner: usize, idx: usize, child_col: Option<usize> },
-    Worker { col: usize, node: usize, idx: usize },
-    Block { col: usize, kind: BlockKind },
+    Node {
+        id: usize,
+        col: usize,
+    },
+    Label {
+        col: usize,
+        owner: usize,
+        idx: usize,
+        child_col: Option<usize>,
+    },
+    Worker {
+        col: usize,
+        node: usize,
+        idx: usize,
+    },
+    Block {
+        col: usize,
+        kind: BlockKind,
+    },
 }
 
 impl Frame {
@@ -1101,12 +1264,29 @@ impl PlanB {
             children: Vec::new(),
             rel,
             workers: Vec::new(),
-            child_col: None,
+            prop_col: None,
         });
         if let Some(p) = parent {
             self.nodes[p].children.push(id);
         }
         id
+    }
+
+    /// Detail lines of one node must share a column; otherwise which node a line belongs to is
+    /// a guess.
+    fn check_prop_col(&mut self, id: usize, col: usize) -> Result<(), String> {
+        match self.nodes[id].prop_col {
+            Some(c) if c != col => Err(format!(
+                "inconsistent indentation: this node's details start at column {}, this line at column {}",
+                c + 1,
+                col + 1
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.nodes[id].prop_col = Some(col);
+                Ok(())
+            }
+        }
     }
 
     fn node_type(&self, id: usize) -> &str {
@@ -1124,15 +1304,21 @@ impl PlanB {
             let pt = self.node_type(id).to_string();
             let plan_rows = self.nodes[id].map.get("Plan Rows").and_then(Value::as_f64);
             let kids: Vec<usize> = self.nodes[id].children.clone();
+            let plain = kids
+                .iter()
+                .filter(|&&c| self.nodes[c].rel.is_none())
+                .count();
             let mut k = 0;
             for c in kids {
                 if self.nodes[c].rel.is_some() {
                     continue;
                 }
                 let rel = match pt.as_str() {
-                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" | "Custom Scan" => {
-                        "Member"
-                    }
+                    "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
+                    // explain.c's ExplainCustomChildren (a provider's own plans; a custom
+                    // scan's outer/inner plans cannot be told apart from them in text).
+                    "Custom Scan" if plain == 1 => "child",
+                    "Custom Scan" => "children",
                     "Subquery Scan" => "Subquery",
                     // Before PG 14 ModifyTable listed its subplans as members; since then its
                     // one child is an outer plan and (without RETURNING) it estimates 0 rows.
@@ -1181,7 +1367,10 @@ impl PlanB {
         let mut doc = Map::new();
         doc.insert(
             "Plan".into(),
-            built.first_mut().and_then(Option::take).unwrap_or(Value::Null),
+            built
+                .first_mut()
+                .and_then(Option::take)
+                .unwrap_or(Value::Null),
         );
         if !self.planning.is_empty() {
             doc.insert("Planning".into(), Value::Object(self.planning));
@@ -1200,10 +1389,10 @@ impl PlanB {
 }
 
 /// A logical line: physical lines joined, with the cleaned line number it starts on.
-struct Logical {
+struct Logical<'a> {
     line: usize,
     indent: usize,
-    text: String,
+    text: std::borrow::Cow<'a, str>,
     kind: Kind,
 }
 
@@ -1223,7 +1412,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
         match kind {
             Kind::Continuation if in_plan => {
                 if let Some(p) = pending.as_mut() {
-                    p.text.push_str(raw.trim_end_matches(['\r', '\n']));
+                    p.text.to_mut().push_str(raw.trim_end_matches(['\r', '\n']));
                 }
                 continue;
             }
@@ -1244,7 +1433,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 pending = Some(Logical {
                     line,
                     indent,
-                    text: body.to_string(),
+                    text: std::borrow::Cow::Borrowed(body),
                     kind,
                 });
             }
@@ -1253,7 +1442,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 pending = Some(Logical {
                     line,
                     indent,
-                    text: body.to_string(),
+                    text: std::borrow::Cow::Borrowed(body),
                     kind,
                 });
             }
@@ -1274,7 +1463,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
 }
 
 fn process(
-    l: Logical,
+    l: Logical<'_>,
     plan: &mut Option<PlanB>,
     out: &mut Vec<(usize, Value)>,
 ) -> Result<(), LocatedError> {
@@ -1328,15 +1517,16 @@ fn process(
                 }
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
-                    match p.nodes[id].child_col {
+                    // A node's children, details and labels all sit at one column.
+                    match p.nodes[id].prop_col {
                         Some(c) if c != i => {
                             return Err(err(format!(
-                                "inconsistent indentation: a child of the node on this level was at column {}, this one is at column {}",
+                                "inconsistent indentation: the lines under this node's parent start at column {}, this one at column {}",
                                 c + 1,
                                 i + 1
                             )))
                         }
-                        _ => p.nodes[id].child_col = Some(i),
+                        _ => p.nodes[id].prop_col = Some(i),
                     }
                     (id, None)
                 }
@@ -1365,12 +1555,15 @@ fn process(
             p.stack.push(Frame::Node { id, col: name_col });
         }
         Kind::Label => {
-            let Some(p) = plan.as_mut() else { return Ok(()) };
+            let Some(p) = plan.as_mut() else {
+                return Ok(());
+            };
             p.pop_to(i);
             let Some(Frame::Node { id, .. }) = p.stack.last() else {
                 return Err(err(format!("expected \"{}\" under a plan node", clip(t))));
             };
             let owner = *id;
+            p.check_prop_col(owner, i).map_err(err)?;
             let label = if let Some(name) = t.strip_prefix("CTE ") {
                 Label {
                     rel: "InitPlan",
@@ -1397,22 +1590,32 @@ fn process(
             });
         }
         Kind::Worker => {
-            let Some(p) = plan.as_mut() else { return Ok(()) };
+            let Some(p) = plan.as_mut() else {
+                return Ok(());
+            };
             p.pop_to(i);
             let Some(Frame::Node { id, .. }) = p.stack.last() else {
                 return Err(err(format!("expected \"{}\" under a plan node", clip(t))));
             };
             let node = *id;
+            p.check_prop_col(node, i).map_err(err)?;
             let rest = t.strip_prefix("Worker ").unwrap_or(t);
             let (n, rest) = rest.split_once(':').unwrap_or((rest, ""));
-            let number = n.trim().parse::<f64>().map_err(|_| err(format!("expected a worker number, found \"{n}\"")))?;
+            let number = n
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| err(format!("expected a worker number, found \"{n}\"")))?;
             let mut w = Map::new();
             w.insert("Worker Number".into(), num(number));
             let rest = rest.trim();
             let nt = p.node_type(node).to_string();
             if let Some(a) = rest.strip_prefix("actual") {
-                parse_actuals(a, &mut w)
-                    .ok_or_else(|| err(format!("expected 'actual time=… rows=… loops=…', found \"{}\"", clip(rest))))?;
+                parse_actuals(a, &mut w).ok_or_else(|| {
+                    err(format!(
+                        "expected 'actual time=… rows=… loops=…', found \"{}\"",
+                        clip(rest)
+                    ))
+                })?;
             } else if let Some(label) = property_label(rest) {
                 let value = &rest[label.len() + 1..];
                 apply_property(&nt, label, value, rest, &mut w).map_err(err)?;
@@ -1421,7 +1624,10 @@ fn process(
             }
             // Several `Worker N:` lines for one worker (old versions print one per property).
             let ws = &mut p.nodes[node].workers;
-            let idx = match ws.iter().position(|x| x.get("Worker Number") == Some(&num(number))) {
+            let idx = match ws
+                .iter()
+                .position(|x| x.get("Worker Number") == Some(&num(number)))
+            {
                 Some(k) => {
                     for (k2, v) in w {
                         ws[k].insert(k2, v);
@@ -1436,12 +1642,16 @@ fn process(
             p.stack.push(Frame::Worker { col: i, node, idx });
         }
         Kind::Trigger => {
-            let Some(p) = plan.as_mut() else { return Ok(()) };
+            let Some(p) = plan.as_mut() else {
+                return Ok(());
+            };
             p.pop_to(0);
             p.triggers.push(trigger(t).map_err(err)?);
         }
         Kind::Property => {
-            let Some(p) = plan.as_mut() else { return Ok(()) };
+            let Some(p) = plan.as_mut() else {
+                return Ok(());
+            };
             let label = property_label(t).unwrap_or("");
             let value = t.get(label.len() + 1..).unwrap_or("").trim();
             let plan_level = PLAN_LEVEL.contains(&label) && i <= p.root_col + 1;
@@ -1451,16 +1661,24 @@ fn process(
                 p.pop_to(i);
             }
             match p.stack.last() {
+                None if NODE_LABELS.contains(&label) => {
+                    return Err(err(format!(
+                        "expected \"{label}:\" indented under a plan node (it is at column {}, the plan's first node at column {})",
+                        i + 1,
+                        p.root_col + 1
+                    )))
+                }
                 None => plan_property(p, label, value, i).map_err(err)?,
                 Some(Frame::Node { id, .. }) => {
                     let id = *id;
-                    let nt = p.node_type(id).to_string();
-                    apply_property(&nt, label, value, t, &mut p.nodes[id].map).map_err(err)?;
+                    p.check_prop_col(id, i).map_err(err)?;
+                    let nt = static_type(p.node_type(id));
+                    apply_property(nt, label, value, t, &mut p.nodes[id].map).map_err(err)?;
                 }
                 Some(Frame::Worker { node, idx, .. }) => {
                     let (node, idx) = (*node, *idx);
-                    let nt = p.node_type(node).to_string();
-                    apply_property(&nt, label, value, t, &mut p.nodes[node].workers[idx])
+                    let nt = static_type(p.node_type(node));
+                    apply_property(nt, label, value, t, &mut p.nodes[node].workers[idx])
                         .map_err(err)?;
                 }
                 Some(Frame::Block { kind, .. }) => match kind {
@@ -1480,8 +1698,21 @@ fn process(
     Ok(())
 }
 
+/// The one node type property parsing depends on, without borrowing the node.
+fn static_type(t: &str) -> &'static str {
+    if t == "Hash" {
+        "Hash"
+    } else {
+        ""
+    }
+}
+
 fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<(), String> {
-    let time = |v: &str| ms(v).map(num).ok_or_else(|| format!("expected 'N ms', found \"{v}\""));
+    let time = |v: &str| {
+        ms(v)
+            .map(num)
+            .ok_or_else(|| format!("expected 'N ms', found \"{v}\""))
+    };
     match label {
         "Planning Time" | "Planning time" => {
             p.top.insert("Planning Time".into(), time(value)?);
@@ -1490,11 +1721,16 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
             p.top.insert("Execution Time".into(), time(value)?);
         }
         "Planning" | "JIT" => {
-            let kind = if label == "JIT" { BlockKind::Jit } else { BlockKind::Planning };
+            let kind = if label == "JIT" {
+                BlockKind::Jit
+            } else {
+                BlockKind::Planning
+            };
             p.stack.push(Frame::Block { col, kind });
         }
         "Settings" => {
-            p.top.insert("Settings".into(), Value::Object(settings(value)?));
+            p.top
+                .insert("Settings".into(), Value::Object(settings(value)?));
         }
         "Query Identifier" => {
             p.top.insert("Query Identifier".into(), s(value));
@@ -1558,11 +1794,17 @@ mod tests {
         assert_eq!(v["Node Type"], "Hash Join");
         assert_eq!(v["Join Type"], "Left");
         let v = name("Nested Loop Anti Join");
-        assert_eq!((v["Node Type"].as_str(), v["Join Type"].as_str()), (Some("Nested Loop"), Some("Anti")));
+        assert_eq!(
+            (v["Node Type"].as_str(), v["Join Type"].as_str()),
+            (Some("Nested Loop"), Some("Anti"))
+        );
         let v = name("Nested Loop");
         assert_eq!(v["Join Type"], "Inner");
         let v = name("Merge Right Anti Join");
-        assert_eq!((v["Node Type"].as_str(), v["Join Type"].as_str()), (Some("Merge Join"), Some("Right Anti")));
+        assert_eq!(
+            (v["Node Type"].as_str(), v["Join Type"].as_str()),
+            (Some("Merge Join"), Some("Right Anti"))
+        );
         let v = name("Hash");
         assert_eq!(v["Node Type"], "Hash");
         assert!(v.get("Join Type").is_none());
@@ -1576,9 +1818,19 @@ mod tests {
         assert_eq!(v["Relation Name"], "t");
         assert_eq!(v["Alias"], "x");
         let v = name("Seq Scan on public.t");
-        assert_eq!((v["Schema"].as_str(), v["Relation Name"].as_str(), v["Alias"].as_str()), (Some("public"), Some("t"), Some("t")));
+        assert_eq!(
+            (
+                v["Schema"].as_str(),
+                v["Relation Name"].as_str(),
+                v["Alias"].as_str()
+            ),
+            (Some("public"), Some("t"), Some("t"))
+        );
         let v = name("Index Scan Backward using i on t");
-        assert_eq!((v["Scan Direction"].as_str(), v["Index Name"].as_str()), (Some("Backward"), Some("i")));
+        assert_eq!(
+            (v["Scan Direction"].as_str(), v["Index Name"].as_str()),
+            (Some("Backward"), Some("i"))
+        );
         let v = name("Index Only Scan using \"my idx\" on public.\"My:T\" \"a b\"");
         assert_eq!(v["Node Type"], "Index Only Scan");
         assert_eq!(v["Scan Direction"], "Forward");
@@ -1589,15 +1841,28 @@ mod tests {
         assert_eq!(v["Index Name"], "idx");
         assert!(v.get("Relation Name").is_none());
         let v = name("CTE Scan on x x_1");
-        assert_eq!((v["CTE Name"].as_str(), v["Alias"].as_str()), (Some("x"), Some("x_1")));
+        assert_eq!(
+            (v["CTE Name"].as_str(), v["Alias"].as_str()),
+            (Some("x"), Some("x_1"))
+        );
         let v = name("Function Scan on pg_catalog.generate_series s");
-        assert_eq!((v["Function Name"].as_str(), v["Schema"].as_str(), v["Alias"].as_str()), (Some("generate_series"), Some("pg_catalog"), Some("s")));
+        assert_eq!(
+            (
+                v["Function Name"].as_str(),
+                v["Schema"].as_str(),
+                v["Alias"].as_str()
+            ),
+            (Some("generate_series"), Some("pg_catalog"), Some("s"))
+        );
         let v = name("Values Scan on \"*VALUES*\"");
         assert_eq!(v["Alias"], "*VALUES*");
         let v = name("Subquery Scan on s");
         assert_eq!(v["Alias"], "s");
         let v = name("Custom Scan (Citus Adaptive)");
-        assert_eq!((v["Node Type"].as_str(), v["Custom Plan Provider"].as_str()), (Some("Custom Scan"), Some("Citus Adaptive")));
+        assert_eq!(
+            (v["Node Type"].as_str(), v["Custom Plan Provider"].as_str()),
+            (Some("Custom Scan"), Some("Citus Adaptive"))
+        );
         let v = name("Async Foreign Scan on population_frara population_1");
         assert_eq!(v["Node Type"], "Foreign Scan");
         assert_eq!(v["Async Capable"], true);
@@ -1613,24 +1878,55 @@ mod tests {
     #[test]
     fn aggregate_setop_modify_names() {
         let v = name("Partial HashAggregate");
-        assert_eq!((v["Node Type"].as_str(), v["Strategy"].as_str(), v["Partial Mode"].as_str()), (Some("Aggregate"), Some("Hashed"), Some("Partial")));
+        assert_eq!(
+            (
+                v["Node Type"].as_str(),
+                v["Strategy"].as_str(),
+                v["Partial Mode"].as_str()
+            ),
+            (Some("Aggregate"), Some("Hashed"), Some("Partial"))
+        );
         let v = name("Finalize GroupAggregate");
-        assert_eq!((v["Strategy"].as_str(), v["Partial Mode"].as_str()), (Some("Sorted"), Some("Finalize")));
+        assert_eq!(
+            (v["Strategy"].as_str(), v["Partial Mode"].as_str()),
+            (Some("Sorted"), Some("Finalize"))
+        );
         let v = name("Aggregate");
-        assert_eq!((v["Strategy"].as_str(), v["Partial Mode"].as_str()), (Some("Plain"), Some("Simple")));
+        assert_eq!(
+            (v["Strategy"].as_str(), v["Partial Mode"].as_str()),
+            (Some("Plain"), Some("Simple"))
+        );
         let v = name("MixedAggregate");
         assert_eq!(v["Strategy"], "Mixed");
         let v = name("HashSetOp Except");
-        assert_eq!((v["Node Type"].as_str(), v["Strategy"].as_str(), v["Command"].as_str()), (Some("SetOp"), Some("Hashed"), Some("Except")));
+        assert_eq!(
+            (
+                v["Node Type"].as_str(),
+                v["Strategy"].as_str(),
+                v["Command"].as_str()
+            ),
+            (Some("SetOp"), Some("Hashed"), Some("Except"))
+        );
         let v = name("SetOp Intersect All");
-        assert_eq!((v["Strategy"].as_str(), v["Command"].as_str()), (Some("Sorted"), Some("Intersect All")));
-        for (t, op) in [("Insert on t", "Insert"), ("Update on t", "Update"), ("Delete on t", "Delete"), ("Merge on public.tb", "Merge")] {
+        assert_eq!(
+            (v["Strategy"].as_str(), v["Command"].as_str()),
+            (Some("Sorted"), Some("Intersect All"))
+        );
+        for (t, op) in [
+            ("Insert on t", "Insert"),
+            ("Update on t", "Update"),
+            ("Delete on t", "Delete"),
+            ("Merge on public.tb", "Merge"),
+        ] {
             let v = name(t);
             assert_eq!(v["Node Type"], "ModifyTable");
             assert_eq!(v["Operation"], op);
         }
         let v = name("Foreign Update on ft");
-        assert_eq!((v["Node Type"].as_str(), v["Operation"].as_str()), (Some("Foreign Scan"), Some("Update")));
+        assert_eq!(
+            (v["Node Type"].as_str(), v["Operation"].as_str()),
+            (Some("Foreign Scan"), Some("Update"))
+        );
         assert!(parse_node_name("Partial Sort").is_none());
     }
 
@@ -1763,7 +2059,9 @@ mod tests {
         let v = one("Seq Scan on t\n  I/O Timings: read=1.25 write=0.5\n");
         assert_eq!(v["Plan"]["I/O Read Time"], json!(1.25));
         assert_eq!(v["Plan"]["I/O Write Time"], json!(0.5));
-        let v = one("Seq Scan on t\n  I/O Timings: shared/local read=16.962 write=0.018, temp read=1\n");
+        let v = one(
+            "Seq Scan on t\n  I/O Timings: shared/local read=16.962 write=0.018, temp read=1\n",
+        );
         assert_eq!(v["Plan"]["I/O Read Time"], json!(16.962));
         assert_eq!(v["Plan"]["Temp I/O Read Time"], json!(1.0));
     }
@@ -1790,7 +2088,10 @@ mod tests {
             "Execution Time: 57.758 ms\n",
         ));
         assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Outer");
-        assert_eq!(v["Settings"], json!({"search_path": "public, magasin", "work_mem": "8MB", "x": "it's"}));
+        assert_eq!(
+            v["Settings"],
+            json!({"search_path": "public, magasin", "work_mem": "8MB", "x": "it's"})
+        );
         assert_eq!(v["Query Identifier"], "-5424821330993577306");
         assert_eq!(v["Planning"]["Shared Hit Blocks"], json!(91.0));
         assert_eq!(v["Planning"]["Memory Used"], json!(20.0));
@@ -1845,10 +2146,19 @@ mod tests {
         // Children of one node at different columns: the tree is ambiguous.
         let e = err("Append\n  ->  Seq Scan on a\n    ->  Seq Scan on b\n");
         assert_eq!(e.line, Some(3), "{e:?}");
-        assert!(e.message.contains("inconsistent indentation"), "{}", e.message);
-        let e = err("Append\n  ->  Seq Scan on a\n        ->  Seq Scan on b\n   ->  Seq Scan on c\n");
+        assert!(
+            e.message.contains("inconsistent indentation"),
+            "{}",
+            e.message
+        );
+        let e =
+            err("Append\n  ->  Seq Scan on a\n        ->  Seq Scan on b\n   ->  Seq Scan on c\n");
         assert_eq!(e.line, Some(4), "{e:?}");
-        assert!(e.message.contains("inconsistent indentation"), "{}", e.message);
+        assert!(
+            e.message.contains("inconsistent indentation"),
+            "{}",
+            e.message
+        );
         // A child node without its arrow.
         let e = err("Limit\n  Seq Scan on t  (cost=1..2 rows=1 width=4)\n");
         assert_eq!(e.line, Some(2));
@@ -1864,6 +2174,71 @@ mod tests {
     }
 
     #[test]
+    fn incremental_sort_groups() {
+        let v = one("Incremental Sort\n  Sort Key: a, b\n  Presorted Key: a\n  Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak Memory: 234kB\n  Pre-sorted Groups: 5  Sort Methods: top-N heapsort, quicksort  Average Disk: 4kB  Peak Disk: 8kB\n");
+        let p = &v["Plan"];
+        assert_eq!(p["Presorted Key"], json!(["a"]));
+        assert_eq!(p["Full-sort Groups"]["Group Count"], json!(1.0));
+        assert_eq!(
+            p["Full-sort Groups"]["Sort Methods Used"],
+            json!(["quicksort"])
+        );
+        assert_eq!(
+            p["Full-sort Groups"]["Sort Space Memory"]["Peak Sort Space Used"],
+            json!(234.0)
+        );
+        assert_eq!(
+            p["Pre-sorted Groups"]["Sort Methods Used"],
+            json!(["top-N heapsort", "quicksort"])
+        );
+        assert_eq!(
+            p["Pre-sorted Groups"]["Sort Space Disk"]["Average Sort Space Used"],
+            json!(4.0)
+        );
+    }
+
+    #[test]
+    fn lost_indentation_is_an_error() {
+        let e = err("Seq Scan on t\nFilter: (a = 1)\n");
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.contains("indented under a plan node"),
+            "{}",
+            e.message
+        );
+        // Unknown plan-level lines are kept, not lost.
+        let v = one("Result\nFrobnication: 3\n");
+        assert_eq!(v["Frobnication"], json!(3.0));
+    }
+
+    #[test]
+    fn label_lookalikes_in_wrapped_text() {
+        // A wrapped filter whose second half starts with `SubPlan 1)`: a continuation.
+        let v = one("Seq Scan on t\n  Filter: (a = (\nSubPlan 1))\n  SubPlan 1\n    ->  Result\n");
+        assert_eq!(v["Plan"]["Filter"], "(a = (SubPlan 1))");
+        assert_eq!(v["Plan"]["Plans"][0]["Subplan Name"], "SubPlan 1");
+        assert!(is_label("InitPlan 3 (returns $2,$3)"));
+        assert!(is_label("CTE \"my cte\""));
+        assert!(!is_label("CTE Scan on x"));
+        assert!(!is_label("SubPlan 1)"));
+    }
+
+    #[test]
+    fn misplaced_detail_line_is_an_error() {
+        let e = err("Limit\n  Buffers: shared hit=1\n  ->  Seq Scan on t\n     Filter: (a = 1)\n");
+        assert_eq!(e.line, Some(4), "{e:?}");
+        let e = err("Limit\n  ->  Seq Scan on t\n     Filter: (a = 1)\n");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        let e = err("Limit\n  Filter: (a = 1)\n   ->  Seq Scan on t\n");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        assert!(
+            e.message.contains("inconsistent indentation"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn errors_map_to_original_lines() {
         let c = clean("   QUERY PLAN\n-----------\n Limit\n   Seq Scan on t  (cost=1..2 rows=1 width=4)\n(2 rows)\n");
         let e = parse(&c).unwrap_err();
@@ -1873,10 +2248,26 @@ mod tests {
     #[test]
     fn never_panics_on_odd_input() {
         for t in [
-            "->", "-> ", "->  (", "Seq Scan on \"", "Seq Scan on t  (cost=", "Seq Scan on t  (cost=1..)", "Worker 0:",
-            "Result\n  Worker 0:  actual", "Result\n  Worker 99999999999999999999:", "InitPlan 1", "Result\n ->  é (cost=1..2 rows=1 width=1)",
-            "Result\n  Buckets: x", "Result\n  Sort Method:", "Result\nSettings: a = 'b", "Result\nTrigger : ", "Result\n  ->  Result\n ->  Result",
-            "é\u{301}  (cost=1..2 rows=1 width=1)", "Custom Scan (x", "Result\nJIT:\n  Timing: Generation", "Result\n  I/O Timings: read=",
+            "->",
+            "-> ",
+            "->  (",
+            "Seq Scan on \"",
+            "Seq Scan on t  (cost=",
+            "Seq Scan on t  (cost=1..)",
+            "Worker 0:",
+            "Result\n  Worker 0:  actual",
+            "Result\n  Worker 99999999999999999999:",
+            "InitPlan 1",
+            "Result\n ->  é (cost=1..2 rows=1 width=1)",
+            "Result\n  Buckets: x",
+            "Result\n  Sort Method:",
+            "Result\nSettings: a = 'b",
+            "Result\nTrigger : ",
+            "Result\n  ->  Result\n ->  Result",
+            "é\u{301}  (cost=1..2 rows=1 width=1)",
+            "Custom Scan (x",
+            "Result\nJIT:\n  Timing: Generation",
+            "Result\n  I/O Timings: read=",
         ] {
             let _ = parse(&clean(t));
         }
