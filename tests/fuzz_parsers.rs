@@ -487,3 +487,31 @@ fn wide_plan() {
     check(&plan_gen::to_json(&tree));
     check(&plan_gen::to_text(&tree));
 }
+
+/// The generator's two forms of one plan read to the same tree (checks the generator against the
+/// readers, and the readers against each other, on every node kind the benchmark uses).
+#[test]
+fn generated_json_and_text_agree() {
+    for seed in 0..20u64 {
+        let tree = plan_gen::big_plan(seed, 6);
+        let nodes = tree.count();
+        let json = parse_source("gen.json", &plan_gen::to_json(&tree)).expect("generated JSON reads");
+        let text = parse_source("gen.txt", &plan_gen::to_text(&tree))
+            .unwrap_or_else(|e| panic!("generated text (seed {seed}) does not read: {e}"));
+        assert_eq!(json[0].nodes.len(), nodes);
+        assert_eq!(text[0].nodes.len(), nodes, "seed {seed}");
+        for (a, b) in json[0].nodes.iter().zip(&text[0].nodes) {
+            assert_eq!(a.label(), b.label(), "seed {seed} node {}", a.id);
+            assert_eq!(a.parent, b.parent, "seed {seed} node {}", a.id);
+            assert_eq!(a.actual_rows, b.actual_rows, "seed {seed} node {}", a.id);
+            assert_eq!(a.output, b.output, "seed {seed} node {}", a.id);
+        }
+    }
+    for depth in [2usize, 50, 2_500] {
+        let tree = plan_gen::deep_chain(depth);
+        let text = plan_gen::to_text(&tree);
+        plan_gen::drop_deep(tree);
+        let p = parse_source("deep.txt", &text).unwrap_or_else(|e| panic!("deep text {depth}: {e}"));
+        assert_eq!(p[0].nodes.len(), depth);
+    }
+}
