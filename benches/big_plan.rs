@@ -9,7 +9,7 @@
 //! (e) peak heap during (c), above the baseline (the input held in memory), from a counting
 //!     global allocator.
 //!
-//! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`).
+//! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`); `=text:N` the text parse.
 //! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
 //! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
 
@@ -164,8 +164,17 @@ fn main() {
         t.elapsed()
     );
 
-    // `PGDIAG_BENCH_PROFILE=N`: only run (c) N times, for `perf record`.
-    if let Some(n) = std::env::var("PGDIAG_BENCH_PROFILE").ok().and_then(|s| s.parse::<usize>().ok()) {
+    // `PGDIAG_BENCH_PROFILE=N`: only run (c) N times, for `perf record`; `text:N`: the text parse.
+    if let Ok(p) = std::env::var("PGDIAG_BENCH_PROFILE") {
+        if let Some(n) = p.strip_prefix("text:").and_then(|s| s.parse::<usize>().ok()) {
+            drop(json);
+            let text = plan_gen::to_text(&plan_gen::big_plan(seed, branches));
+            for _ in 0..n {
+                std::hint::black_box(parse_source("big.txt", &text).expect("parses"));
+            }
+            return;
+        }
+        let n: usize = p.parse().expect("PGDIAG_BENCH_PROFILE=N or text:N");
         for _ in 0..n {
             let plans = parse_source("big.json", &json).expect("parses");
             std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));
