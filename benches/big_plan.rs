@@ -144,7 +144,11 @@ fn main() {
     println!("machine: {}", machine());
     println!(
         "profile: {}",
-        if cfg!(debug_assertions) { "debug (numbers meaningless)" } else { "release" }
+        if cfg!(debug_assertions) {
+            "debug (numbers meaningless)"
+        } else {
+            "release"
+        }
     );
 
     let t = Instant::now();
@@ -155,7 +159,8 @@ fn main() {
         // Write both forms, to look at them or to feed them to `pgdiag` by hand.
         let dir = std::path::PathBuf::from(dir);
         std::fs::write(dir.join("big_plan.json"), &json).expect("write big_plan.json");
-        std::fs::write(dir.join("big_plan.txt"), plan_gen::to_text(&tree)).expect("write big_plan.txt");
+        std::fs::write(dir.join("big_plan.txt"), plan_gen::to_text(&tree))
+            .expect("write big_plan.txt");
     }
     drop(tree);
     println!(
@@ -166,7 +171,10 @@ fn main() {
 
     // `PGDIAG_BENCH_PROFILE=N`: only run (c) N times, for `perf record`; `text:N`: the text parse.
     if let Ok(p) = std::env::var("PGDIAG_BENCH_PROFILE") {
-        if let Some(n) = p.strip_prefix("text:").and_then(|s| s.parse::<usize>().ok()) {
+        if let Some(n) = p
+            .strip_prefix("text:")
+            .and_then(|s| s.parse::<usize>().ok())
+        {
             drop(json);
             let text = plan_gen::to_text(&plan_gen::big_plan(seed, branches));
             for _ in 0..n {
@@ -185,7 +193,11 @@ fn main() {
     // Sanity: the plan reads, with every node.
     let plans = parse_source("big.json", &json).expect("generated JSON plan must parse");
     assert_eq!(plans.len(), 1);
-    assert_eq!(plans[0].nodes.len(), nodes, "every generated node is in the model");
+    assert_eq!(
+        plans[0].nodes.len(),
+        nodes,
+        "every generated node is in the model"
+    );
     let findings = check_plan(&plans[0], &EngineSettings::default()).len();
     drop(plans);
 
@@ -247,8 +259,18 @@ fn main() {
             mb(bytes) / d.as_secs_f64()
         );
     };
-    row("(a) serde_json IgnoredAny (validation only)", t_validate, json_len, "");
-    row("(b) parse_source JSON (parse + derive)", t_parse, json_len, "");
+    row(
+        "(a) serde_json IgnoredAny (validation only)",
+        t_validate,
+        json_len,
+        "",
+    );
+    row(
+        "(b) parse_source JSON (parse + derive)",
+        t_parse,
+        json_len,
+        "",
+    );
     row(
         "(c) (b) + check_plan (full analysis)",
         t_full,
@@ -260,7 +282,14 @@ fn main() {
             &format!("(d) parse_source text ({:.1} MB)", mb(text.len())),
             *d,
             text.len(),
-            &format!("≥ 100 MB/s: {}", if mb(text.len()) / d.as_secs_f64() >= 100.0 { "met" } else { "MISSED" }),
+            &format!(
+                "≥ 100 MB/s: {}",
+                if mb(text.len()) / d.as_secs_f64() >= 100.0 {
+                    "met"
+                } else {
+                    "MISSED"
+                }
+            ),
         ),
         Err(msg) => println!("| (d) parse_source text ({:.1} MB): {msg}", mb(text.len())),
     }

@@ -53,14 +53,22 @@ fn check_plan_figures(p: &Plan) {
             assert!(t.is_finite(), "node {} inclusive_ms = {t}", n.id);
         }
         if let Some(t) = n.exclusive_ms {
-            assert!(t.is_finite() && t >= 0.0, "node {} exclusive_ms = {t}", n.id);
+            assert!(
+                t.is_finite() && t >= 0.0,
+                "node {} exclusive_ms = {t}",
+                n.id
+            );
         }
         if let Some(s) = n.time_share {
             assert!(s.is_finite(), "node {} time_share = {s}", n.id);
         }
         if let Some(b) = &n.exclusive_buffers {
             for v in [b.shared_hit, b.shared_read, b.temp_read, b.temp_written] {
-                assert!(v >= 0.0 || v.is_nan(), "node {} negative exclusive buffers", n.id);
+                assert!(
+                    v >= 0.0 || v.is_nan(),
+                    "node {} negative exclusive buffers",
+                    n.id
+                );
             }
         }
     }
@@ -118,7 +126,11 @@ fn corpus() -> &'static [(String, String)] {
                 }
             }
         }
-        assert!(out.len() > 100, "plan corpus not found ({} files)", out.len());
+        assert!(
+            out.len() > 100,
+            "plan corpus not found ({} files)",
+            out.len()
+        );
         out
     })
 }
@@ -161,17 +173,80 @@ const BOUNDARIES: &[char] = &[
 ];
 
 const ODD_NUMBERS: &[&str] = &[
-    "1e308", "-1e308", "1e999", "-1", "-0", "NaN", "nan", "inf", "-Infinity", "1e-400",
-    "99999999999999999999999999999999999999", "0x1F", "", "1..2", "..", "١٢٣", "1,5", "+5", ".",
-    "18446744073709551616", "-9223372036854775809", "\"12\"", "null", "true", "[]", "{}",
-    "\"NaN\"", "\"inf\"", "\"-1e308\"", "\" 7 \"",
+    "1e308",
+    "-1e308",
+    "1e999",
+    "-1",
+    "-0",
+    "NaN",
+    "nan",
+    "inf",
+    "-Infinity",
+    "1e-400",
+    "99999999999999999999999999999999999999",
+    "0x1F",
+    "",
+    "1..2",
+    "..",
+    "١٢٣",
+    "1,5",
+    "+5",
+    ".",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "\"12\"",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "\"NaN\"",
+    "\"inf\"",
+    "\"-1e308\"",
+    "\" 7 \"",
 ];
 
 const ODD_TEXT: &[&str] = &[
-    "\0", "\u{7f}", "\u{1b}[31m", "\r", "\r\n", "\t", "\u{feff}", "\u{202e}", "é", "e\u{301}",
-    "😀", "\u{10FFFF}", "\u{2028}", "ß", "İ", "\\", "\"", "'", "->", "  ->  ", "(never executed)",
-    "{", "[", "}", "]", "\n\n", "+", "│", "║", " (cost=", "rows=", "..", "Plan:", "<", "&amp;",
-    "&#0;", "- ", ": ", "---", "%", "\u{a0}",
+    "\0",
+    "\u{7f}",
+    "\u{1b}[31m",
+    "\r",
+    "\r\n",
+    "\t",
+    "\u{feff}",
+    "\u{202e}",
+    "é",
+    "e\u{301}",
+    "😀",
+    "\u{10FFFF}",
+    "\u{2028}",
+    "ß",
+    "İ",
+    "\\",
+    "\"",
+    "'",
+    "->",
+    "  ->  ",
+    "(never executed)",
+    "{",
+    "[",
+    "}",
+    "]",
+    "\n\n",
+    "+",
+    "│",
+    "║",
+    " (cost=",
+    "rows=",
+    "..",
+    "Plan:",
+    "<",
+    "&amp;",
+    "&#0;",
+    "- ",
+    ": ",
+    "---",
+    "%",
+    "\u{a0}",
 ];
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -274,7 +349,12 @@ fn apply(input: &str, m: &Mutation) -> String {
 /// The input as psql prints a one-column result, in a few of its styles.
 fn psql_frame(input: &str, style: u8) -> String {
     let lines: Vec<&str> = input.trim_end_matches('\n').split('\n').collect();
-    let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0).max(10);
+    let w = lines
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     let pad = |l: &str| format!("{l}{}", " ".repeat(w - l.chars().count()));
     let mut out = String::new();
     match style {
@@ -452,7 +532,10 @@ fn deep_unknown_value() {
     for (head, tail) in [
         ("[{\"Plan\": {\"Node Type\": \"Result\", \"Foo\": ", "}}]"),
         ("[{\"Plan\": {\"Node Type\": \"Result\"}, \"Foo\": ", "}]"),
-        ("[{\"Plan\": {\"Node Type\": \"Result\"}, \"Triggers\": ", "}]"),
+        (
+            "[{\"Plan\": {\"Node Type\": \"Result\"}, \"Triggers\": ",
+            "}]",
+        ),
         ("[{\"Plan\": {\"Node Type\": \"Result\"}, \"JIT\": ", "}]"),
     ] {
         let s = format!("{head}{}1{}{tail}", "[".repeat(depth), "]".repeat(depth));
@@ -516,7 +599,8 @@ fn generated_json_and_text_agree() {
     for seed in 0..20u64 {
         let tree = plan_gen::big_plan(seed, 6);
         let nodes = tree.count();
-        let json = parse_source("gen.json", &plan_gen::to_json(&tree)).expect("generated JSON reads");
+        let json =
+            parse_source("gen.json", &plan_gen::to_json(&tree)).expect("generated JSON reads");
         let text = parse_source("gen.txt", &plan_gen::to_text(&tree))
             .unwrap_or_else(|e| panic!("generated text (seed {seed}) does not read: {e}"));
         assert_eq!(json[0].nodes.len(), nodes);
@@ -532,7 +616,8 @@ fn generated_json_and_text_agree() {
         let tree = plan_gen::deep_chain(depth);
         let text = plan_gen::to_text(&tree);
         plan_gen::drop_deep(tree);
-        let p = parse_source("deep.txt", &text).unwrap_or_else(|e| panic!("deep text {depth}: {e}"));
+        let p =
+            parse_source("deep.txt", &text).unwrap_or_else(|e| panic!("deep text {depth}: {e}"));
         assert_eq!(p[0].nodes.len(), depth);
     }
 }

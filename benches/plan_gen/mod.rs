@@ -145,8 +145,21 @@ struct Gen {
 }
 
 const COLS: &[&str] = &[
-    "id", "customer_id", "region_id", "product_id", "amount", "qty", "created_at", "status",
-    "note", "price", "discount", "channel", "payload", "updated_at", "sku",
+    "id",
+    "customer_id",
+    "region_id",
+    "product_id",
+    "amount",
+    "qty",
+    "created_at",
+    "status",
+    "note",
+    "price",
+    "discount",
+    "channel",
+    "payload",
+    "updated_at",
+    "sku",
 ];
 
 impl Gen {
@@ -244,8 +257,10 @@ impl Gen {
                 self.rng.range(1, 13)
             ),
         ));
-        n.removed
-            .push(("Rows Removed by Filter", (rows * self.rng.range(1, 50) as f64).round()));
+        n.removed.push((
+            "Rows Removed by Filter",
+            (rows * self.rng.range(1, 50) as f64).round(),
+        ));
         self.with_io(n, 1.0, false)
     }
 
@@ -259,7 +274,11 @@ impl Gen {
     ) -> GNode {
         let ms = 0.002 + self.rng.unit() * 0.05;
         let mut n = self.node(
-            if only { "Index Only Scan" } else { "Index Scan" },
+            if only {
+                "Index Only Scan"
+            } else {
+                "Index Scan"
+            },
             Some(rel),
             1.0,
             ms,
@@ -332,7 +351,11 @@ impl Gen {
         hash.children.push(nl);
 
         let mut hj = self.node("Hash Join", Some("Outer"), rows * 0.8, scan_ms * 1.4, 1.0);
-        hj.join_type = Some(if self.rng.chance(0.3) { "Left" } else { "Inner" });
+        hj.join_type = Some(if self.rng.chance(0.3) {
+            "Left"
+        } else {
+            "Inner"
+        });
         hj.inner_unique = Some(false);
         hj.output = self.cols("s", 3);
         hj.conds
@@ -340,7 +363,13 @@ impl Gen {
         hj = self.with_io(hj, 2.0, spill);
         hj.children = vec![gather, hash];
 
-        let mut agg = self.node("Aggregate", Some("Subquery"), rows / 40.0, scan_ms * 1.6, 1.0);
+        let mut agg = self.node(
+            "Aggregate",
+            Some("Subquery"),
+            rows / 40.0,
+            scan_ms * 1.6,
+            1.0,
+        );
         agg.strategy = Some("Hashed");
         agg.partial_mode = Some("Simple");
         agg.text_name = Some("HashAggregate");
@@ -356,7 +385,11 @@ impl Gen {
             if agg_spill { 8 } else { 0 },
             if agg_spill { self.rng.range(2, 40) } else { 1 },
             self.rng.range(24, 20000),
-            if agg_spill { self.rng.range(1000, 90000) } else { 0 },
+            if agg_spill {
+                self.rng.range(1000, 90000)
+            } else {
+                0
+            },
         ));
         agg = self.with_io(agg, 2.0, agg_spill);
         agg.children.push(hj);
@@ -381,7 +414,13 @@ impl Gen {
         sort1.children.push(seq);
 
         let brows = self.rng.range(100, 50_000) as f64;
-        let mut bidx = self.node("Bitmap Index Scan", Some("Outer"), brows, brows / 50000.0, 1.0);
+        let mut bidx = self.node(
+            "Bitmap Index Scan",
+            Some("Outer"),
+            brows,
+            brows / 50000.0,
+            1.0,
+        );
         bidx.index_name = Some(format!("payments_p{i}_created_idx"));
         bidx.conds.push((
             "Index Cond",
@@ -389,7 +428,13 @@ impl Gen {
         ));
         bidx.index_searches = Some(1);
         bidx = self.with_io(bidx, 0.1, false);
-        let mut bheap = self.node("Bitmap Heap Scan", Some("Outer"), brows, brows / 3000.0, 1.0);
+        let mut bheap = self.node(
+            "Bitmap Heap Scan",
+            Some("Outer"),
+            brows,
+            brows / 3000.0,
+            1.0,
+        );
         bheap.relation = Some((format!("payments_p{i}"), "public", "p".into()));
         bheap.output = self.cols("p", 5);
         bheap.conds.push((
@@ -398,9 +443,10 @@ impl Gen {
         ));
         let lossy = self.rng.chance(0.3);
         if lossy {
-            bheap
-                .removed
-                .push(("Rows Removed by Index Recheck", self.rng.range(1, 900000) as f64));
+            bheap.removed.push((
+                "Rows Removed by Index Recheck",
+                self.rng.range(1, 900000) as f64,
+            ));
         }
         bheap.heap_blocks = Some((
             self.rng.range(10, 5000),
@@ -427,12 +473,20 @@ impl Gen {
             .push(("Merge Cond", "(t.customer_id = p.customer_id)".into()));
         mj.conds
             .push(("Join Filter", "(p.amount > t.amount)".into()));
-        mj.removed
-            .push(("Rows Removed by Join Filter", self.rng.range(0, 10000) as f64));
+        mj.removed.push((
+            "Rows Removed by Join Filter",
+            self.rng.range(0, 10000) as f64,
+        ));
         mj = self.with_io(mj, 1.5, disk);
         mj.children = vec![sort1, mat];
 
-        let mut agg = self.node("Aggregate", Some("Subquery"), rows / 20.0, rows / 900.0, 1.0);
+        let mut agg = self.node(
+            "Aggregate",
+            Some("Subquery"),
+            rows / 20.0,
+            rows / 900.0,
+            1.0,
+        );
         agg.strategy = Some("Sorted");
         agg.partial_mode = Some("Simple");
         agg.text_name = Some("GroupAggregate");
@@ -453,7 +507,13 @@ impl Gen {
         for k in 0..parts {
             let rows = self.rng.range(10, 30_000) as f64;
             let ms = rows / 4000.0;
-            let s = self.scan("Member", format!("events_p{i}_{k}"), &format!("e_{k}"), rows, ms);
+            let s = self.scan(
+                "Member",
+                format!("events_p{i}_{k}"),
+                &format!("e_{k}"),
+                rows,
+                ms,
+            );
             rows_sum += rows;
             ms_sum += ms;
             app.children.push(s);
@@ -574,7 +634,10 @@ pub fn big_plan(seed: u64, branches: usize) -> GNode {
         rows,
         loops: 1.0,
     });
-    app.output = vec!["\"*SELECT* 1\".region_id".into(), "\"*SELECT* 1\".total".into()];
+    app.output = vec![
+        "\"*SELECT* 1\".region_id".into(),
+        "\"*SELECT* 1\".total".into(),
+    ];
     app.bufs = bufs;
     let mut sort = GNode {
         node_type: "Sort",
@@ -1054,8 +1117,14 @@ fn text_bufs(out: &mut String, pad: usize, b: &Bufs, io: &Io) {
         out.push_str("Buffers:");
         let mut groups = 0;
         for (gi, (name, keys)) in [
-            ("shared", &[(0, "hit"), (1, "read"), (2, "dirtied"), (3, "written")][..]),
-            ("local", &[(4, "hit"), (5, "read"), (6, "dirtied"), (7, "written")][..]),
+            (
+                "shared",
+                &[(0, "hit"), (1, "read"), (2, "dirtied"), (3, "written")][..],
+            ),
+            (
+                "local",
+                &[(4, "hit"), (5, "read"), (6, "dirtied"), (7, "written")][..],
+            ),
             ("temp", &[(8, "read"), (9, "written")][..]),
         ]
         .iter()
@@ -1126,10 +1195,18 @@ fn text_props(out: &mut String, n: &GNode, pad: usize) {
         text_line(out, pad, format_args!("Inner Unique: true"));
     }
     if !n.sort_key.is_empty() {
-        text_line(out, pad, format_args!("Sort Key: {}", n.sort_key.join(", ")));
+        text_line(
+            out,
+            pad,
+            format_args!("Sort Key: {}", n.sort_key.join(", ")),
+        );
     }
     if !n.group_key.is_empty() {
-        text_line(out, pad, format_args!("Group Key: {}", n.group_key.join(", ")));
+        text_line(
+            out,
+            pad,
+            format_args!("Group Key: {}", n.group_key.join(", ")),
+        );
     }
     if let Some(k) = &n.cache_key {
         text_line(out, pad, format_args!("Cache Key: {k}"));

@@ -18,19 +18,30 @@ fuzz_target!(|data: &[u8]| {
             assert!(!e.message.trim().is_empty(), "empty error message: {e:?}");
             if let Some(line) = e.line {
                 let lines = input.split('\n').count();
-                assert!(line >= 1 && line <= lines, "error line {line} outside {lines} lines: {e}");
+                assert!(
+                    line >= 1 && line <= lines,
+                    "error line {line} outside {lines} lines: {e}"
+                );
             }
         }
         Ok(plans) => {
             for p in &plans {
                 for n in &p.nodes {
-                    assert!(n.inclusive_ms.is_none_or(f64::is_finite), "inclusive {:?}", n.inclusive_ms);
+                    assert!(
+                        n.inclusive_ms.is_none_or(f64::is_finite),
+                        "inclusive {:?}",
+                        n.inclusive_ms
+                    );
                     assert!(
                         n.exclusive_ms.is_none_or(|t| t.is_finite() && t >= 0.0),
                         "exclusive {:?}",
                         n.exclusive_ms
                     );
-                    assert!(n.time_share.is_none_or(f64::is_finite), "share {:?}", n.time_share);
+                    assert!(
+                        n.time_share.is_none_or(f64::is_finite),
+                        "share {:?}",
+                        n.time_share
+                    );
                 }
             }
             let settings = EngineSettings::default();
@@ -52,7 +63,10 @@ fuzz_target!(|data: &[u8]| {
                 OutputFormat::Concise,
             ] {
                 let mut out = Vec::new();
-                let opts = RenderOptions { color: true, width: Some(60) };
+                let opts = RenderOptions {
+                    color: true,
+                    width: Some(60),
+                };
                 report::write(&report, format, &opts, &mut out).expect("write to Vec");
             }
         }
