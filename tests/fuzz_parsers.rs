@@ -459,7 +459,7 @@ proptest! {
     /// Generated plans (all node kinds of the benchmark) in JSON and text, mutated.
     #[test]
     fn mutated_generated(seed in any::<u64>(), text in any::<bool>(), muts in prop::collection::vec(mutation(), 0..3)) {
-        let tree = plan_gen::big_plan(seed, 2);
+        let tree = plan_gen::big_plan(seed, 1);
         let mut s = if text { plan_gen::to_text(&tree) } else { plan_gen::to_json(&tree) };
         for m in &muts {
             s = apply(&s, m);
@@ -468,13 +468,13 @@ proptest! {
     }
 }
 
-/// Every corpus file cut at every line end (at most 80 cuts a file, evenly spread): the readers'
+/// Every corpus file cut at every line end (at most 40 cuts a file, evenly spread): the readers'
 /// commonest failure is a truncated paste.
 #[test]
 fn every_file_truncated_at_every_line() {
     for (_name, text) in corpus() {
         let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
-        let step = ends.len().div_ceil(80).max(1);
+        let step = ends.len().div_ceil(40).max(1);
         for &i in ends.iter().step_by(step) {
             check(&text[..i]);
         }
@@ -560,7 +560,7 @@ fn deep_plan_json() {
 /// well before the input gets huge.
 fn on_small_stack(f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
-        .stack_size(512 * 1024)
+        .stack_size(256 * 1024)
         .spawn(f)
         .expect("spawn")
         .join()
@@ -569,25 +569,25 @@ fn on_small_stack(f: impl FnOnce() + Send + 'static) {
 
 #[test]
 fn deep_plan_text() {
-    // Text is indented by nature (6 columns a level): 1,500 levels is already 7 MB. On a 512 kB
+    // Text is indented by nature (6 columns a level): 1,000 levels is already 3 MB. On a 256 kB
     // stack that is enough to catch a reader that recurses once per level.
-    let tree = plan_gen::deep_chain(1_500);
+    let tree = plan_gen::deep_chain(1_000);
     let text = plan_gen::to_text(&tree);
     plan_gen::drop_deep(tree);
     on_small_stack(move || {
         check(&text);
-        let p = parse_source("deep.txt", &text).expect("a valid 1,500-deep text plan reads");
-        assert_eq!(p[0].nodes.len(), 1_500);
+        let p = parse_source("deep.txt", &text).expect("a valid 1,000-deep text plan reads");
+        assert_eq!(p[0].nodes.len(), 1_000);
     });
 }
 
 #[test]
 fn wide_plan() {
-    // 5,000 siblings under one Append.
+    // 2,000 siblings under one Append.
     let mut tree = plan_gen::deep_chain(2);
     let leaf = tree.children[0].clone();
     tree.node_type = "Append";
-    tree.children = vec![leaf; 5_000];
+    tree.children = vec![leaf; 2_000];
     check(&plan_gen::to_json(&tree));
     check(&plan_gen::to_text(&tree));
 }
