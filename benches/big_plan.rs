@@ -1,1 +1,314 @@
-fn main() {}
+//! `cargo bench --bench big_plan`: how pgdiag copes with a huge plan (≥ 50,000 nodes, ~100 MB of
+//! JSON). A plain binary: it prints a table and asserts nothing about time.
+//!
+//! Measured, best of `PGDIAG_BENCH_RUNS` runs (default 7):
+//! (a) `serde_json::from_slice::<IgnoredAny>` — validation only, the floor for any JSON reader;
+//! (b) `parse_source` on the JSON — parse + derive;
+//! (c) (b) + `rules::check_plan` — the full analysis;
+//! (d) `parse_source` on the same plan's text form, in MB/s;
+//! (e) peak heap during (c), above the baseline (the input held in memory), from a counting
+//!     global allocator.
+//!
+//! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`); `=text:N` the text parse.
+//! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
+//! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
+
+#[path = "plan_gen/mod.rs"]
+mod plan_gen;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use pgdiag::plan::parse_source;
+use pgdiag::rules::{check_plan, EngineSettings};
+
+// ---------------------------------------------------------------------------------------------
+// Counting allocator
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(n: usize) {
+    let now = CURRENT.fetch_add(n, Ordering::Relaxed) + n;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(l) };
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        CURRENT.fetch_sub(l.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            // Count the old and new blocks as live together: a moving realloc needs both.
+            grew(new);
+            CURRENT.fetch_sub(l.size(), Ordering::Relaxed);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn current() -> usize {
+    CURRENT.load(Ordering::Relaxed)
+}
+fn reset_peak() {
+    PEAK.store(current(), Ordering::Relaxed);
+}
+fn peak() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        // Free the previous result first (outside the timed region), so every run starts from
+        // the same heap.
+        drop(last.take());
+        let t = Instant::now();
+        let v = f();
+        let d = t.elapsed();
+        best = best.min(d);
+        last = Some(v);
+    }
+    (best, last.expect("at least one run"))
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kb| format!("{:.0} GB RAM", kb / 1e6))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores available, {mem}")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let runs: usize = std::env::var("PGDIAG_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+        .max(1);
+    let branches: usize = std::env::var("PGDIAG_BENCH_BRANCHES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5600);
+    let seed = 0x5eed_u64;
+
+    println!("pgdiag big_plan benchmark");
+    println!("machine: {}", machine());
+    println!(
+        "profile: {}",
+        if cfg!(debug_assertions) {
+            "debug (numbers meaningless)"
+        } else {
+            "release"
+        }
+    );
+
+    let t = Instant::now();
+    let tree = plan_gen::big_plan(seed, branches);
+    let nodes = tree.count();
+    let json = plan_gen::to_json(&tree);
+    if let Some(dir) = std::env::var_os("PGDIAG_BENCH_DUMP") {
+        // Write both forms, to look at them or to feed them to `pgdiag` by hand.
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::write(dir.join("big_plan.json"), &json).expect("write big_plan.json");
+        std::fs::write(dir.join("big_plan.txt"), plan_gen::to_text(&tree))
+            .expect("write big_plan.txt");
+    }
+    drop(tree);
+    println!(
+        "generated: {nodes} nodes, JSON {:.1} MB in {:.2?} (seed {seed:#x}, {branches} branches)",
+        mb(json.len()),
+        t.elapsed()
+    );
+
+    // `PGDIAG_BENCH_PROFILE=N`: only run (c) N times, for `perf record`; `text:N`: the text parse.
+    if let Ok(p) = std::env::var("PGDIAG_BENCH_PROFILE") {
+        if let Some(n) = p
+            .strip_prefix("text:")
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            drop(json);
+            let text = plan_gen::to_text(&plan_gen::big_plan(seed, branches));
+            for _ in 0..n {
+                std::hint::black_box(parse_source("big.txt", &text).expect("parses"));
+            }
+            return;
+        }
+        let n: usize = p.parse().expect("PGDIAG_BENCH_PROFILE=N or text:N");
+        for _ in 0..n {
+            let plans = parse_source("big.json", &json).expect("parses");
+            std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));
+        }
+        return;
+    }
+
+    // Sanity: the plan reads, with every node.
+    let plans = parse_source("big.json", &json).expect("generated JSON plan must parse");
+    assert_eq!(plans.len(), 1);
+    assert_eq!(
+        plans[0].nodes.len(),
+        nodes,
+        "every generated node is in the model"
+    );
+    let findings = check_plan(&plans[0], &EngineSettings::default()).len();
+    drop(plans);
+
+    // (a) validation only
+    let (t_validate, _) = best_of(runs, || {
+        serde_json::from_slice::<serde::de::IgnoredAny>(json.as_bytes()).expect("valid JSON")
+    });
+    // (b) parse + derive
+    let (t_parse, _) = best_of(runs, || parse_source("big.json", &json).expect("parses"));
+    // (c) + rules
+    let (t_full, _) = best_of(runs, || {
+        let plans = parse_source("big.json", &json).expect("parses");
+        let f = check_plan(&plans[0], &EngineSettings::default());
+        (plans, f)
+    });
+    // (e) peak memory of (c), above the input held
+    let baseline = current();
+    reset_peak();
+    let kept = {
+        let plans = parse_source("big.json", &json).expect("parses");
+        let f = check_plan(&plans[0], &EngineSettings::default());
+        (plans, f)
+    };
+    let peak_total = peak();
+    let retained = current() - baseline;
+    drop(kept);
+    let peak_above = peak_total - baseline;
+    let json_len = json.len();
+    drop(json);
+
+    // (d) text
+    let tree = plan_gen::big_plan(seed, branches);
+    let text = plan_gen::to_text(&tree);
+    drop(tree);
+    let text_result = match parse_source("big.txt", &text) {
+        Err(e) if e.message.contains("not supported") => Err(format!("not available ({e})")),
+        Err(e) => Err(format!("FAILED: {e}")),
+        Ok(p) if p.len() != 1 || p[0].nodes.len() != nodes => Err(format!(
+            "WRONG: {} plans, {} nodes (expected 1 plan, {nodes} nodes)",
+            p.len(),
+            p.first().map_or(0, |p| p.nodes.len())
+        )),
+        Ok(_) => {
+            let (t_text, _) = best_of(runs, || parse_source("big.txt", &text).expect("parses"));
+            Ok(t_text)
+        }
+    };
+
+    let ratio = t_full.as_secs_f64() / t_validate.as_secs_f64();
+    let mem_ratio = peak_above as f64 / json_len as f64;
+    println!();
+    println!("best of {runs} runs");
+    println!("| measurement                                   | time      | throughput   | target        |");
+    println!("|-----------------------------------------------|-----------|--------------|---------------|");
+    let row = |name: &str, d: Duration, bytes: usize, target: &str| {
+        println!(
+            "| {name:<45} | {:>7.1} ms | {:>7.1} MB/s | {target:<13} |",
+            d.as_secs_f64() * 1e3,
+            mb(bytes) / d.as_secs_f64()
+        );
+    };
+    row(
+        "(a) serde_json IgnoredAny (validation only)",
+        t_validate,
+        json_len,
+        "",
+    );
+    row(
+        "(b) parse_source JSON (parse + derive)",
+        t_parse,
+        json_len,
+        "",
+    );
+    row(
+        "(c) (b) + check_plan (full analysis)",
+        t_full,
+        json_len,
+        &format!("≤ 2× (a): {ratio:.2}×"),
+    );
+    match &text_result {
+        Ok(d) => row(
+            &format!("(d) parse_source text ({:.1} MB)", mb(text.len())),
+            *d,
+            text.len(),
+            &format!(
+                "≥ 100 MB/s: {}",
+                if mb(text.len()) / d.as_secs_f64() >= 100.0 {
+                    "met"
+                } else {
+                    "MISSED"
+                }
+            ),
+        ),
+        Err(msg) => println!("| (d) parse_source text ({:.1} MB): {msg}", mb(text.len())),
+    }
+    println!();
+    println!(
+        "(e) memory: input held (baseline) {:.1} MB; peak during (c) {:.1} MB total, {:.1} MB above baseline = {mem_ratio:.2}× the file (target ≤ 3×: {}); model + findings retained after: {:.1} MB",
+        mb(baseline),
+        mb(peak_total),
+        mb(peak_above),
+        if mem_ratio <= 3.0 { "met" } else { "MISSED" },
+        mb(retained)
+    );
+    println!(
+        "analysis vs validation: {ratio:.2}× (target ≤ 2×: {}); findings on the big plan: {findings}",
+        if ratio <= 2.0 { "met" } else { "MISSED" }
+    );
+    println!(
+        "size_of::<Node>() = {} bytes, {} nodes",
+        std::mem::size_of::<pgdiag::plan::Node>(),
+        nodes
+    );
+}

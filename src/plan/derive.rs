@@ -53,6 +53,8 @@ pub fn derive(plan: &mut Plan) {
         } else {
             node.actual_total_ms
                 .map(|t| t * node.actual_loops.unwrap_or(1.0) / divisor[i])
+                // Absurd figures (1e308 ms × 1e308 loops) overflow: no time rather than infinity.
+                .filter(|t| t.is_finite())
         };
     }
 

@@ -78,8 +78,80 @@ fn relocate(e: serde_json::Error, text: &str, offset: usize) -> serde_json::Erro
 }
 
 /// Build plans from a JSON-shaped value (the output of the text, YAML and XML readers).
+/// Through `serde_stacker` like the JSON path: a 10,000-deep plan must not overflow the stack.
 pub fn plans_from_value(value: serde_json::Value) -> Result<Vec<Plan>, serde_json::Error> {
-    TopSeed.deserialize(value)
+    TopSeed.deserialize(serde_stacker::Deserializer::new(value))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Values kept verbatim
+
+/// Deepest nesting kept for a value we do not model (PostgreSQL nests such values 2–3 levels);
+/// anything deeper is replaced by `null`. A `serde_json::Value` is dropped and serialized
+/// recursively, so an unbounded one (`"Foo": [[[[…100,000 levels…]]]]`) would overflow the stack.
+const VERBATIM_DEPTH: usize = 64;
+
+/// A `serde_json::Value` at nesting depth `.0`, cut at `VERBATIM_DEPTH`.
+struct Verbatim(usize);
+
+impl<'de> DeserializeSeed<'de> for Verbatim {
+    type Value = serde_json::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
+        if self.0 >= VERBATIM_DEPTH {
+            d.deserialize_ignored_any(IgnoredAny)?;
+            return Ok(serde_json::Value::Null);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Verbatim {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
+        self.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<serde_json::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Verbatim(self.0 + 1))? {
+            out.push(v);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<serde_json::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(Str(k)) = map.next_key()? {
+            let v = map.next_value_seed(Verbatim(self.0 + 1))?;
+            out.insert(k, v);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -106,10 +178,13 @@ impl<'de> serde::Deserialize<'de> for Num {
                 Ok(Num(v as f64))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                // Rust's float syntax also takes "NaN" and "inf"; EXPLAIN never prints them.
                 v.trim()
                     .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
                     .map(Num)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
             }
         }
         d.deserialize_any(V)
@@ -395,7 +470,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             let k = match key {
                 Key::Known(k) => k,
                 Key::Other(name) => {
-                    let v: serde_json::Value = map.next_value()?;
+                    let v = map.next_value_seed(Verbatim(0))?;
                     self.arena[id].extra.push((name, v));
                     continue;
                 }
@@ -512,7 +587,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 }
                 other => {
                     // A worker-only or plan-level key on a node: keep it rather than lose it.
-                    let v: serde_json::Value = map.next_value()?;
+                    let v = map.next_value_seed(Verbatim(0))?;
                     n.extra.push((format!("{other:?}"), v));
                 }
             }
@@ -671,7 +746,7 @@ struct JitValue(Jit);
 
 impl<'de> serde::Deserialize<'de> for JitValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v: serde_json::Value = serde::Deserialize::deserialize(d)?;
+        let v = Verbatim(0).deserialize(d)?;
         Ok(JitValue(jit_from_value(&v)))
     }
 }
@@ -812,7 +887,7 @@ impl<'de> Visitor<'de> for PlanSeed {
                 "Query Identifier" => plan.query_identifier = Some(map.next_value::<Str>()?.0),
                 "Settings" => plan.settings = map.next_value::<Settings>()?.0,
                 "Triggers" => {
-                    let v: serde_json::Value = map.next_value()?;
+                    let v = map.next_value_seed(Verbatim(0))?;
                     let list = match &v {
                         serde_json::Value::Array(a) => a.iter().collect(),
                         serde_json::Value::Object(_) => vec![&v],
@@ -822,11 +897,11 @@ impl<'de> Visitor<'de> for PlanSeed {
                 }
                 "JIT" => plan.jit = Some(map.next_value::<JitValue>()?.0),
                 "Planning" => {
-                    let v: serde_json::Value = map.next_value()?;
+                    let v = map.next_value_seed(Verbatim(0))?;
                     planning_from_value(&mut plan, &v);
                 }
                 "Serialization" => {
-                    let v: serde_json::Value = map.next_value()?;
+                    let v = map.next_value_seed(Verbatim(0))?;
                     plan.serialization = Some(Serialization {
                         time_ms: v.get("Time").and_then(num_of),
                         output_kb: v.get("Output Volume").and_then(num_of),
@@ -834,7 +909,7 @@ impl<'de> Visitor<'de> for PlanSeed {
                     });
                 }
                 _ => {
-                    let v: serde_json::Value = map.next_value()?;
+                    let v = map.next_value_seed(Verbatim(0))?;
                     plan.extra.push((key, v));
                 }
             }

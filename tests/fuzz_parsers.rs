@@ -1,0 +1,623 @@
+//! Property tests of the plan readers: whatever the input, `parse_source` returns `Ok` or a located
+//! `Err`, never panics and never overflows the stack; a plan it accepts has finite derived times,
+//! non-negative exclusive times, and survives every rule and every report renderer.
+//!
+//! Inputs: arbitrary strings; structured mutations of the plans in `fixtures/plans/generated/**`
+//! (and of the team corpus `shared/plans/real/plans/**` when present: YAML and XML live only there);
+//! very deep nesting. Bounded for CI (a few hundred cases per property). Deeper runs: `fuzz/`.
+//! `PROPTEST_CASES=N` raises the case count.
+
+mod common;
+
+#[path = "../benches/plan_gen/mod.rs"]
+mod plan_gen;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use pgdiag::plan::{parse_source, Plan};
+use pgdiag::report::{self, OutputFormat, PlanReport, RenderOptions, Report};
+use pgdiag::rules::{check_plan, EngineSettings};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+// ---------------------------------------------------------------------------------------------
+// The property
+
+/// Parse `input` and check everything the readers promise. Panics (test failure) on a violation.
+fn check(input: &str) {
+    match parse_source("fuzz", input) {
+        Err(e) => {
+            assert!(!e.message.trim().is_empty(), "empty error message: {e:?}");
+            if let Some(line) = e.line {
+                let lines = input.split('\n').count();
+                assert!(
+                    line >= 1 && line <= lines,
+                    "error line {line} outside the input's {lines} lines: {e}"
+                );
+            }
+        }
+        Ok(plans) => {
+            assert!(!plans.is_empty(), "Ok with no plan");
+            for p in &plans {
+                check_plan_figures(p);
+            }
+            analyse_and_render(plans);
+        }
+    }
+}
+
+fn check_plan_figures(p: &Plan) {
+    for n in &p.nodes {
+        if let Some(t) = n.inclusive_ms {
+            assert!(t.is_finite(), "node {} inclusive_ms = {t}", n.id);
+        }
+        if let Some(t) = n.exclusive_ms {
+            assert!(
+                t.is_finite() && t >= 0.0,
+                "node {} exclusive_ms = {t}",
+                n.id
+            );
+        }
+        if let Some(s) = n.time_share {
+            assert!(s.is_finite(), "node {} time_share = {s}", n.id);
+        }
+        if let Some(b) = &n.exclusive_buffers {
+            for v in [b.shared_hit, b.shared_read, b.temp_read, b.temp_written] {
+                assert!(
+                    v >= 0.0 || v.is_nan(),
+                    "node {} negative exclusive buffers",
+                    n.id
+                );
+            }
+        }
+    }
+}
+
+fn analyse_and_render(plans: Vec<Plan>) {
+    let settings = EngineSettings::default();
+    let report = Report {
+        plans: plans
+            .into_iter()
+            .map(|p| PlanReport {
+                source: p.source.clone(),
+                findings: check_plan(&p, &settings),
+                plan: Some(p),
+                error: None,
+            })
+            .collect(),
+    };
+    let plain = RenderOptions {
+        color: false,
+        width: Some(120),
+    };
+    let narrow_color = RenderOptions {
+        color: true,
+        width: Some(40),
+    };
+    for (format, opts) in [
+        (OutputFormat::Table, &plain),
+        (OutputFormat::Table, &narrow_color),
+        (OutputFormat::Json, &plain),
+        (OutputFormat::Markdown, &plain),
+        (OutputFormat::Concise, &narrow_color),
+    ] {
+        let mut out = Vec::new();
+        report::write(&report, format, opts, &mut out).expect("writing to a Vec cannot fail");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corpus
+
+/// Every plan file: the fixtures, and the shared corpus when it is here.
+fn corpus() -> &'static [(String, String)] {
+    static CORPUS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let mut dirs: Vec<PathBuf> = vec![common::root().join("fixtures/plans/generated")];
+        if let Some(shared) = common::shared_plans() {
+            dirs.push(shared.join("real/plans"));
+        }
+        let mut out = Vec::new();
+        for d in dirs {
+            for f in common::files_with_ext(&d, &["json", "txt", "yaml", "yml", "xml"]) {
+                if let Ok(s) = std::fs::read_to_string(&f) {
+                    out.push((f.display().to_string(), s));
+                }
+            }
+        }
+        assert!(
+            out.len() > 100,
+            "plan corpus not found ({} files)",
+            out.len()
+        );
+        out
+    })
+}
+
+fn cases(n: u32) -> Config {
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(n);
+    Config {
+        cases: n,
+        max_shrink_iters: 2000,
+        ..Config::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutations
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// Cut at the `nth` occurrence (mod count) of a boundary character, or at a byte offset.
+    TruncateAt(char, usize),
+    TruncateBytes(usize),
+    DeleteLine(usize),
+    DuplicateLine(usize),
+    SwapLines(usize, usize),
+    /// Add (positive) or remove (negative) leading spaces on a line.
+    Reindent(usize, i8),
+    /// Replace the `nth` number with odd text.
+    ReplaceNumber(usize, &'static str),
+    /// Insert odd characters at a byte offset.
+    Insert(usize, &'static str),
+    /// Wrap the whole input as psql would print it.
+    PsqlFrame(u8),
+}
+
+const BOUNDARIES: &[char] = &[
+    '\n', '{', '}', '[', ']', ':', ',', '"', '(', ')', '=', '.', ' ', '>', '-', '<', '/', 'e',
+];
+
+const ODD_NUMBERS: &[&str] = &[
+    "1e308",
+    "-1e308",
+    "1e999",
+    "-1",
+    "-0",
+    "NaN",
+    "nan",
+    "inf",
+    "-Infinity",
+    "1e-400",
+    "99999999999999999999999999999999999999",
+    "0x1F",
+    "",
+    "1..2",
+    "..",
+    "١٢٣",
+    "1,5",
+    "+5",
+    ".",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "\"12\"",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "\"NaN\"",
+    "\"inf\"",
+    "\"-1e308\"",
+    "\" 7 \"",
+];
+
+const ODD_TEXT: &[&str] = &[
+    "\0",
+    "\u{7f}",
+    "\u{1b}[31m",
+    "\r",
+    "\r\n",
+    "\t",
+    "\u{feff}",
+    "\u{202e}",
+    "é",
+    "e\u{301}",
+    "😀",
+    "\u{10FFFF}",
+    "\u{2028}",
+    "ß",
+    "İ",
+    "\\",
+    "\"",
+    "'",
+    "->",
+    "  ->  ",
+    "(never executed)",
+    "{",
+    "[",
+    "}",
+    "]",
+    "\n\n",
+    "+",
+    "│",
+    "║",
+    " (cost=",
+    "rows=",
+    "..",
+    "Plan:",
+    "<",
+    "&amp;",
+    "&#0;",
+    "- ",
+    ": ",
+    "---",
+    "%",
+    "\u{a0}",
+];
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let idx = any::<usize>();
+    prop_oneof![
+        (prop::sample::select(BOUNDARIES), idx).prop_map(|(c, n)| Mutation::TruncateAt(c, n)),
+        idx.prop_map(Mutation::TruncateBytes),
+        idx.prop_map(Mutation::DeleteLine),
+        idx.prop_map(Mutation::DuplicateLine),
+        (idx, any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        (idx, -8i8..8).prop_map(|(l, d)| Mutation::Reindent(l, d)),
+        (idx, prop::sample::select(ODD_NUMBERS)).prop_map(|(n, s)| Mutation::ReplaceNumber(n, s)),
+        (idx, prop::sample::select(ODD_TEXT)).prop_map(|(n, s)| Mutation::Insert(n, s)),
+        (0u8..6).prop_map(Mutation::PsqlFrame),
+    ]
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn apply(input: &str, m: &Mutation) -> String {
+    let mut lines: Vec<&str> = input.split('\n').collect();
+    let nl = lines.len().max(1);
+    match *m {
+        Mutation::TruncateAt(c, n) => {
+            let hits: Vec<usize> = input.match_indices(c).map(|(i, _)| i).collect();
+            if hits.is_empty() {
+                return input.to_string();
+            }
+            let at = hits[n % hits.len()];
+            // Both just before and just after the boundary.
+            let at = if n % 2 == 0 { at } else { at + c.len_utf8() };
+            input[..at].to_string()
+        }
+        Mutation::TruncateBytes(n) => {
+            let at = floor_boundary(input, n % (input.len() + 1));
+            input[..at].to_string()
+        }
+        Mutation::DeleteLine(n) => {
+            lines.remove(n % nl);
+            lines.join("\n")
+        }
+        Mutation::DuplicateLine(n) => {
+            let l = lines[n % nl];
+            lines.insert(n % nl, l);
+            lines.join("\n")
+        }
+        Mutation::SwapLines(a, b) => {
+            lines.swap(a % nl, b % nl);
+            lines.join("\n")
+        }
+        Mutation::Reindent(n, d) => {
+            let i = n % nl;
+            let l = lines[i];
+            let owned = if d >= 0 {
+                format!("{}{l}", " ".repeat(d as usize))
+            } else {
+                let strip = l.len() - l.trim_start_matches(' ').len();
+                l[strip.min((-d) as usize)..].to_string()
+            };
+            let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            out[i] = owned;
+            out.join("\n")
+        }
+        Mutation::ReplaceNumber(n, with) => {
+            // Numbers: runs of digits with an optional fraction.
+            let b = input.as_bytes();
+            let mut spans = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i].is_ascii_digit() {
+                    let s = i;
+                    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                        i += 1;
+                    }
+                    spans.push((s, i));
+                } else {
+                    i += 1;
+                }
+            }
+            if spans.is_empty() {
+                return input.to_string();
+            }
+            let (s, e) = spans[n % spans.len()];
+            format!("{}{with}{}", &input[..s], &input[e..])
+        }
+        Mutation::Insert(n, what) => {
+            let at = floor_boundary(input, n % (input.len() + 1));
+            format!("{}{what}{}", &input[..at], &input[at..])
+        }
+        Mutation::PsqlFrame(style) => psql_frame(input, style),
+    }
+}
+
+/// The input as psql prints a one-column result, in a few of its styles.
+fn psql_frame(input: &str, style: u8) -> String {
+    let lines: Vec<&str> = input.trim_end_matches('\n').split('\n').collect();
+    let w = lines
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    let pad = |l: &str| format!("{l}{}", " ".repeat(w - l.chars().count()));
+    let mut out = String::new();
+    match style {
+        // aligned, ascii
+        0 => {
+            out.push_str(&format!(" {:^w$} \n", "QUERY PLAN"));
+            out.push_str(&format!("{}\n", "-".repeat(w + 2)));
+            for l in &lines {
+                out.push_str(&format!(" {}\n", pad(l)));
+            }
+            out.push_str(&format!("({} rows)\n", lines.len()));
+        }
+        // aligned with `+` continuation (one row holding the whole JSON/text)
+        1 => {
+            out.push_str(&format!(" {:^w$} \n", "QUERY PLAN"));
+            out.push_str(&format!("{}\n", "-".repeat(w + 2)));
+            for (i, l) in lines.iter().enumerate() {
+                let plus = if i + 1 < lines.len() { "+" } else { " " };
+                out.push_str(&format!(" {}{plus}\n", pad(l)));
+            }
+            out.push_str("(1 row)\n");
+        }
+        // unicode double frame
+        2 => {
+            out.push_str(&format!("╔{}╗\n", "═".repeat(w + 2)));
+            out.push_str(&format!("║ {:^w$} ║\n", "QUERY PLAN"));
+            out.push_str(&format!("╠{}╣\n", "═".repeat(w + 2)));
+            for l in &lines {
+                out.push_str(&format!("║ {} ║\n", pad(l)));
+            }
+            out.push_str(&format!("╚{}╝\n", "═".repeat(w + 2)));
+        }
+        // ascii box
+        3 => {
+            out.push_str(&format!("+{}+\n", "-".repeat(w + 2)));
+            out.push_str(&format!("| {:^w$} |\n", "QUERY PLAN"));
+            out.push_str(&format!("+{}+\n", "-".repeat(w + 2)));
+            for l in &lines {
+                out.push_str(&format!("| {} |\n", pad(l)));
+            }
+            out.push_str(&format!("+{}+\n", "-".repeat(w + 2)));
+        }
+        // line numbers from an editor or a paste
+        4 => {
+            for (i, l) in lines.iter().enumerate() {
+                out.push_str(&format!("{:>4}  {l}\n", i + 1));
+            }
+        }
+        // unaligned with header and footer
+        _ => {
+            out.push_str("QUERY PLAN\n");
+            for l in &lines {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out.push_str(&format!("({} rows)\n", lines.len()));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+
+proptest! {
+    #![proptest_config(cases(300))]
+
+    /// Any string at all.
+    #[test]
+    fn arbitrary_strings(s in any::<String>()) {
+        check(&s);
+    }
+
+    /// Strings made of the characters plans are made of, so they get past format detection.
+    #[test]
+    fn plan_alphabet(
+        prefix in prop::sample::select(&["", "[", "{\"Plan\": ", "- Plan:\n", "<explain", "->  ", "Seq Scan on t  (cost=", " QUERY PLAN\n---\n"][..]),
+        body in "[\\[\\]{}\":,0-9a-zA-Z .\\-=()>\n|+<>/]{0,300}",
+    ) {
+        check(&format!("{prefix}{body}"));
+    }
+
+    /// Real plans, mutated one to four times.
+    #[test]
+    fn mutated_corpus(file in any::<prop::sample::Index>(), muts in prop::collection::vec(mutation(), 1..5)) {
+        let (_name, text) = &corpus()[file.index(corpus().len())];
+        let mut s = text.clone();
+        for m in &muts {
+            s = apply(&s, m);
+        }
+        check(&s);
+    }
+
+    /// Two real plans glued together (several EXPLAIN outputs in one file, or a bad paste).
+    #[test]
+    fn concatenated_corpus(a in any::<prop::sample::Index>(), b in any::<prop::sample::Index>(), sep in prop::sample::select(&["", "\n", "\n\n", ";\n", "\n(1 row)\n\n"][..])) {
+        let c = corpus();
+        let s = format!("{}{sep}{}", c[a.index(c.len())].1, c[b.index(c.len())].1);
+        check(&s);
+    }
+
+    /// Generated plans (all node kinds of the benchmark) in JSON and text, mutated.
+    #[test]
+    fn mutated_generated(seed in any::<u64>(), text in any::<bool>(), muts in prop::collection::vec(mutation(), 0..3)) {
+        let tree = plan_gen::big_plan(seed, 1);
+        let mut s = if text { plan_gen::to_text(&tree) } else { plan_gen::to_json(&tree) };
+        for m in &muts {
+            s = apply(&s, m);
+        }
+        check(&s);
+    }
+}
+
+/// Every corpus file cut at every line end (at most 40 cuts a file, evenly spread): the readers'
+/// commonest failure is a truncated paste.
+#[test]
+fn every_file_truncated_at_every_line() {
+    for (_name, text) in corpus() {
+        let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+        let step = ends.len().div_ceil(40).max(1);
+        for &i in ends.iter().step_by(step) {
+            check(&text[..i]);
+        }
+        check(text);
+    }
+}
+
+/// Every corpus file read whole, and framed the way psql frames it.
+#[test]
+fn every_file_whole_and_framed() {
+    for (_name, text) in corpus() {
+        check(text);
+        for style in 0..6 {
+            check(&psql_frame(text, style));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deep nesting: must not overflow the stack (a test thread has 2 MiB of it).
+
+const DEEP_OPENERS: &[&str] = &[
+    "[",
+    "{\"a\":",
+    "[{\"Plan\":",
+    "{\"Plan\": {\"Node Type\": \"X\", \"Plans\": [",
+    "[{\"Plan\": {\"Node Type\": \"X\", \"Foo\": ",
+];
+
+#[test]
+fn deep_brackets() {
+    // One level a line: 100,000 levels.
+    for open in DEEP_OPENERS {
+        check(&format!("{open}\n").repeat(100_000));
+    }
+}
+
+/// All on one line: 100,000 levels, up to 3.8 MB without a newline. Before unknown values were
+/// depth-capped, `{"a":` × 100,000 took ~250 s here (serde_json recomputing the error position,
+/// a scan back to the previous newline, at each level of a `serde_json::Value` being built).
+#[test]
+fn deep_brackets_one_line() {
+    for open in DEEP_OPENERS {
+        let t = std::time::Instant::now();
+        check(&open.repeat(100_000));
+        eprintln!("{open}×100,000 on one line: {:?}", t.elapsed());
+    }
+}
+
+/// A deep value under a key the model does not know is kept verbatim (`extra`): building,
+/// rendering and dropping it must not recurse once per level.
+#[test]
+fn deep_unknown_value() {
+    let depth = 100_000;
+    for (head, tail) in [
+        ("[{\"Plan\": {\"Node Type\": \"Result\", \"Foo\": ", "}}]"),
+        ("[{\"Plan\": {\"Node Type\": \"Result\"}, \"Foo\": ", "}]"),
+        (
+            "[{\"Plan\": {\"Node Type\": \"Result\"}, \"Triggers\": ",
+            "}]",
+        ),
+        ("[{\"Plan\": {\"Node Type\": \"Result\"}, \"JIT\": ", "}]"),
+    ] {
+        let s = format!("{head}{}1{}{tail}", "[".repeat(depth), "]".repeat(depth));
+        check(&s);
+    }
+}
+
+#[test]
+fn deep_plan_json() {
+    // Without indentation: indented, a 10,000-deep plan is gigabytes.
+    let tree = plan_gen::deep_chain(10_000);
+    let json = plan_gen::to_json_compact(&tree);
+    plan_gen::drop_deep(tree);
+    on_small_stack(move || {
+        check(&json);
+        let p = parse_source("deep.json", &json).expect("a valid 10,000-deep JSON plan reads");
+        assert_eq!(p[0].nodes.len(), 10_000);
+    });
+}
+
+/// Run `f` on a thread with a small stack, so that a reader recursing once per level overflows
+/// well before the input gets huge.
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("the check panicked");
+}
+
+#[test]
+fn deep_plan_text() {
+    // Text is indented by nature (6 columns a level): 1,000 levels is already 3 MB. On a 256 kB
+    // stack that is enough to catch a reader that recurses once per level.
+    let tree = plan_gen::deep_chain(1_000);
+    let text = plan_gen::to_text(&tree);
+    plan_gen::drop_deep(tree);
+    on_small_stack(move || {
+        check(&text);
+        let p = parse_source("deep.txt", &text).expect("a valid 1,000-deep text plan reads");
+        assert_eq!(p[0].nodes.len(), 1_000);
+    });
+}
+
+#[test]
+fn wide_plan() {
+    // 2,000 siblings under one Append.
+    let mut tree = plan_gen::deep_chain(2);
+    let leaf = tree.children[0].clone();
+    tree.node_type = "Append";
+    tree.children = vec![leaf; 2_000];
+    check(&plan_gen::to_json(&tree));
+    check(&plan_gen::to_text(&tree));
+}
+
+/// The generator's two forms of one plan read to the same tree (checks the generator against the
+/// readers, and the readers against each other, on every node kind the benchmark uses).
+#[test]
+fn generated_json_and_text_agree() {
+    for seed in 0..20u64 {
+        let tree = plan_gen::big_plan(seed, 6);
+        let nodes = tree.count();
+        let json =
+            parse_source("gen.json", &plan_gen::to_json(&tree)).expect("generated JSON reads");
+        let text = parse_source("gen.txt", &plan_gen::to_text(&tree))
+            .unwrap_or_else(|e| panic!("generated text (seed {seed}) does not read: {e}"));
+        assert_eq!(json[0].nodes.len(), nodes);
+        assert_eq!(text[0].nodes.len(), nodes, "seed {seed}");
+        for (a, b) in json[0].nodes.iter().zip(&text[0].nodes) {
+            assert_eq!(a.label(), b.label(), "seed {seed} node {}", a.id);
+            assert_eq!(a.parent, b.parent, "seed {seed} node {}", a.id);
+            assert_eq!(a.actual_rows, b.actual_rows, "seed {seed} node {}", a.id);
+            assert_eq!(a.output, b.output, "seed {seed} node {}", a.id);
+        }
+    }
+    for depth in [2usize, 50, 300] {
+        let tree = plan_gen::deep_chain(depth);
+        let text = plan_gen::to_text(&tree);
+        plan_gen::drop_deep(tree);
+        let p =
+            parse_source("deep.txt", &text).unwrap_or_else(|e| panic!("deep text {depth}: {e}"));
+        assert_eq!(p[0].nodes.len(), depth);
+    }
+}
