@@ -66,6 +66,11 @@ pub fn vet(sql: &str, opts: &Options) -> Result<Mode, String> {
         // Plain EXPLAIN does not execute: a DML statement is only planned, and the read-only
         // transaction still stops anything the planner might run.
         Class::Writes(_) if !opts.analyze => Ok(Mode::ReadOnly),
+        // Sequences, advisory locks, other sessions, the server's configuration: a rollback
+        // does not undo what these built-ins do.
+        Class::Writes(why) if opts.allow_writes && why.starts_with("calls ") => Err(format!(
+            "refused even with --allow-writes: the statement {why}, which a rollback does not undo"
+        )),
         Class::Writes(_) if opts.allow_writes => Ok(Mode::ReadWrite),
         Class::Writes(why) => Err(format!(
             "refused: the statement writes ({why}), and EXPLAIN ANALYZE would execute it; \
@@ -327,6 +332,7 @@ mod tests {
         assert_eq!(vet("delete from t", &w), Ok(Mode::ReadWrite));
         assert!(vet("select 1; drop table t", &w).is_err());
         assert!(vet("commit", &w).is_err());
+        assert!(vet("select nextval('s')", &w).is_err());
         let plan = Options {
             analyze: false,
             ..Options::default()
