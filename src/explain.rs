@@ -1,4 +1,4 @@
-//! The safe harness: run one query under `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` on a live
+//! The safe harness: run one query under `EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)` on a live
 //! server without changing anything.
 //!
 //! Layers of protection, each enough on its own for the common cases:
@@ -113,7 +113,9 @@ pub fn explain_statement(sql: &str, opts: &Options, server: &ServerInfo, mode: M
     if opts.analyze {
         o.extend(["ANALYZE", "BUFFERS"]);
     }
-    o.push("FORMAT JSON");
+    // VERBOSE prints each node's output columns, from which the rules suggest covering
+    // indexes (INCLUDE), and schema-qualified names for the suggested statements.
+    o.extend(["VERBOSE", "FORMAT JSON"]);
     if server.version_num >= 120000 {
         o.push("SETTINGS");
     }
@@ -349,11 +351,11 @@ mod tests {
         let o = Options::default();
         assert_eq!(
             explain_statement("select 1 ;", &o, &s, Mode::ReadOnly),
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON, SETTINGS) select 1"
+            "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON, SETTINGS) select 1"
         );
         assert_eq!(
             explain_statement("delete from t", &o, &s, Mode::ReadWrite),
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON, SETTINGS, WAL) delete from t"
+            "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON, SETTINGS, WAL) delete from t"
         );
         let old = ServerInfo {
             version_num: 110000,
@@ -365,7 +367,7 @@ mod tests {
         };
         assert_eq!(
             explain_statement("select 1", &plan, &old, Mode::ReadOnly),
-            "EXPLAIN (FORMAT JSON) select 1"
+            "EXPLAIN (VERBOSE, FORMAT JSON) select 1"
         );
     }
 }
