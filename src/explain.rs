@@ -166,13 +166,7 @@ pub async fn run(
         Mode::ReadOnly => "BEGIN READ ONLY",
         Mode::ReadWrite => "BEGIN READ WRITE",
     };
-    let setup = format!(
-        "{begin}; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
-         SET LOCAL idle_in_transaction_session_timeout = {}",
-        ms(opts.statement_timeout),
-        ms(opts.lock_timeout),
-        ms(Some(opts.idle_in_transaction_timeout)),
-    );
+    let setup = setup_statements(begin, opts, server);
     let result = match client.batch_execute(&setup).await {
         Ok(()) => {
             let stmt = explain_statement(sql, opts, server, mode);
@@ -199,6 +193,23 @@ pub async fn run(
         Err(e) => Err(describe(&e, opts)),
     };
     finish(client, result).await
+}
+
+/// The transaction's start: `BEGIN …; SET LOCAL …` (idle_in_transaction_session_timeout exists
+/// from PostgreSQL 9.6 on).
+fn setup_statements(begin: &str, opts: &Options, server: &ServerInfo) -> String {
+    let mut s = format!(
+        "{begin}; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}",
+        ms(opts.statement_timeout),
+        ms(opts.lock_timeout),
+    );
+    if server.version_num >= 90600 {
+        s.push_str(&format!(
+            "; SET LOCAL idle_in_transaction_session_timeout = {}",
+            ms(Some(opts.idle_in_transaction_timeout))
+        ));
+    }
+    s
 }
 
 /// Always roll back; a session that is gone is reported as lost.
@@ -252,9 +263,9 @@ fn describe(e: &tokio_postgres::Error, opts: &Options) -> String {
 /// `500ms`, `30s`, `2min`.
 pub fn show_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 60_000 == 0 && ms > 0 {
+    if ms.is_multiple_of(60_000) && ms > 0 {
         format!("{}min", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -368,6 +379,19 @@ mod tests {
         assert_eq!(
             explain_statement("select 1", &plan, &old, Mode::ReadOnly),
             "EXPLAIN (VERBOSE, FORMAT JSON) select 1"
+        );
+        assert_eq!(
+            setup_statements("BEGIN READ ONLY", &o, &s),
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 2000; \
+             SET LOCAL idle_in_transaction_session_timeout = 60000"
+        );
+        let older = ServerInfo {
+            version_num: 90500,
+            ..s
+        };
+        assert_eq!(
+            setup_statements("BEGIN READ ONLY", &plan, &older),
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 2000"
         );
     }
 }

@@ -181,6 +181,24 @@ fn plans_and_findings_from_a_live_server() {
     let o = diagnose(&pg.conninfo(), &["-f", f, "--format", "markdown"]);
     assert!(stdout(&o).contains(&format!("{f}:5")), "{}", stdout(&o));
 
+    // Several connections: the report keeps the input order.
+    let mut args = vec!["--jobs", "3", "--format", "json"];
+    let queries: Vec<String> = (1..=7)
+        .map(|i| format!("SELECT pg_sleep(0.{}) AS q{i}", 7 - i))
+        .collect();
+    for q in &queries {
+        args.extend(["-c", q.as_str()]);
+    }
+    let o = diagnose(&pg.conninfo(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = json(&o);
+    for (i, q) in queries.iter().enumerate() {
+        assert_eq!(doc["plans"][i]["source"], format!("-c #{}", i + 1));
+        assert_eq!(doc["plans"][i]["query"]["sql"], q.as_str());
+        assert_eq!(doc["plans"][i]["error"], Value::Null);
+    }
+    assert_no_session(&pg);
+
     // Standard input, and plain EXPLAIN.
     let (mut c, _h) = command(&pg.conninfo(), &["-", "--no-analyze", "--format", "json"]);
     c.stdin(Stdio::piped())
