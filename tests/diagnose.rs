@@ -564,3 +564,151 @@ fn ctrl_c_cancels_on_the_server_and_exits_130() {
         "server log:\n{log}"
     );
 }
+
+/// A hot standby of `primary`, made with pg_basebackup; stopped on drop.
+struct Standby {
+    bin_dir: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    run_as: Option<&'static str>,
+}
+
+impl Standby {
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+    fn sock(&self) -> std::path::PathBuf {
+        self.dir.path().join("sock")
+    }
+    fn cmd(&self, program: &str) -> Command {
+        let exe = self.bin_dir.join(program);
+        let mut c = match self.run_as {
+            Some(u) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", u, "--"]).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        c.current_dir(self.dir.path());
+        c
+    }
+    fn start(primary: &PgCluster) -> Standby {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("pgdiag-standby-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir(dir.path().join("sock")).unwrap();
+        let run_as = if root {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            Some("postgres")
+        } else {
+            None
+        };
+        let s = Standby {
+            bin_dir: primary.bin_dir.clone(),
+            dir,
+            run_as,
+        };
+        let out = s
+            .cmd("pg_basebackup")
+            .arg("-h")
+            .arg(&primary.socket_dir)
+            .args([
+                "-p",
+                &primary.port.to_string(),
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ])
+            .arg("-D")
+            .arg(s.data())
+            .env("PGPASSWORD", &primary.password)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let conf = s.data().join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str(&format!(
+            "\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            s.sock().display()
+        ));
+        std::fs::write(&conf, text).unwrap();
+        let out = s
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(s.data())
+            .arg("-l")
+            .arg(s.dir.path().join("log"))
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "standby start: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(s.dir.path().join("log")).unwrap_or_default()
+        );
+        s
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+#[test]
+fn a_hot_standby_is_noted_once_and_diagnosed() {
+    let pg = PgCluster::start().unwrap();
+    setup(&pg);
+    let standby = Standby::start(&pg);
+    let conninfo = format!(
+        "host='{}' port={} user=postgres dbname=postgres password='{}'",
+        standby.sock().display(),
+        pg.port,
+        pg.password
+    );
+    let o = diagnose(
+        &conninfo,
+        &[
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+            "-c",
+            "SELECT count(*) FROM t",
+            "-c",
+            "SELECT * FROM big WHERE k = 1",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("hot standby").count(), 1, "{err}");
+    let doc = json(&o);
+    assert_eq!(doc["plans"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["plans"][1]["findings"][0]["rule"], "P001");
+}
