@@ -170,8 +170,15 @@ pub async fn run(
     let result = match client.batch_execute(&setup).await {
         Ok(()) => {
             let stmt = explain_statement(sql, opts, server, mode);
-            // `query` uses the extended protocol: one statement, never several.
-            match client.query(stmt.as_str(), &[]).await {
+            // The extended protocol (Parse, Bind, Execute): one statement, never several.
+            let rows = match client.prepare(&stmt).await {
+                Ok(p) if !p.params().is_empty() => {
+                    return finish(client, Err(PARAMS.to_string())).await;
+                }
+                Ok(p) => client.query(&p, &[]).await,
+                Err(e) => Err(e),
+            };
+            match rows {
                 Ok(rows) => {
                     let mut text = String::new();
                     for r in rows {
@@ -212,6 +219,9 @@ fn setup_statements(begin: &str, opts: &Options, server: &ServerInfo) -> String 
     s
 }
 
+const PARAMS: &str =
+    "the query has parameters ($1, …) and pgdiag cannot bind them: put values in place of $N";
+
 /// Always roll back; a session that is gone is reported as lost.
 async fn finish(client: &Client, result: Result<String, String>) -> Result<String, RunError> {
     let rollback = client.batch_execute("ROLLBACK").await;
@@ -251,6 +261,8 @@ fn describe(e: &tokio_postgres::Error, opts: &Options) -> String {
                     show_duration(t)
                 ));
             }
+        } else if db.message().starts_with("there is no parameter $") {
+            m.push_str(&format!(" ({PARAMS})"));
         } else if *db.code() == SqlState::READ_ONLY_SQL_TRANSACTION {
             m.push_str(
                 " (pgdiag runs queries in a READ ONLY transaction: something in the query writes)",

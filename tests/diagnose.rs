@@ -439,7 +439,7 @@ fn faults_are_one_line_with_origin_and_the_rest_still_runs() {
     let file = dir.path().join("mixed.sql");
     std::fs::write(
         &file,
-        "SELECT 1;\nSELECT 1 +;\nSELECT * FROM nope;\nSELECT 3;\n",
+        "SELECT 1;\nSELECT 1 +;\nSELECT * FROM nope;\nSELECT 3;\nSELECT * FROM t WHERE id = $1;\n",
     )
     .unwrap();
     let f = file.to_str().unwrap();
@@ -458,7 +458,13 @@ fn faults_are_one_line_with_origin_and_the_rest_still_runs() {
     );
     let doc = json(&o);
     assert_eq!(doc["plans"][3]["error"], Value::Null);
-    assert_eq!(doc["plans"].as_array().unwrap().len(), 4);
+    assert!(
+        err.contains(&format!(
+            "pgdiag: error: {f}:5: the query has parameters ($1, …)"
+        )),
+        "{err}"
+    );
+    assert_eq!(doc["plans"].as_array().unwrap().len(), 5);
     assert_no_session(&pg);
 }
 
