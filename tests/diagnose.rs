@@ -181,6 +181,26 @@ fn plans_and_findings_from_a_live_server() {
     let o = diagnose(&pg.conninfo(), &["-f", f, "--format", "markdown"]);
     assert!(stdout(&o).contains(&format!("{f}:5")), "{}", stdout(&o));
 
+    // Inputs are reported in command-line order.
+    let o = diagnose(
+        &pg.conninfo(),
+        &[
+            "-f",
+            f,
+            "-c",
+            "SELECT 2",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["plans"][0]["source"], format!("{f}:3"));
+    assert_eq!(doc["plans"][2]["source"], "-c #1");
+    assert_eq!(doc["plans"][2]["query"]["index"], 3);
+
     // Several connections: the report keeps the input order.
     let mut args = vec!["--jobs", "3", "--format", "json"];
     let queries: Vec<String> = (1..=7)

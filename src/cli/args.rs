@@ -78,8 +78,8 @@ pub struct DiagnoseArgs {
     #[arg(value_name = "CONNINFO", num_args = 0..=2)]
     pub positional: Vec<String>,
 
-    /// A query to diagnose (one statement); repeatable. The -c queries come first in the
-    /// report, then the -f files, then standard input.
+    /// A query to diagnose (one statement); repeatable. Queries are reported in the order of
+    /// the command line.
     #[arg(short = 'c', long = "command", value_name = "SQL")]
     pub commands: Vec<String>,
 

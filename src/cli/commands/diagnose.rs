@@ -7,7 +7,6 @@
 //! (a cancel request on every connection), rolls back, reports what finished and exits 130.
 
 use std::io::{self, IsTerminal, Read};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -108,19 +107,75 @@ fn positional(p: &[String]) -> Result<(Option<String>, bool)> {
     Ok((conninfo, stdin))
 }
 
-/// Every query, in order: `-c` first, then `-f` files, then `-`.
+/// One input of the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Input {
+    /// The N-th `-c` (0-based).
+    Command(usize),
+    /// A `-f` file, or `-` for standard input.
+    File(std::path::PathBuf),
+}
+
+/// The inputs in the order they were typed. Clap keeps `-c`, `-f` and the positional `-` apart,
+/// so the command line is read again for their positions; when that is not possible (pgdiag
+/// called as a library), `-c` come first, then `-f`, then `-`.
+fn inputs_in_order(args: &DiagnoseArgs, stdin: bool) -> Vec<Input> {
+    let mut fallback: Vec<Input> = (0..args.commands.len()).map(Input::Command).collect();
+    fallback.extend(args.files.iter().cloned().map(Input::File));
+    if stdin {
+        fallback.push(Input::File("-".into()));
+    }
+    use clap::CommandFactory;
+    let Ok(m) = crate::cli::Args::command().try_get_matches_from(std::env::args_os()) else {
+        return fallback;
+    };
+    let Some(sub) = m.subcommand_matches("diagnose") else {
+        return fallback;
+    };
+    let idx =
+        |id: &str| -> Vec<usize> { sub.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+    let (c, f, p) = (idx("commands"), idx("files"), idx("positional"));
+    if c.len() != args.commands.len()
+        || f.len() != args.files.len()
+        || p.len() != args.positional.len()
+    {
+        return fallback;
+    }
+    let mut keyed: Vec<(usize, Input)> = Vec::new();
+    keyed.extend(
+        c.into_iter()
+            .enumerate()
+            .map(|(n, i)| (i, Input::Command(n))),
+    );
+    keyed.extend(
+        f.into_iter()
+            .zip(&args.files)
+            .map(|(i, p)| (i, Input::File(p.clone()))),
+    );
+    keyed.extend(
+        p.into_iter()
+            .zip(&args.positional)
+            .filter(|(_, v)| v.as_str() == "-")
+            .map(|(i, _)| (i, Input::File("-".into()))),
+    );
+    keyed.sort_by_key(|(i, _)| *i);
+    keyed.into_iter().map(|(_, x)| x).collect()
+}
+
+/// Every query, in command-line order (see [`inputs_in_order`]).
 fn gather(args: &DiagnoseArgs, stdin: bool, opts: &Options) -> Result<Vec<Query>> {
     let mut out: Vec<Query> = Vec::new();
     let mut stdin_used = false;
-    for (i, sql) in args.commands.iter().enumerate() {
-        let label = format!("-c #{}", i + 1);
-        push(&mut out, label, None, None, sql.clone(), opts);
-    }
-    let mut files: Vec<&Path> = args.files.iter().map(|p| p.as_path()).collect();
-    if stdin {
-        files.push(Path::new("-"));
-    }
-    for f in files {
+    for input in inputs_in_order(args, stdin) {
+        let f = match input {
+            Input::Command(n) => {
+                let label = format!("-c #{}", n + 1);
+                push(&mut out, label, None, None, args.commands[n].clone(), opts);
+                continue;
+            }
+            Input::File(f) => f,
+        };
+        let f = f.as_path();
         let name = f.display().to_string();
         let text = if name == "-" {
             if stdin_used {
