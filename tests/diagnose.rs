@@ -94,7 +94,9 @@ fn setup(pg: &PgCluster) {
          INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g;
          CREATE SEQUENCE s;
          CREATE FUNCTION wipe() RETURNS int LANGUAGE plpgsql AS
-           $$ BEGIN DELETE FROM t; RETURN 1; END $$;",
+           $$ BEGIN DELETE FROM t; RETURN 1; END $$;
+         CREATE FUNCTION bump() RETURNS bigint LANGUAGE sql AS $$ SELECT nextval('s') $$;
+         CREATE VIEW bumped AS SELECT bump() AS n;",
     );
 }
 
@@ -255,6 +257,8 @@ const HOSTILE: &[&str] = &[
     "SELECT 1; COMMIT; DELETE FROM t",
     "UPDATE t SET v = 'x'",
     "SELECT setval('s', 42)",
+    "SELECT bump()",
+    "SELECT * FROM bumped",
 ];
 
 #[test]
@@ -316,6 +320,8 @@ fn hostile_statements_change_nothing() {
             "SELECT nextval('s')",
             "-c",
             "SELECT 1; DROP TABLE t",
+            "-c",
+            "SELECT bump()",
         ],
     );
     let err = stderr(&o);
@@ -336,6 +342,11 @@ fn hostile_statements_change_nothing() {
         "{err}"
     );
     assert!(err.contains("-c #7: refused: several statements"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("-c #8:") && l.contains("read-only transaction")),
+        "{err}"
+    );
     assert_eq!(state(&pg), INITIAL);
     assert_no_session(&pg);
 }
