@@ -499,9 +499,9 @@ fn concise_one_line_per_finding() {
     let out = render(&report(), OutputFormat::Concise, &plain());
     assert_eq!(
         out,
-        "plans/hashjoin.json:1: error P003[work-mem-spill] Hash Join: Hash Join spilled 1,535 blocks to disk\n\
-         plans/hashjoin.json:2: warning P001[seq-scan-large-table] Seq Scan on big b: Seq Scan read 500,000 rows of big\n\
-         plans/hashjoin.json:1: warning P012[hot-spot] Hash Join: 42% of the time is spent in Hash Join\n\
+        "plans/hashjoin.json node 1: error P003[work-mem-spill]: Hash Join spilled 1,535 blocks to disk\n\
+         plans/hashjoin.json node 2: warning P001[seq-scan-large-table] Seq Scan on big b: Seq Scan read 500,000 rows of big\n\
+         plans/hashjoin.json node 1: warning P012[hot-spot] Hash Join: 42% of the time is spent in Hash Join\n\
          plans/hashjoin.json: info P011[planning-dominates]: planning took 0.1% of the time\n\
          plans/bad.json:7: error: cannot read json plan: EOF while parsing an object (column 3)\n"
     );
@@ -532,7 +532,7 @@ fn concise_is_empty_without_findings_and_one_line_per_message() {
     });
     assert_eq!(
         render(&r, OutputFormat::Concise, &plain()),
-        "plans/hashjoin.json:4: warning P002[row-estimate-mismatch] Seq Scan on orders o: estimated 1 row actual 52,000\n\
+        "plans/hashjoin.json node 4: warning P002[row-estimate-mismatch] Seq Scan on orders o: estimated 1 row actual 52,000\n\
          -: error: no plan found\n"
     );
 }
@@ -586,7 +586,7 @@ fn concise_numbers_plans_sharing_a_source() {
     };
     assert_eq!(
         render(&r, OutputFormat::Concise, &plain()),
-        "two.json[1]:0: info P012[hot-spot] Aggregate: m\ntwo.json[2]:0: info P012[hot-spot] Aggregate: m\n"
+        "two.json[1] node 0: info P012[hot-spot] Aggregate: m\ntwo.json[2] node 0: info P012[hot-spot] Aggregate: m\n"
     );
     let table = render(&r, OutputFormat::Table, &plain());
     lines_in_order(
@@ -1073,7 +1073,7 @@ fn big_plans_text_formats() {
         assert_eq!(
             concise,
             format!(
-                "big.json:{}: warning P012[hot-spot] Seq Scan on t{}: m\n",
+                "big.json node {}: warning P012[hot-spot] Seq Scan on t{}: m\n",
                 n - 1,
                 n - 1
             )
@@ -1277,11 +1277,11 @@ fn odd_inputs_do_not_panic() {
     }
     let concise = render(&r, OutputFormat::Concise, &plain());
     assert!(
-        concise.contains("plans/hashjoin.json:99: error P099[x]: m\n"),
+        concise.contains("plans/hashjoin.json node 99: error P099[x]: m\n"),
         "{concise}"
     );
     assert!(
-        concise.contains("empty.json:0: info P098[y]: m\n"),
+        concise.contains("empty.json node 0: info P098[y]: m\n"),
         "{concise}"
     );
     assert!(

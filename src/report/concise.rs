@@ -43,14 +43,21 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         };
         for (_, group) in fmt::by_severity(&pr.findings) {
             for f in group {
+                // The node's label, unless the message already opens with it.
                 let label = match (f.node, &pr.plan) {
                     (Some(id), Some(p)) if id < p.nodes.len() => {
-                        format!(" {}", fmt::one_line(&p.nodes[id].label()))
+                        let label = fmt::one_line(&p.nodes[id].label());
+                        if f.message.starts_with(label.as_str()) {
+                            String::new()
+                        } else {
+                            format!(" {label}")
+                        }
                     }
                     _ => String::new(),
                 };
                 let loc = match f.node {
-                    Some(id) => format!("{loc_source}:{id}"),
+                    // Not `file:N:`, which editors and CI read as a line number.
+                    Some(id) => format!("{loc_source} node {id}"),
                     None => loc_source.clone(),
                 };
                 writeln!(

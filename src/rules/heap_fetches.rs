@@ -87,21 +87,12 @@ fn round3(v: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{parse_source, Plan};
     use crate::rules::check_one;
-
-    fn load(rel: &str) -> Plan {
-        let path = format!(
-            "{}/fixtures/rules/heap-fetches/{rel}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        parse_source(&path, &text).unwrap().remove(0)
-    }
+    use crate::rules::util::testing::load;
 
     #[test]
     fn fires_on_never_vacuumed_table() {
-        let plan = load("fire.json");
+        let plan = load("rules/heap-fetches/fire.json");
         let f = check_one(&plan, "P007");
         assert_eq!(f.len(), 1, "{f:#?}");
         let f = &f[0];
@@ -121,7 +112,7 @@ mod tests {
 
     #[test]
     fn fires_on_partly_updated_table() {
-        let plan = load("fire_partly.json");
+        let plan = load("rules/heap-fetches/fire_partly.json");
         let f = check_one(&plan, "P007");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].node, Some(0));
@@ -136,21 +127,21 @@ mod tests {
 
     #[test]
     fn quiet_when_few_pages_changed() {
-        let plan = load("quiet_few.json");
+        let plan = load("rules/heap-fetches/quiet_few.json");
         assert!(plan.nodes[0].heap_fetches.unwrap() > 0.0);
         assert!(check_one(&plan, "P007").is_empty());
     }
 
     #[test]
     fn quiet_after_vacuum() {
-        let plan = load("quiet.json");
+        let plan = load("rules/heap-fetches/quiet.json");
         assert_eq!(plan.nodes[0].heap_fetches, Some(0.0));
         assert!(check_one(&plan, "P007").is_empty());
     }
 
     #[test]
     fn thresholds_gate() {
-        let mut plan = load("fire.json");
+        let mut plan = load("rules/heap-fetches/fire.json");
         // Below the minimum count.
         plan.nodes[0].heap_fetches = Some(999.0);
         assert!(check_one(&plan, "P007").is_empty());

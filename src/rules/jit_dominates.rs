@@ -136,21 +136,12 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{parse_source, Plan};
     use crate::rules::check_one;
-
-    fn load(rel: &str) -> Plan {
-        let path = format!(
-            "{}/fixtures/rules/jit-dominates/{rel}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        parse_source(&path, &text).unwrap().remove(0)
-    }
+    use crate::rules::util::testing::load;
 
     #[test]
     fn fires_on_forced_jit_for_cheap_query() {
-        let plan = load("fire.json");
+        let plan = load("rules/jit-dominates/fire.json");
         let jit = plan.jit.clone().unwrap();
         let f = check_one(&plan, "P010");
         assert_eq!(f.len(), 1, "{f:#?}");
@@ -177,17 +168,17 @@ mod tests {
 
     #[test]
     fn quiet_without_jit_or_on_long_query() {
-        let off = load("quiet_off.json");
+        let off = load("rules/jit-dominates/quiet_off.json");
         assert!(off.jit.is_none());
         assert!(check_one(&off, "P010").is_empty());
-        let long = load("quiet_long.json");
+        let long = load("rules/jit-dominates/quiet_long.json");
         assert!(long.jit.as_ref().and_then(|j| j.total_ms).unwrap() > 0.0);
         assert!(check_one(&long, "P010").is_empty());
     }
 
     #[test]
     fn sums_phases_when_total_missing() {
-        let mut plan = load("fire.json");
+        let mut plan = load("rules/jit-dominates/fire.json");
         let total = plan.jit.as_ref().unwrap().total_ms.unwrap();
         plan.jit.as_mut().unwrap().total_ms = None;
         let f = check_one(&plan, "P010");

@@ -297,14 +297,8 @@ fn round1(v: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{parse_source, Plan};
     use crate::rules::check_one;
-
-    fn load(rel: &str) -> Plan {
-        let path = format!("{}/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        parse_source(&path, &text).unwrap().remove(0)
-    }
+    use crate::rules::util::testing::load;
 
     #[test]
     fn fires_on_seq_scan_inner_with_index_advice() {

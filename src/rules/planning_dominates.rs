@@ -27,21 +27,12 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{parse_source, Plan};
     use crate::rules::check_one;
-
-    fn load(rel: &str) -> Plan {
-        let path = format!(
-            "{}/fixtures/rules/planning-dominates/{rel}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        parse_source(&path, &text).unwrap().remove(0)
-    }
+    use crate::rules::util::testing::load;
 
     #[test]
     fn fires_on_many_way_join() {
-        let plan = load("fire.json");
+        let plan = load("rules/planning-dominates/fire.json");
         let (planning, execution) = (plan.planning_ms.unwrap(), plan.execution_ms.unwrap());
         let f = check_one(&plan, "P011");
         assert_eq!(f.len(), 1, "{f:#?}");
@@ -57,12 +48,12 @@ mod tests {
 
     #[test]
     fn quiet_on_simple_query() {
-        assert!(check_one(&load("quiet.json"), "P011").is_empty());
+        assert!(check_one(&load("rules/planning-dominates/quiet.json"), "P011").is_empty());
     }
 
     #[test]
     fn thresholds_gate() {
-        let mut plan = load("fire.json");
+        let mut plan = load("rules/planning-dominates/fire.json");
         plan.planning_ms = Some(9.9);
         plan.execution_ms = Some(1.0);
         assert!(check_one(&plan, "P011").is_empty(), "below min_planning_ms");

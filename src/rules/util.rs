@@ -102,10 +102,14 @@ pub mod testing {
 
     /// The first plan of `fixtures/rules/<dir>/<case>.json`.
     pub fn fixture(dir: &str, case: &str) -> Plan {
+        load(&format!("rules/{dir}/{case}.json"))
+    }
+
+    /// The first plan of `fixtures/<rel>`.
+    pub fn load(rel: &str) -> Plan {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/rules")
-            .join(dir)
-            .join(format!("{case}.json"));
+            .join("fixtures")
+            .join(rel);
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         parse_source(&path.display().to_string(), &text)

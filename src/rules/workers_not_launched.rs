@@ -84,14 +84,8 @@ fn fmt(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{parse_source, Plan};
     use crate::rules::check_one;
-
-    fn load(rel: &str) -> Plan {
-        let path = format!("{}/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        parse_source(&path, &text).unwrap().remove(0)
-    }
+    use crate::rules::util::testing::load;
 
     #[test]
     fn fires_when_no_worker_launched() {

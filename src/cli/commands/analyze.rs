@@ -111,24 +111,17 @@ fn analyze_source(source: &Source, settings: &EngineSettings) -> Vec<PlanReport>
     };
     match parse_source(&name, &text) {
         Err(e) => vec![error_report(name, e.to_string())],
-        Ok(plans) => {
-            let several = plans.len() > 1;
-            plans
-                .into_iter()
-                .enumerate()
-                .map(|(i, plan)| PlanReport {
-                    source: if several {
-                        format!("{name}#{}", i + 1)
-                    } else {
-                        name.clone()
-                    },
-                    findings: rules::check_plan(&plan, settings),
-                    plan: Some(plan),
-                    error: None,
-                    query: None,
-                })
-                .collect()
-        }
+        // Several plans from one file keep the file's name; renderers number them.
+        Ok(plans) => plans
+            .into_iter()
+            .map(|plan| PlanReport {
+                source: name.clone(),
+                findings: rules::check_plan(&plan, settings),
+                plan: Some(plan),
+                error: None,
+                query: None,
+            })
+            .collect(),
     }
 }
 
