@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod conn;
+pub mod explain;
 pub mod plan;
 pub mod report;
 pub mod rules;

@@ -103,12 +103,14 @@ fn report() -> Report {
                 plan: Some(load(HASHJOIN, SOURCE)),
                 findings: findings(),
                 error: None,
+                query: None,
             },
             PlanReport {
                 source: BAD.to_string(),
                 plan: None,
                 findings: vec![],
                 error: Some(BAD_ERROR.to_string()),
+                query: None,
             },
         ],
     }
@@ -526,6 +528,7 @@ fn concise_is_empty_without_findings_and_one_line_per_message() {
         plan: None,
         findings: vec![],
         error: Some("-: no plan found".into()),
+        query: None,
     });
     assert_eq!(
         render(&r, OutputFormat::Concise, &plain()),
@@ -544,6 +547,7 @@ fn concise_error_from_the_parser() {
             plan: None,
             findings: vec![],
             error: Some(err.to_string()),
+            query: None,
         }],
     };
     let out = render(&r, OutputFormat::Concise, &plain());
@@ -576,6 +580,7 @@ fn concise_numbers_plans_sharing_a_source() {
                     "a",
                 )],
                 error: None,
+                query: None,
             })
             .collect(),
     };
@@ -812,6 +817,7 @@ fn render_all_formats(path: &Path, source: &str) {
                     plan: None,
                     findings: vec![],
                     error: Some(e.to_string()),
+                    query: None,
                 }],
             };
             for f in [
@@ -841,6 +847,7 @@ fn render_all_formats(path: &Path, source: &str) {
                 )],
                 plan: Some(p),
                 error: None,
+                query: None,
             })
             .collect(),
     };
@@ -1004,6 +1011,7 @@ fn big_report(n: usize, chain: bool) -> Report {
             )],
             plan: Some(big_plan(n, chain)),
             error: None,
+            query: None,
         }],
     }
 }
@@ -1159,6 +1167,7 @@ fn show_file() {
             plans: vec![PlanReport {
                 source: path.clone(),
                 error: Some(e.to_string()),
+                query: None,
                 ..Default::default()
             }],
         },
@@ -1244,6 +1253,7 @@ fn odd_inputs_do_not_panic() {
         plan: Some(Plan::default()),
         findings: vec![finding("P098", "y", Severity::Info, Some(0), "m", "")],
         error: None,
+        query: None,
     });
     r.plans.push(PlanReport {
         source: "nothing.json".into(),

@@ -23,6 +23,16 @@ pub enum Command {
     /// Exit code: 0 when nothing is at or above --fail-on, 1 when something is, 2 when an input
     /// could not be read (the other inputs are still analysed).
     Analyze(AnalyzeArgs),
+    /// Run queries under EXPLAIN (ANALYZE, BUFFERS) on a server, safely, and analyse the plans.
+    ///
+    /// Each query runs alone in a READ ONLY transaction with statement_timeout and lock_timeout
+    /// set, and is always rolled back. Statements that write (DML, DDL, SELECT … FOR UPDATE,
+    /// writing CTEs, nextval, several statements in one string, …) are refused unless
+    /// --allow-writes, which still rolls them back. The connection is given like psql's (URI,
+    /// `key=value` string or database name, PG* variables, service and password files).
+    /// Exit code: as analyze; 2 when a query failed or was refused (the others still run);
+    /// 130 on Ctrl-C (running queries are cancelled on the server).
+    Diagnose(DiagnoseArgs),
     /// List the rules, or explain one (`pgdiag rules P001` or `pgdiag rules seq-scan-large-table`).
     Rules(RulesArgs),
 }
@@ -33,6 +43,13 @@ pub struct AnalyzeArgs {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Report options shared by `analyze` and `diagnose`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
     /// Report format [default: table on a terminal, concise otherwise].
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<OutputFormat>,
@@ -52,6 +69,50 @@ pub struct AnalyzeArgs {
     /// When to colour the output (`NO_COLOR` is honoured under `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiagnoseArgs {
+    /// Connection string (URI, `key=value` or database name), and `-` to read queries from
+    /// standard input.
+    #[arg(value_name = "CONNINFO", num_args = 0..=2)]
+    pub positional: Vec<String>,
+
+    /// A query to diagnose (one statement); repeatable. Queries are reported in the order of
+    /// the command line.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    pub commands: Vec<String>,
+
+    /// A file of queries (split like psql; backslash commands are skipped); `-` is standard
+    /// input; repeatable.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Cancel a query running longer than this (`500ms`, `30s`, `2min`; `0` for none).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub statement_timeout: String,
+
+    /// Give up waiting for a lock after this long (`0` for never).
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub lock_timeout: String,
+
+    /// Run statements that write, in a read-write transaction that is always rolled back.
+    /// Their effects are undone, but they still take locks, fire triggers, advance sequences
+    /// and may call functions with effects outside the database.
+    #[arg(long)]
+    pub allow_writes: bool,
+
+    /// Only plan the queries (EXPLAIN without ANALYZE): nothing is executed.
+    #[arg(long)]
+    pub no_analyze: bool,
+
+    /// Run up to N queries at once, on N connections.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -20,6 +20,8 @@ pub mod exit {
     pub const FINDINGS: u8 = 1;
     /// Some input could not be read, or the command could not run.
     pub const ERROR: u8 = 2;
+    /// Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Parse the command line, run, and return the exit code.
@@ -27,6 +29,7 @@ pub fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Command::Analyze(a) => commands::analyze::run(&a),
+        Command::Diagnose(d) => commands::diagnose::run(&d),
         Command::Rules(r) => commands::rules::run(&r),
     };
     match result {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! {"schema_version": 1,
-//!  "plans": [{"source", "format", "planning_ms", "execution_ms",
+//!  "plans": [{"source", <diagnose only: "query": {"index", "file", "line", "sql"}>, "format", "planning_ms", "execution_ms",
 //!             <plan extras: index_in_source, line, planning_buffers, planning_memory_*_kb,
 //!              triggers, jit, serialization, query_text, query_identifier, settings{}, extra{},
 //!              total_ms, analyzed>,
@@ -82,6 +82,7 @@ struct PlanOut<'a>(&'a PlanReport);
 /// Plan fields written by hand (contract keys, lists turned into objects, the node arena).
 const PLAN_OWN: &[&str] = &[
     "source",
+    "query",
     "format",
     "planning_ms",
     "execution_ms",
@@ -99,6 +100,9 @@ impl Serialize for PlanOut<'_> {
         let pr = self.0;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("source", &pr.source)?;
+        if let Some(q) = &pr.query {
+            m.serialize_entry("query", q)?;
+        }
         let plan = pr.plan.as_ref();
         m.serialize_entry("format", &plan.map(|p| &p.format))?;
         m.serialize_entry("planning_ms", &plan.and_then(|p| p.planning_ms))?;

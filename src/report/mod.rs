@@ -27,6 +27,22 @@ pub struct PlanReport {
     pub findings: Vec<Finding>,
     /// One-line error (`file:line: what`), when the source could not be read.
     pub error: Option<String>,
+    /// The query this plan was made from, when pgdiag ran it (`diagnose`); `source` is then
+    /// its origin (`file:line`, or `-c #N`).
+    pub query: Option<QueryOrigin>,
+}
+
+/// Where a query run by `diagnose` came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueryOrigin {
+    /// 1-based position among all the queries of the run.
+    pub index: usize,
+    /// The file (`-` for standard input); `None` for `-c`.
+    pub file: Option<String>,
+    /// 1-based line of the query in `file`.
+    pub line: Option<usize>,
+    /// The query as sent (without EXPLAIN).
+    pub sql: String,
 }
 
 /// Output formats of `--format`.

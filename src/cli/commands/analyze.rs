@@ -1,71 +1,27 @@
 //! `pgdiag analyze PATH...`: read saved plans, check them, report.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
-use crate::cli::args::{AnalyzeArgs, FailOn};
-use crate::cli::{exit, use_color};
+use super::output::{engine_settings, exit_code, write_report};
+use crate::cli::args::AnalyzeArgs;
 use crate::plan::parse_source;
-use crate::report::{self, OutputFormat, PlanReport, RenderOptions, Report};
-use crate::rules::{self, EngineSettings, Severity};
+use crate::report::{PlanReport, Report};
+use crate::rules::{self, EngineSettings};
 
 /// File extensions read when a directory is given.
 const PLAN_EXTENSIONS: &[&str] = &["json", "txt", "text", "plan", "yaml", "yml", "xml"];
 
 pub fn run(args: &AnalyzeArgs) -> Result<u8> {
-    let settings = engine_settings(args)?;
+    let settings = engine_settings(&args.report)?;
     let mut report = Report::default();
     for source in expand_paths(&args.paths) {
         report.plans.extend(analyze_source(&source, &settings));
     }
-
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Concise
-    });
-    let opts = RenderOptions {
-        color: use_color(args.color),
-        width: comfy_width(),
-    };
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    report::write(&report, format, &opts, &mut out)?;
-    out.flush()?;
-
-    // Unreadable inputs also go to stderr, so they are seen whatever the report format.
-    for pr in &report.plans {
-        if let Some(e) = &pr.error {
-            eprintln!("pgdiag: error: {e}");
-        }
-    }
-    Ok(exit_code(&report, args.fail_on))
-}
-
-/// The exit code: 2 when any input could not be read, else 1 when a finding reaches `fail_on`.
-pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
-    if report.plans.iter().any(|p| p.error.is_some()) {
-        return exit::ERROR;
-    }
-    let floor = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::None => None,
-    };
-    let failing = floor.is_some_and(|f| {
-        report
-            .plans
-            .iter()
-            .flat_map(|p| &p.findings)
-            .any(|x| x.severity >= f)
-    });
-    if failing {
-        exit::FINDINGS
-    } else {
-        exit::CLEAN
-    }
+    write_report(&report, &args.report)?;
+    Ok(exit_code(&report, args.report.fail_on))
 }
 
 /// One input: a file or `-`.
@@ -163,6 +119,7 @@ fn analyze_source(source: &Source, settings: &EngineSettings) -> Vec<PlanReport>
                 findings: rules::check_plan(&plan, settings),
                 plan: Some(plan),
                 error: None,
+                query: None,
             })
             .collect(),
     }
@@ -174,57 +131,6 @@ fn error_report(source: String, error: String) -> PlanReport {
         plan: None,
         findings: Vec::new(),
         error: Some(error),
+        query: None,
     }
-}
-
-/// `--disable` and `--set` into engine settings, checked against the rule catalog.
-fn engine_settings(args: &AnalyzeArgs) -> Result<EngineSettings> {
-    let mut s = EngineSettings::default();
-    for d in &args.disable {
-        let Some(rule) = rules::find(d) else {
-            bail!("--disable {d}: no such rule (see `pgdiag rules`)");
-        };
-        s.disabled.push(rule.meta.id.clone());
-    }
-    for item in &args.set {
-        let (lhs, value) = item
-            .split_once('=')
-            .with_context(|| format!("--set {item}: expected RULE.THRESHOLD=VALUE"))?;
-        let (rule_key, threshold) = lhs
-            .split_once('.')
-            .with_context(|| format!("--set {item}: expected RULE.THRESHOLD=VALUE"))?;
-        let Some(rule) = rules::find(rule_key.trim()) else {
-            bail!("--set {item}: no rule `{rule_key}` (see `pgdiag rules`)");
-        };
-        let threshold = threshold.trim();
-        if !rule.meta.thresholds.contains_key(threshold) {
-            let known: Vec<&str> = rule.meta.thresholds.keys().map(String::as_str).collect();
-            bail!(
-                "--set {item}: rule {} has no threshold `{threshold}` (it has: {})",
-                rule.meta.id,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            );
-        }
-        let v: f64 = value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
-            .with_context(|| format!("--set {item}: `{value}` is not a number"))?;
-        s.thresholds
-            .insert((rule.meta.id.clone(), threshold.to_string()), v);
-    }
-    Ok(s)
-}
-
-/// Terminal width for the table, when stdout is a terminal.
-fn comfy_width() -> Option<u16> {
-    if !io::stdout().is_terminal() {
-        return None;
-    }
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
 }

@@ -1,4 +1,6 @@
-//! One file per subcommand.
+//! One file per subcommand, and what they share (`output`).
 
 pub mod analyze;
+pub mod diagnose;
+pub mod output;
 pub mod rules;
