@@ -83,9 +83,10 @@ fn analyse_and_render(plans: Vec<Plan>) {
                 source: p.source.clone(),
                 findings: check_plan(&p, &settings),
                 plan: Some(p),
-                error: None,
+                ..PlanReport::default()
             })
             .collect(),
+        ..Report::default()
     };
     let plain = RenderOptions {
         color: false,
