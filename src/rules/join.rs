@@ -304,7 +304,7 @@ mod tests {
         let node = &plan.nodes[p2.node.unwrap()];
         let rel = node.relation.clone().unwrap();
         let mut snap = snapshot(vec![]);
-        let mut t = table(&rel, 1000, 0, 400, 1000.0);
+        let mut t = table(&rel, 10_000, 0, 4_000, 10_000.0);
         t.schema = node.schema.clone().unwrap_or_else(|| "public".into());
         snap.tables.push(t.clone());
         let f = with_table_stats(&plan, findings.clone(), &snap, &settings);

@@ -93,7 +93,7 @@ mod tests {
         assert_eq!(f[0].evidence["count"], 2);
         assert_eq!(f[0].evidence["oldest_pid"], 2);
         assert_eq!(f[0].severity, Severity::Error);
-        assert!(f[0].message.contains("1.1 h"), "{}", f[0].message);
+        assert!(f[0].message.contains("67 min"), "{}", f[0].message);
     }
 
     #[test]
