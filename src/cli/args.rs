@@ -23,6 +23,14 @@ pub enum Command {
     /// Exit code: 0 when nothing is at or above --fail-on, 1 when something is, 2 when an input
     /// could not be read (the other inputs are still analysed).
     Analyze(AnalyzeArgs),
+    /// Check a live server: sessions, locks, transactions, temp files, table bloat and statistics.
+    ///
+    /// Connects like psql (CONNINFO: a URI, `key=value` string or database name; PG* variables,
+    /// the service file and the password file apply) and runs the database rules (D…). Works
+    /// with a role that has only pg_monitor; what the role cannot see is reported.
+    /// Exit code: 0 when nothing is at or above --fail-on, 1 when something is, 2 when the server
+    /// could not be reached or queried.
+    Health(HealthArgs),
     /// List the rules, or explain one (`pgdiag rules P001` or `pgdiag rules seq-scan-large-table`).
     Rules(RulesArgs),
 }
@@ -46,6 +54,33 @@ pub struct AnalyzeArgs {
     pub disable: Vec<String>,
 
     /// Set a rule threshold, e.g. `--set P002.error_factor=100`; repeatable.
+    #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
+    pub set: Vec<String>,
+
+    /// When to colour the output (`NO_COLOR` is honoured under `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Connection string, URI or database name (as for psql).
+    #[arg(value_name = "CONNINFO")]
+    pub conninfo: Option<String>,
+
+    /// Report format [default: table on a terminal, concise otherwise].
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<OutputFormat>,
+
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+
+    /// Skip a rule (id or name); repeatable.
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// Set a rule threshold, e.g. `--set D004.min_age_s=300`; repeatable.
     #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
     pub set: Vec<String>,
 

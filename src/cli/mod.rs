@@ -28,6 +28,7 @@ pub fn main() -> ExitCode {
     let result = match args.command {
         Command::Analyze(a) => commands::analyze::run(&a),
         Command::Rules(r) => commands::rules::run(&r),
+        Command::Health(h) => commands::health::run(&h),
     };
     match result {
         Ok(code) => ExitCode::from(code),

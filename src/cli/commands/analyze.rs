@@ -48,6 +48,7 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
     if report.plans.iter().any(|p| p.error.is_some()) {
         return exit::ERROR;
     }
+    let db_findings = report.database.iter().flat_map(|d| &d.findings);
     let floor = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
@@ -59,6 +60,7 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
             .plans
             .iter()
             .flat_map(|p| &p.findings)
+            .chain(db_findings)
             .any(|x| x.severity >= f)
     });
     if failing {
@@ -186,14 +188,19 @@ fn error_report(source: String, error: String) -> PlanReport {
 
 /// `--disable` and `--set` into engine settings, checked against the rule catalog.
 fn engine_settings(args: &AnalyzeArgs) -> Result<EngineSettings> {
+    parse_engine_settings(&args.disable, &args.set)
+}
+
+/// `--disable` and `--set` values into engine settings (shared with `health`).
+pub(crate) fn parse_engine_settings(disable: &[String], set: &[String]) -> Result<EngineSettings> {
     let mut s = EngineSettings::default();
-    for d in &args.disable {
+    for d in disable {
         let Some(rule) = rules::find(d) else {
             bail!("--disable {d}: no such rule (see `pgdiag rules`)");
         };
         s.disabled.push(rule.meta.id.clone());
     }
-    for item in &args.set {
+    for item in set {
         let (lhs, value) = item
             .split_once('=')
             .with_context(|| format!("--set {item}: expected RULE.THRESHOLD=VALUE"))?;
@@ -229,7 +236,7 @@ fn engine_settings(args: &AnalyzeArgs) -> Result<EngineSettings> {
 }
 
 /// Terminal width for the table, when stdout is a terminal.
-fn comfy_width() -> Option<u16> {
+pub(crate) fn comfy_width() -> Option<u16> {
     if !io::stdout().is_terminal() {
         return None;
     }

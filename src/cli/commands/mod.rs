@@ -1,4 +1,5 @@
 //! One file per subcommand.
 
 pub mod analyze;
+pub mod health;
 pub mod rules;

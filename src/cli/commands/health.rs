@@ -1,0 +1,73 @@
+//! `pgdiag health [CONNINFO]`: connect, collect a statistics snapshot, run the database rules,
+//! report.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::analyze::{comfy_width, exit_code, parse_engine_settings};
+use crate::cli::args::HealthArgs;
+use crate::cli::{exit, use_color};
+use crate::collect::{self, Snapshot};
+use crate::conn::{self, ProcessEnv};
+use crate::report::{self, DatabaseReport, OutputFormat, RenderOptions, Report};
+use crate::rules::{self, EngineSettings};
+
+pub fn run(args: &HealthArgs) -> Result<u8> {
+    let settings = parse_engine_settings(&args.disable, &args.set)?;
+    let snapshot = match take_snapshot(args.conninfo.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            // One line, never the password (conn errors are redacted at the source).
+            eprintln!("pgdiag: error: {}", crate::report::fmt::one_line(&e));
+            return Ok(exit::ERROR);
+        }
+    };
+    let report = health_report(&snapshot, &settings);
+    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Concise
+    });
+    let opts = RenderOptions {
+        color: use_color(args.color),
+        width: comfy_width(),
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    report::write(&report, format, &opts, &mut out)?;
+    out.flush()?;
+    Ok(exit_code(&report, args.fail_on))
+}
+
+/// The report of a snapshot: the database rules' findings and what was not visible.
+pub fn health_report(snapshot: &Snapshot, settings: &EngineSettings) -> Report {
+    Report {
+        plans: Vec::new(),
+        database: Some(DatabaseReport {
+            server_version: snapshot.server.version.clone(),
+            in_recovery: snapshot.server.in_recovery,
+            database: snapshot.server.database.clone(),
+            role: snapshot.server.role.clone(),
+            findings: rules::check_database(snapshot, settings),
+            not_visible: snapshot.not_visible.clone(),
+        }),
+    }
+}
+
+fn take_snapshot(conninfo: Option<&str>) -> Result<Snapshot, String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let settings =
+        conn::resolve(conninfo, &ProcessEnv, home.as_deref()).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async {
+        let (client, task) = conn::connect(&settings).await.map_err(|e| e.to_string())?;
+        let snap = collect::health_snapshot(&client).await;
+        drop(client);
+        let _ = task.await;
+        snap.map_err(|e| e.to_string())
+    })
+}
