@@ -60,7 +60,9 @@ fn every_toml_is_registered_and_vice_versa() {
                 || src.contains(
                     "pub fn check(_plan: &Plan, _ctx: &RuleCtx, _out: &mut Vec<Finding>)"
                 )
-                || src.contains("pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>)"),
+                || src.contains(
+                    "pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>)"
+                ),
             "{module}: check has the wrong signature"
         );
     }

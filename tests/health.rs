@@ -39,8 +39,7 @@ async fn connect(pg: &pg::PgCluster, user: Option<(&str, &str)>) -> Client {
 fn settings(sets: &[(&str, &str, f64)]) -> EngineSettings {
     let mut s = EngineSettings::default();
     for (rule, key, v) in sets {
-        s.thresholds
-            .insert((rule.to_string(), key.to_string()), *v);
+        s.thresholds.insert((rule.to_string(), key.to_string()), *v);
     }
     s
 }
@@ -96,9 +95,18 @@ fn live_server() {
     let rt = rt();
     rt.block_on(async {
         let c = connect(&pg, None).await;
-        wait_for(&c, "select pg_stat_get_dead_tuples('bloat'::regclass)", |v| v >= 20000).await;
-        wait_for(&c, "select pg_stat_get_mod_since_analyze('stale'::regclass)", |v| v >= 10000)
-            .await;
+        wait_for(
+            &c,
+            "select pg_stat_get_dead_tuples('bloat'::regclass)",
+            |v| v >= 20000,
+        )
+        .await;
+        wait_for(
+            &c,
+            "select pg_stat_get_mod_since_analyze('stale'::regclass)",
+            |v| v >= 10000,
+        )
+        .await;
         tables(&c).await;
         temp_files(&pg, &c).await;
         idle_in_transaction(&pg, &c).await;
@@ -114,12 +122,20 @@ fn live_server() {
 /// Dead tuples and stale statistics on the tables health picks, and not on the fresh one.
 async fn tables(c: &Client) {
     let snap = collect::health_snapshot(c).await.unwrap();
-    assert_eq!(snap.server.version_num / 10000, 15, "{:?}", snap.server.version);
+    assert_eq!(
+        snap.server.version_num / 10000,
+        15,
+        "{:?}",
+        snap.server.version
+    );
     assert!(snap.server.can_monitor);
     assert!(!snap.server.in_recovery);
     assert!(snap.not_visible.is_empty(), "{:?}", snap.not_visible);
     let names: Vec<&str> = snap.tables.iter().map(|t| t.relation.as_str()).collect();
-    assert!(names.contains(&"bloat") && names.contains(&"stale"), "{names:?}");
+    assert!(
+        names.contains(&"bloat") && names.contains(&"stale"),
+        "{names:?}"
+    );
     assert!(!names.contains(&"fresh"), "{names:?}");
 
     let f = rules::check_database(&snap, &EngineSettings::default());
@@ -127,7 +143,11 @@ async fn tables(c: &Client) {
     let ratio = dead.evidence["dead_ratio"].as_f64().unwrap();
     assert!((0.45..=0.55).contains(&ratio), "dead share {ratio}");
     assert_eq!(dead.evidence["n_dead_tup"], 20000);
-    assert!(dead.message.contains("public.bloat: 20,000 dead rows"), "{}", dead.message);
+    assert!(
+        dead.message.contains("public.bloat: 20,000 dead rows"),
+        "{}",
+        dead.message
+    );
     assert!(for_table(&f, "D001", "public.stale").is_none(), "{f:#?}");
 
     let st = for_table(&f, "D002", "public.stale").expect("stale-statistics on stale");
@@ -141,7 +161,10 @@ async fn tables(c: &Client) {
         .unwrap();
     assert_eq!(snap.tables.len(), 1);
     let t = &snap.tables[0];
-    assert_eq!((t.schema.as_str(), t.relation.as_str()), ("public", "fresh"));
+    assert_eq!(
+        (t.schema.as_str(), t.relation.as_str()),
+        ("public", "fresh")
+    );
     assert_eq!(t.reltuples, 20000.0);
     assert!(t.size_bytes > 0 && t.last_analyze_at.is_some());
     assert_eq!(snap.indexes.len(), 1);
@@ -149,7 +172,10 @@ async fn tables(c: &Client) {
     assert_eq!(snap.indexes[0].key_columns, vec!["id".to_string()]);
     assert!(snap.indexes[0].is_primary && snap.indexes[0].is_valid);
     let f = rules::check_database(&snap, &EngineSettings::default());
-    assert!(of(&f, "D001").is_empty() && of(&f, "D002").is_empty(), "{f:#?}");
+    assert!(
+        of(&f, "D001").is_empty() && of(&f, "D002").is_empty(),
+        "{f:#?}"
+    );
 
     // Saved and replayed: the snapshot is plain data.
     let json = serde_json::to_string(&snap).unwrap();
@@ -184,24 +210,36 @@ async fn temp_files(pg: &pg::PgCluster, c: &Client) {
     let spill = of(&f, "D003");
     assert_eq!(spill.len(), 1, "{f:#?}");
     assert_eq!(spill[0].evidence["temp_files"], db.temp_files);
-    assert!(spill[0].message.contains("temporary files"), "{}", spill[0].message);
+    assert!(
+        spill[0].message.contains("temporary files"),
+        "{}",
+        spill[0].message
+    );
     // Under the default floor (1 GB) a few MB are not worth a finding.
-    assert!(of(&rules::check_database(&snap, &EngineSettings::default()), "D003").is_empty());
+    assert!(of(
+        &rules::check_database(&snap, &EngineSettings::default()),
+        "D003"
+    )
+    .is_empty());
 }
 
 /// A session idle in a transaction, seen by the superuser and a pg_monitor role, and what a role
 /// without pg_monitor cannot see.
 async fn idle_in_transaction(pg: &pg::PgCluster, c: &Client) {
-    let quick = settings(&[
-        ("D004", "min_age_s", 1.0),
-        ("D007", "min_xact_age_s", 1.0),
-    ]);
+    let quick = settings(&[("D004", "min_age_s", 1.0), ("D007", "min_xact_age_s", 1.0)]);
     let before = collect::snapshot(c, &[]).await.unwrap();
     let f = rules::check_database(&before, &quick);
-    assert!(of(&f, "D004").is_empty() && of(&f, "D007").is_empty(), "{f:#?}");
+    assert!(
+        of(&f, "D004").is_empty() && of(&f, "D007").is_empty(),
+        "{f:#?}"
+    );
 
     let idle = connect(pg, None).await;
-    let pid: i32 = idle.query_one("select pg_backend_pid()", &[]).await.unwrap().get(0);
+    let pid: i32 = idle
+        .query_one("select pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     idle.batch_execute("begin; select 1;").await.unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
@@ -212,10 +250,17 @@ async fn idle_in_transaction(pg: &pg::PgCluster, c: &Client) {
         };
         let snap = collect::snapshot(&client, &[]).await.unwrap();
         assert!(snap.server.can_monitor, "{who:?}");
-        assert!(snap.not_visible.is_empty(), "{who:?}: {:?}", snap.not_visible);
+        assert!(
+            snap.not_visible.is_empty(),
+            "{who:?}: {:?}",
+            snap.not_visible
+        );
         let s = snap.activity.by_pid(pid).expect("the idle session");
         assert_eq!(s.state.as_deref(), Some("idle in transaction"));
-        assert!(s.query.as_deref().is_some_and(|q| q.contains("select 1")), "{s:?}");
+        assert!(
+            s.query.as_deref().is_some_and(|q| q.contains("select 1")),
+            "{s:?}"
+        );
         let f = rules::check_database(&snap, &quick);
         let d4 = of(&f, "D004");
         assert_eq!(d4.len(), 1, "{who:?}: {f:#?}");
@@ -224,7 +269,9 @@ async fn idle_in_transaction(pg: &pg::PgCluster, c: &Client) {
         let age = d4[0].evidence["oldest_idle_s"].as_f64().unwrap();
         assert!((2.0..60.0).contains(&age), "age {age}");
         assert!(
-            d4[0].advice.contains("ALTER ROLE postgres SET idle_in_transaction_session_timeout"),
+            d4[0]
+                .advice
+                .contains("ALTER ROLE postgres SET idle_in_transaction_session_timeout"),
             "{}",
             d4[0].advice
         );
@@ -232,8 +279,17 @@ async fn idle_in_transaction(pg: &pg::PgCluster, c: &Client) {
         assert_eq!(d7.len(), 1, "{f:#?}");
         assert_eq!(d7[0].evidence["oldest_pid"], pid);
         // The default threshold (a minute) is not reached.
-        assert!(of(&rules::check_database(&snap, &EngineSettings::default()), "D004").is_empty());
-        let by: Vec<&str> = snap.activity.by_state.iter().map(|s| s.state.as_str()).collect();
+        assert!(of(
+            &rules::check_database(&snap, &EngineSettings::default()),
+            "D004"
+        )
+        .is_empty());
+        let by: Vec<&str> = snap
+            .activity
+            .by_state
+            .iter()
+            .map(|s| s.state.as_str())
+            .collect();
         assert!(by.contains(&"idle in transaction"), "{by:?}");
     }
 
@@ -285,13 +341,21 @@ async fn blocking(pg: &pg::PgCluster, c: &Client) {
     assert!(of(&rules::check_database(&before, &quick), "D006").is_empty());
 
     let holder = connect(pg, None).await;
-    let holder_pid: i32 = holder.query_one("select pg_backend_pid()", &[]).await.unwrap().get(0);
+    let holder_pid: i32 = holder
+        .query_one("select pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     holder
         .batch_execute("begin; update fresh set v = 0 where id = 1;")
         .await
         .unwrap();
     let waiter = connect(pg, None).await;
-    let waiter_pid: i32 = waiter.query_one("select pg_backend_pid()", &[]).await.unwrap().get(0);
+    let waiter_pid: i32 = waiter
+        .query_one("select pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     let wait = tokio::spawn(async move {
         waiter
             .execute("update fresh set v = 1 where id = 1", &[])
@@ -304,15 +368,25 @@ async fn blocking(pg: &pg::PgCluster, c: &Client) {
     let f = rules::check_database(&snap, &quick);
     let d6 = of(&f, "D006");
     assert_eq!(d6.len(), 1, "{f:#?}");
-    assert_eq!(d6[0].evidence["blocked_pids"], serde_json::json!([waiter_pid]));
-    assert_eq!(d6[0].evidence["blocking_pids"], serde_json::json!([holder_pid]));
+    assert_eq!(
+        d6[0].evidence["blocked_pids"],
+        serde_json::json!([waiter_pid])
+    );
+    assert_eq!(
+        d6[0].evidence["blocking_pids"],
+        serde_json::json!([holder_pid])
+    );
     assert!(
         d6[0].message.contains(&format!("pid {waiter_pid}"))
             && d6[0].message.contains("update fresh set v = 1"),
         "{}",
         d6[0].message
     );
-    assert!(d6[0].advice.contains(&format!("pid {holder_pid}")), "{}", d6[0].advice);
+    assert!(
+        d6[0].advice.contains(&format!("pid {holder_pid}")),
+        "{}",
+        d6[0].advice
+    );
     // The holder, which wrote, now holds back vacuum's horizon: the snapshot lists it.
     assert!(
         snap.xmin_holders.iter().any(|h| h.pid == Some(holder_pid)),
@@ -347,11 +421,19 @@ fn cli(pg: &pg::PgCluster) {
     let conninfo = pg.conninfo();
     let out = run(&[&conninfo, "--format", "json"]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["plans"], serde_json::json!([]));
     let db = &doc["database"];
-    assert!(db["server_version"].as_str().unwrap().starts_with("15"), "{db}");
+    assert!(
+        db["server_version"].as_str().unwrap().starts_with("15"),
+        "{db}"
+    );
     assert_eq!(db["in_recovery"], false);
     let rules: Vec<&str> = db["findings"]
         .as_array()
@@ -359,33 +441,67 @@ fn cli(pg: &pg::PgCluster) {
         .iter()
         .map(|f| f["rule"].as_str().unwrap())
         .collect();
-    assert!(rules.contains(&"D001") && rules.contains(&"D002"), "{rules:?}");
+    assert!(
+        rules.contains(&"D001") && rules.contains(&"D002"),
+        "{rules:?}"
+    );
 
     let out = run(&[&conninfo, "--format", "concise", "--fail-on", "none"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.lines().any(|l| l.starts_with("db:postgres: warning D001[dead-tuples]: public.bloat")),
+        text.lines()
+            .any(|l| l.starts_with("db:postgres: warning D001[dead-tuples]: public.bloat")),
         "{text}"
     );
     for format in ["table", "markdown"] {
-        let out = run(&[&conninfo, "--format", format, "--fail-on", "none", "--color", "never"]);
+        let out = run(&[
+            &conninfo,
+            "--format",
+            format,
+            "--fail-on",
+            "none",
+            "--color",
+            "never",
+        ]);
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("database postgres on PostgreSQL 15"), "{text}");
+        assert!(
+            text.contains("database postgres on PostgreSQL 15"),
+            "{text}"
+        );
         assert!(text.contains("dead-tuples"), "{text}");
     }
-    let out = run(&[&conninfo, "--disable", "D001", "--disable", "D002", "--format", "concise"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(&[
+        &conninfo,
+        "--disable",
+        "D001",
+        "--disable",
+        "D002",
+        "--format",
+        "concise",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     // A wrong password: one line on stderr, exit 2, the password never shown.
-    let bad = format!("{} password='wrong-secret-9876'", pg.conninfo_without_password());
+    let bad = format!(
+        "{} password='wrong-secret-9876'",
+        pg.conninfo_without_password()
+    );
     let out = run(&[&bad]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.starts_with("pgdiag: error: "), "{err}");
-    assert!(!err.contains("wrong-secret-9876") && !err.contains(&pg.password), "{err}");
+    assert!(
+        !err.contains("wrong-secret-9876") && !err.contains(&pg.password),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -405,7 +521,10 @@ async fn no_sessions_left(c: &Client) {
         if n == 0 {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "{n} sessions left behind");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{n} sessions left behind"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

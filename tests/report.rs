@@ -96,7 +96,8 @@ fn findings() -> Vec<Finding> {
 
 /// The fixed report: the hash-join plan with findings, and an unreadable source.
 fn report() -> Report {
-    Report { database: None,
+    Report {
+        database: None,
         plans: vec![
             PlanReport {
                 source: SOURCE.to_string(),
@@ -247,7 +248,8 @@ fn table_leaves_out_columns_without_data() {
         "fixtures/plans/generated/pg17/a_seqscan_selective.noanalyze.json",
         "x.json",
     );
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "x.json".into(),
             plan: Some(plan),
@@ -271,7 +273,8 @@ fn table_leaves_out_columns_without_data() {
         "fixtures/plans/generated/pg17/a_seqscan_selective.analyze_only.json",
         "y.json",
     );
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "y.json".into(),
             plan: Some(plan),
@@ -538,7 +541,8 @@ fn concise_is_empty_without_findings_and_one_line_per_message() {
 fn concise_error_from_the_parser() {
     let err =
         parse_source("broken.json", "[{\"Plan\": {\"Node Type\": \"Seq Scan\",\n").unwrap_err();
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "broken.json".into(),
             plan: None,
@@ -561,7 +565,8 @@ fn concise_numbers_plans_sharing_a_source() {
     let both = format!("{text}\n{text}");
     let plans = parse_source("two.json", &both).unwrap();
     assert_eq!(plans.len(), 2);
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
@@ -781,7 +786,8 @@ fn json_extra_is_an_object_and_settings_too() {
         "k.json",
     );
     let expected_settings = plan.settings.clone();
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "k.json".into(),
             plan: Some(plan),
@@ -806,7 +812,8 @@ fn render_all_formats(path: &Path, source: &str) {
         Ok(p) => p,
         Err(e) => {
             // Not this module's concern; still, an error must render.
-            let r = Report { database: None,
+            let r = Report {
+                database: None,
                 plans: vec![PlanReport {
                     source: source.into(),
                     plan: None,
@@ -826,7 +833,8 @@ fn render_all_formats(path: &Path, source: &str) {
         }
     };
     let counts: Vec<usize> = plans.iter().map(|p| p.nodes.len()).collect();
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
@@ -912,7 +920,8 @@ fn initplans_subplans_and_ctes_are_shown() {
     let path = dir.join("real/plans/pg_flame/docs-cte.json");
     let text = std::fs::read_to_string(&path).unwrap();
     let plan = parse_source("cte.json", &text).unwrap().remove(0);
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "cte.json".into(),
             plan: Some(plan),
@@ -991,7 +1000,8 @@ fn big_plan(n: usize, chain: bool) -> Plan {
 }
 
 fn big_report(n: usize, chain: bool) -> Report {
-    Report { database: None,
+    Report {
+        database: None,
         plans: vec![PlanReport {
             source: "big.json".into(),
             findings: vec![finding(
@@ -1145,7 +1155,8 @@ fn show_file() {
     let Ok(path) = std::env::var("P") else { return };
     let text = std::fs::read_to_string(&path).unwrap();
     let report = match parse_source(&path, &text) {
-        Ok(plans) => Report { database: None,
+        Ok(plans) => Report {
+            database: None,
             plans: plans
                 .into_iter()
                 .map(|p| PlanReport {
@@ -1155,7 +1166,8 @@ fn show_file() {
                 })
                 .collect(),
         },
-        Err(e) => Report { database: None,
+        Err(e) => Report {
+            database: None,
             plans: vec![PlanReport {
                 source: path.clone(),
                 error: Some(e.to_string()),
@@ -1299,7 +1311,8 @@ fn triggers_and_jit_are_listed() {
         calls: Some(5000.0),
         ..Default::default()
     });
-    let r = Report { database: None,
+    let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: SOURCE.into(),
             plan: Some(plan),

@@ -89,7 +89,10 @@ impl Session {
 
     /// The query, on one line and shortened, when visible.
     pub fn query_excerpt(&self, max: usize) -> Option<String> {
-        let q = self.query.as_deref().filter(|q| !self.is_hidden() && !q.trim().is_empty())?;
+        let q = self
+            .query
+            .as_deref()
+            .filter(|q| !self.is_hidden() && !q.trim().is_empty())?;
         let one: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
         if one.chars().count() > max {
             Some(format!("{}…", one.chars().take(max).collect::<String>()))

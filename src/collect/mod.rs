@@ -111,7 +111,10 @@ pub async fn candidate_tables(
     limit: i64,
 ) -> Result<Vec<String>, CollectError> {
     let rows = client
-        .query(include_str!("sql/candidate_tables.sql"), &[&min_rows, &limit])
+        .query(
+            include_str!("sql/candidate_tables.sql"),
+            &[&min_rows, &limit],
+        )
         .await
         .map_err(|e| CollectError::new("candidate tables", e))?;
     Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())

@@ -122,13 +122,23 @@ mod tests {
             unit: u.map(str::to_string),
             source: "default".into(),
         };
-        s.settings.insert("work_mem".into(), set("4096", Some("kB")));
-        s.settings.insert("shared_buffers".into(), set("16384", Some("8kB")));
-        s.settings.insert("idle_in_transaction_session_timeout".into(), set("0", Some("ms")));
-        s.settings.insert("lock_timeout".into(), set("5000", Some("ms")));
+        s.settings
+            .insert("work_mem".into(), set("4096", Some("kB")));
+        s.settings
+            .insert("shared_buffers".into(), set("16384", Some("8kB")));
+        s.settings.insert(
+            "idle_in_transaction_session_timeout".into(),
+            set("0", Some("ms")),
+        );
+        s.settings
+            .insert("lock_timeout".into(), set("5000", Some("ms")));
         assert_eq!(s.setting_display("work_mem").unwrap(), "4MB");
         assert_eq!(s.setting_display("shared_buffers").unwrap(), "128MB");
-        assert_eq!(s.setting_display("idle_in_transaction_session_timeout").unwrap(), "0");
+        assert_eq!(
+            s.setting_display("idle_in_transaction_session_timeout")
+                .unwrap(),
+            "0"
+        );
         assert_eq!(s.setting_display("lock_timeout").unwrap(), "5s");
         assert_eq!(s.setting_f64("work_mem"), Some(4096.0));
     }

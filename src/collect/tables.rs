@@ -35,7 +35,11 @@ impl TableStats {
     /// `schema.relation`, quoted as needed.
     pub fn qualified(&self) -> String {
         use crate::rules::predicate::quote_ident;
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.relation))
+        format!(
+            "{}.{}",
+            quote_ident(&self.schema),
+            quote_ident(&self.relation)
+        )
     }
 
     /// Rows as best known: reltuples when set, else the live-row counter.
@@ -64,7 +68,10 @@ pub struct IndexInfo {
     pub idx_scan: Option<i64>,
 }
 
-pub async fn collect(client: &Client, relations: &[String]) -> Result<Vec<TableStats>, CollectError> {
+pub async fn collect(
+    client: &Client,
+    relations: &[String],
+) -> Result<Vec<TableStats>, CollectError> {
     let rows = client
         .query(include_str!("sql/tables.sql"), &[&relations])
         .await
@@ -90,12 +97,17 @@ pub async fn collect(client: &Client, relations: &[String]) -> Result<Vec<TableS
             analyze_age_s: r.get("analyze_age_s"),
             last_vacuum_at: r.get("last_vacuum_at"),
             vacuum_age_s: r.get("vacuum_age_s"),
-            reloptions: r.get::<_, Option<Vec<String>>>("reloptions").unwrap_or_default(),
+            reloptions: r
+                .get::<_, Option<Vec<String>>>("reloptions")
+                .unwrap_or_default(),
         })
         .collect())
 }
 
-pub async fn collect_indexes(client: &Client, table_oids: &[u32]) -> Result<Vec<IndexInfo>, CollectError> {
+pub async fn collect_indexes(
+    client: &Client,
+    table_oids: &[u32],
+) -> Result<Vec<IndexInfo>, CollectError> {
     let rows = client
         .query(include_str!("sql/indexes.sql"), &[&table_oids])
         .await
@@ -110,7 +122,9 @@ pub async fn collect_indexes(client: &Client, table_oids: &[u32]) -> Result<Vec<
             is_valid: r.get("is_valid"),
             is_partial: r.get("is_partial"),
             definition: r.get("definition"),
-            key_columns: r.get::<_, Option<Vec<String>>>("key_columns").unwrap_or_default(),
+            key_columns: r
+                .get::<_, Option<Vec<String>>>("key_columns")
+                .unwrap_or_default(),
             size_bytes: r.get::<_, Option<i64>>("size_bytes").unwrap_or(0),
             idx_scan: r.get("idx_scan"),
         })

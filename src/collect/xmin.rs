@@ -28,14 +28,20 @@ impl XminHolder {
     /// `idle in transaction pid 123 (app@shop), open 2 h, 1,234 transactions behind`.
     pub fn describe(&self) -> String {
         let mut s = format!("{} {}", self.kind, self.name);
-        if !self.detail.is_empty() && self.kind != "transaction" && self.kind != "idle in transaction" {
+        if !self.detail.is_empty()
+            && self.kind != "transaction"
+            && self.kind != "idle in transaction"
+        {
             s.push_str(&format!(" ({})", self.detail));
         }
         if let Some(a) = self.age_s {
             s.push_str(&format!(", open {}", crate::rules::dbutil::duration_s(a)));
         }
         if let Some(x) = self.xmin_age {
-            s.push_str(&format!(", {} transactions behind", crate::rules::dbutil::count(x as f64)));
+            s.push_str(&format!(
+                ", {} transactions behind",
+                crate::rules::dbutil::count(x as f64)
+            ));
         }
         s
     }

@@ -41,7 +41,11 @@ impl DatabaseReport {
             "database {} on PostgreSQL {} ({}), as {}",
             self.database,
             self.server_version,
-            if self.in_recovery { "standby" } else { "primary" },
+            if self.in_recovery {
+                "standby"
+            } else {
+                "primary"
+            },
             self.role
         )
     }

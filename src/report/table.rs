@@ -70,9 +70,18 @@ fn write_database(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let width = opts.width.map(usize::from);
-    writeln!(w, "{}", paint.bold(&format!("══ {} ══", fmt::one_line(&db.title()))))?;
+    writeln!(
+        w,
+        "{}",
+        paint.bold(&format!("══ {} ══", fmt::one_line(&db.title())))
+    )?;
     for nv in &db.not_visible {
-        writeln!(w, "{} {}", paint.dim("not visible:"), fmt::wrap_after(nv, width, 13, "  "))?;
+        writeln!(
+            w,
+            "{} {}",
+            paint.dim("not visible:"),
+            fmt::wrap_after(nv, width, 13, "  ")
+        )?;
     }
     let pr = PlanReport {
         findings: db.findings.clone(),

@@ -20,14 +20,25 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     if blocked.is_empty() {
         return;
     }
-    blocked.sort_by(|a, b| b.query_age_s.partial_cmp(&a.query_age_s).unwrap_or(std::cmp::Ordering::Equal));
+    blocked.sort_by(|a, b| {
+        b.query_age_s
+            .partial_cmp(&a.query_age_s)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let longest = blocked[0].query_age_s.unwrap_or(0.0);
     // Heads of the chains: blockers that are not blocked themselves (all blockers if a cycle).
-    let blockers: BTreeSet<i32> = blocked.iter().flat_map(|s| s.blocked_by.iter().copied()).collect();
+    let blockers: BTreeSet<i32> = blocked
+        .iter()
+        .flat_map(|s| s.blocked_by.iter().copied())
+        .collect();
     let mut heads: Vec<i32> = blockers
         .iter()
         .copied()
-        .filter(|p| snap.activity.by_pid(*p).is_none_or(|s| s.blocked_by.is_empty()))
+        .filter(|p| {
+            snap.activity
+                .by_pid(*p)
+                .is_none_or(|s| s.blocked_by.is_empty())
+        })
         .collect();
     if heads.is_empty() {
         heads = blockers.iter().copied().collect();
@@ -44,11 +55,17 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     }
     message.push_str(&format!(
         ", blocked by pid {}",
-        first.blocked_by.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+        first
+            .blocked_by
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     let head_text: Vec<String> = heads.iter().map(|&p| describe_blocker(snap, p)).collect();
     message.push_str(&format!(". Holding the locks: {}", head_text.join("; ")));
-    let advice = format!(
+    let advice =
+        format!(
         "End the blocking transaction{}: in the application, or `SELECT pg_cancel_backend(pid);` \
          to cancel its query, `SELECT pg_terminate_backend(pid);` to end an idle transaction ({}). \
          To keep it from happening: short transactions, and a `lock_timeout` for DDL and \
@@ -67,7 +84,10 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         .advice(advice)
         .evidence("blocked", blocked.len())
         .evidence("longest_wait_s", longest)
-        .evidence("blocked_pids", blocked.iter().map(|s| s.pid).collect::<Vec<_>>())
+        .evidence(
+            "blocked_pids",
+            blocked.iter().map(|s| s.pid).collect::<Vec<_>>(),
+        )
         .evidence("blocking_pids", heads)
         .push(out);
 }
@@ -116,7 +136,11 @@ mod tests {
         assert_eq!(f[0].evidence["blocked"], 2);
         assert_eq!(f[0].evidence["blocking_pids"], serde_json::json!([10]));
         assert!(f[0].message.contains("pid 11"), "{}", f[0].message);
-        assert!(f[0].message.contains("idle in transaction for 5 min"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("idle in transaction for 5 min"),
+            "{}",
+            f[0].message
+        );
         assert!(f[0].advice.contains("pid 10"), "{}", f[0].advice);
     }
 
@@ -126,6 +150,9 @@ mod tests {
         w.blocked_by = vec![10];
         let snap = snapshot(vec![session(10, "active", 2.0), w]);
         assert!(check_one_snapshot(&snap, "D006", &[]).is_empty());
-        assert!(check_one_snapshot(&snapshot(vec![session(1, "active", 100.0)]), "D006", &[]).is_empty());
+        assert!(
+            check_one_snapshot(&snapshot(vec![session(1, "active", 100.0)]), "D006", &[])
+                .is_empty()
+        );
     }
 }

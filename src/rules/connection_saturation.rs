@@ -18,7 +18,10 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         .server
         .setting_f64("superuser_reserved_connections")
         .unwrap_or(0.0)
-        + snap.server.setting_f64("reserved_connections").unwrap_or(0.0);
+        + snap
+            .server
+            .setting_f64("reserved_connections")
+            .unwrap_or(0.0);
     let available = (max - reserved).max(1.0);
     // + 1: the collector's own session is not in the activity list.
     let used = snap.activity.clients().count() as f64 + 1.0;
@@ -111,7 +114,11 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Warning);
         assert_eq!(f[0].evidence["connections"], 91.0);
         assert_eq!(f[0].evidence["available"], 97.0);
-        assert!(f[0].advice.contains("PgBouncer in transaction mode"), "{}", f[0].advice);
+        assert!(
+            f[0].advice.contains("PgBouncer in transaction mode"),
+            "{}",
+            f[0].advice
+        );
         assert!(f[0].message.contains("80 idle"), "{}", f[0].message);
     }
 

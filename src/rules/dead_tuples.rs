@@ -143,7 +143,8 @@ mod tests {
             xmin_age: Some(10),
             ..XminHolder::default()
         });
-        snap.tables.push(table("orders", 60_000, 40_000, 0, 60_000.0));
+        snap.tables
+            .push(table("orders", 60_000, 40_000, 0, 60_000.0));
         let f = check_one_snapshot(&snap, "D001", &[]);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].evidence["dead_ratio"], 0.4);
@@ -153,7 +154,11 @@ mod tests {
             "{}",
             f[0].message
         );
-        assert!(f[0].advice.contains("pg_terminate_backend(42)"), "{}", f[0].advice);
+        assert!(
+            f[0].advice.contains("pg_terminate_backend(42)"),
+            "{}",
+            f[0].advice
+        );
         assert!(f[0].advice.contains("VACUUM"), "{}", f[0].advice);
     }
 
@@ -168,10 +173,15 @@ mod tests {
             age_s: Some(5.0),
             pid: None,
         });
-        snap.tables.push(table("orders", 10_000, 50_000, 0, 60_000.0));
+        snap.tables
+            .push(table("orders", 10_000, 50_000, 0, 60_000.0));
         let f = check_one_snapshot(&snap, "D001", &[]);
         assert_eq!(f.len(), 1);
-        assert!(f[0].advice.contains("ROLLBACK PREPARED 'tx1'"), "{}", f[0].advice);
+        assert!(
+            f[0].advice.contains("ROLLBACK PREPARED 'tx1'"),
+            "{}",
+            f[0].advice
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     if idle.is_empty() {
         return;
     }
-    idle.sort_by(|a, b| b.state_age_s.partial_cmp(&a.state_age_s).unwrap_or(std::cmp::Ordering::Equal));
+    idle.sort_by(|a, b| {
+        b.state_age_s
+            .partial_cmp(&a.state_age_s)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let oldest = idle[0];
     let oldest_age = oldest.state_age_s.unwrap_or(0.0);
     let mut message = format!(
@@ -50,10 +54,17 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
          application commit or roll back promptly (no user input or remote calls inside a \
          transaction). idle_in_transaction_session_timeout is {} on this server; set it for the \
          roles or databases involved, e.g. {}.",
-        if current == "0" { "off (0)".to_string() } else { current },
+        if current == "0" {
+            "off (0)".to_string()
+        } else {
+            current
+        },
         roles
             .iter()
-            .map(|r| format!("`ALTER ROLE {} SET idle_in_transaction_session_timeout = {timeout};`", quote_ident(r)))
+            .map(|r| format!(
+                "`ALTER ROLE {} SET idle_in_transaction_session_timeout = {timeout};`",
+                quote_ident(r)
+            ))
             .chain(dbs.iter().map(|d| format!(
                 "`ALTER DATABASE {} SET idle_in_transaction_session_timeout = {timeout};`",
                 quote_ident(d)
@@ -72,7 +83,10 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         .evidence("oldest_pid", oldest.pid)
         .evidence("oldest_idle_s", oldest_age)
         .evidence("pids", idle.iter().map(|s| s.pid).collect::<Vec<_>>())
-        .evidence("roles", roles.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+        .evidence(
+            "roles",
+            roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        )
         .push(out);
 }
 
@@ -97,7 +111,8 @@ mod tests {
         assert_eq!(f[0].evidence["oldest_idle_s"], 900.0);
         assert!(f[0].message.contains("15 min"), "{}", f[0].message);
         assert!(
-            f[0].advice.contains("ALTER ROLE app SET idle_in_transaction_session_timeout = '1min'"),
+            f[0].advice
+                .contains("ALTER ROLE app SET idle_in_transaction_session_timeout = '1min'"),
             "{}",
             f[0].advice
         );

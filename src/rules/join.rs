@@ -137,7 +137,8 @@ fn join_estimate(f: &mut Finding, t: &TableStats, d002: &RuleCtx) {
 
 fn join_seq_scan(f: &mut Finding, t: &TableStats, indexes: &[IndexInfo]) {
     f.evidence.insert("table_rows".into(), t.rows().into());
-    f.evidence.insert("table_size_bytes".into(), t.size_bytes.into());
+    f.evidence
+        .insert("table_size_bytes".into(), t.size_bytes.into());
     f.message.push_str(&format!(
         "; the table holds about {} rows, {} on disk",
         count(t.rows()),
@@ -177,9 +178,12 @@ fn join_seq_scan(f: &mut Finding, t: &TableStats, indexes: &[IndexInfo]) {
     if let Some(p) = proposed {
         f.evidence.insert("proposed_index_exists".into(), p);
     }
-    f.evidence.insert("existing_index".into(), ix.index.clone().into());
     f.evidence
-        .insert("existing_index_definition".into(), ix.definition.clone().into());
+        .insert("existing_index".into(), ix.index.clone().into());
+    f.evidence.insert(
+        "existing_index_definition".into(),
+        ix.definition.clone().into(),
+    );
     let why = if !ix.is_valid {
         format!(
             "It is INVALID (left by a failed CREATE INDEX CONCURRENTLY), so the planner ignores \
@@ -197,7 +201,8 @@ fn join_seq_scan(f: &mut Finding, t: &TableStats, indexes: &[IndexInfo]) {
              index), that the statistics are fresh (ANALYZE) so it does not expect most rows to \
              match, and that random_page_cost suits the storage (1.1 for SSDs).",
             match ix.idx_scan {
-                Some(0) => " (and it has never been used since the statistics were reset)".to_string(),
+                Some(0) =>
+                    " (and it has never been used since the statistics were reset)".to_string(),
                 Some(n) => format!(" (other queries used it {} times)", count(n as f64)),
                 None => String::new(),
             }
@@ -218,7 +223,10 @@ fn normalize_key(k: &str) -> String {
             s = x.trim_end().to_string();
         }
     }
-    let mut s: String = s.chars().filter(|c| !c.is_whitespace() && *c != '"').collect();
+    let mut s: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '"')
+        .collect();
     while s.starts_with('(') && s.ends_with(')') && balanced(&s[1..s.len() - 1]) {
         s = s[1..s.len() - 1].to_string();
     }
@@ -274,7 +282,11 @@ mod tests {
         // Without an index: the proposal stays, with the table's size.
         let f = with_table_stats(&plan, findings.clone(), &snap, &settings);
         let p1 = f.iter().find(|f| f.rule == "P001").unwrap();
-        assert!(p1.message.contains("about 2,000,000 rows, 1.0 GB"), "{}", p1.message);
+        assert!(
+            p1.message.contains("about 2,000,000 rows, 1.0 GB"),
+            "{}",
+            p1.message
+        );
         assert_eq!(p1.evidence["table_rows"], 2_000_000.0);
         assert!(p1.evidence.contains_key("suggested_index"));
         // An existing index on (status, created_at, id) covers (status, created_at).
@@ -290,7 +302,10 @@ mod tests {
         let f = with_table_stats(&plan, findings, &snap, &settings);
         let p1 = f.iter().find(|f| f.rule == "P001").unwrap();
         assert!(!p1.evidence.contains_key("suggested_index"));
-        assert_eq!(p1.evidence["existing_index"], json!("orders_status_created_idx"));
+        assert_eq!(
+            p1.evidence["existing_index"],
+            json!("orders_status_created_idx")
+        );
         assert!(p1.advice.contains("already exists"), "{}", p1.advice);
         assert!(p1.advice.contains("never been used"), "{}", p1.advice);
     }
@@ -310,9 +325,18 @@ mod tests {
         let f = with_table_stats(&plan, findings.clone(), &snap, &settings);
         let p2 = f.iter().find(|f| f.rule == "P002").unwrap();
         assert_eq!(p2.evidence["statistics_stale"], true);
-        assert!(p2.message.contains("40.0% of the rows it counted"), "{}", p2.message);
+        assert!(
+            p2.message.contains("40.0% of the rows it counted"),
+            "{}",
+            p2.message
+        );
         assert!(p2.message.contains("estimate off"), "{}", p2.message);
-        assert!(p2.advice.starts_with(&format!("Run `ANALYZE {}", t.qualified())), "{}", p2.advice);
+        assert!(
+            p2.advice
+                .starts_with(&format!("Run `ANALYZE {}", t.qualified())),
+            "{}",
+            p2.advice
+        );
         // Fresh statistics: said so, nothing stale claimed.
         snap.tables[0].n_mod_since_analyze = 10;
         let f = with_table_stats(&plan, findings, &snap, &settings);

@@ -43,7 +43,9 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     );
     let end = match pid {
         Some(p) => format!("`SELECT pg_terminate_backend({p});` ends the oldest."),
-        None => "A prepared transaction ends only with COMMIT PREPARED or ROLLBACK PREPARED.".into(),
+        None => {
+            "A prepared transaction ends only with COMMIT PREPARED or ROLLBACK PREPARED.".into()
+        }
     };
     let advice = format!(
         "A long transaction keeps its locks and stops VACUUM from removing rows that died after it \

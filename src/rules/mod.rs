@@ -120,7 +120,10 @@ static REGISTRY: &[RuleDef] = &[
     db_rule!(idle_in_transaction, "D004-idle-in-transaction.toml"),
     db_rule!(connection_saturation, "D005-connection-saturation.toml"),
     db_rule!(blocking_locks, "D006-blocking-locks.toml"),
-    db_rule!(long_running_transaction, "D007-long-running-transaction.toml"),
+    db_rule!(
+        long_running_transaction,
+        "D007-long-running-transaction.toml"
+    ),
 ];
 
 /// A rule with its metadata parsed.
@@ -346,11 +349,18 @@ pub fn check_one(plan: &Plan, key: &str) -> Vec<Finding> {
 
 /// Run one database rule over a snapshot with its defaults, or with `thresholds` overriding them
 /// (used by tests).
-pub fn check_one_snapshot(snapshot: &Snapshot, key: &str, thresholds: &[(&str, f64)]) -> Vec<Finding> {
+pub fn check_one_snapshot(
+    snapshot: &Snapshot,
+    key: &str,
+    thresholds: &[(&str, f64)],
+) -> Vec<Finding> {
     let rule = find(key).unwrap_or_else(|| panic!("no rule {key}"));
     let mut ctx = RuleCtx::defaults(&rule.meta);
     for (k, v) in thresholds {
-        assert!(ctx.thresholds.contains_key(*k), "rule {key} has no threshold {k}");
+        assert!(
+            ctx.thresholds.contains_key(*k),
+            "rule {key} has no threshold {k}"
+        );
         ctx.thresholds.insert(k.to_string(), *v);
     }
     let mut out = Vec::new();

@@ -105,12 +105,21 @@ mod tests {
     #[test]
     fn fires_on_changes_since_analyze() {
         let mut snap = snapshot(vec![]);
-        snap.tables.push(table("orders", 20_000, 0, 10_000, 10_000.0));
+        snap.tables
+            .push(table("orders", 20_000, 0, 10_000, 10_000.0));
         let f = check_one_snapshot(&snap, "D002", &[]);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].evidence["changed_ratio"], 1.0);
-        assert!(f[0].message.contains("10,000 rows changed"), "{}", f[0].message);
-        assert!(f[0].advice.contains("ANALYZE public.orders"), "{}", f[0].advice);
+        assert!(
+            f[0].message.contains("10,000 rows changed"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].advice.contains("ANALYZE public.orders"),
+            "{}",
+            f[0].advice
+        );
     }
 
     #[test]
@@ -129,7 +138,8 @@ mod tests {
     #[test]
     fn quiet_when_fresh() {
         let mut snap = snapshot(vec![]);
-        snap.tables.push(table("orders", 100_000, 0, 5_000, 100_000.0)); // 5%
+        snap.tables
+            .push(table("orders", 100_000, 0, 5_000, 100_000.0)); // 5%
         snap.tables.push(table("tiny", 100, 0, 90, 100.0)); // few rows
         assert!(check_one_snapshot(&snap, "D002", &[]).is_empty());
     }

@@ -20,8 +20,14 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         return;
     }
     let since = match &db.stats_reset {
-        Some(r) => format!("since the statistics were reset ({r}, {} ago)", duration_s(db.stats_age_s)),
-        None => format!("since the server started {} ago", duration_s(db.stats_age_s)),
+        Some(r) => format!(
+            "since the statistics were reset ({r}, {} ago)",
+            duration_s(db.stats_age_s)
+        ),
+        None => format!(
+            "since the server started {} ago",
+            duration_s(db.stats_age_s)
+        ),
     };
     let avg = b / files;
     let wm = snap
@@ -90,7 +96,11 @@ mod tests {
         let f = check_one_snapshot(&snap(200, 4 << 30), "D003", &[]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].evidence["temp_files"], 200);
-        assert!(f[0].message.contains("200 temporary files"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("200 temporary files"),
+            "{}",
+            f[0].message
+        );
         assert!(f[0].message.contains("4.0 GB"), "{}", f[0].message);
         assert!(f[0].message.contains("work_mem is 4MB"), "{}", f[0].message);
         assert!(f[0].advice.contains("log_temp_files"));
@@ -100,6 +110,11 @@ mod tests {
     fn quiet_without_spills() {
         assert!(check_one_snapshot(&snap(0, 0), "D003", &[]).is_empty());
         assert!(check_one_snapshot(&snap(3, 1 << 20), "D003", &[]).is_empty());
-        assert!(check_one_snapshot(&crate::rules::dbutil::testing::snapshot(vec![]), "D003", &[]).is_empty());
+        assert!(check_one_snapshot(
+            &crate::rules::dbutil::testing::snapshot(vec![]),
+            "D003",
+            &[]
+        )
+        .is_empty());
     }
 }
