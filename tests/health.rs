@@ -73,7 +73,8 @@ async fn wait_for(client: &Client, sql: &str, ok: impl Fn(i64) -> bool) {
 
 #[test]
 fn live_server() {
-    let pg = pg::PgCluster::start_with_config("autovacuum = off\n").unwrap();
+    let pg = pg::PgCluster::start_with_config("autovacuum = off\nmax_prepared_transactions = 2\n")
+        .unwrap();
     pg.execute(
         "create table bloat (id int primary key, v int);
          insert into bloat select g, g from generate_series(1, 20000) g;
@@ -111,6 +112,8 @@ fn live_server() {
         temp_files(&pg, &c).await;
         idle_in_transaction(&pg, &c).await;
         blocking(&pg, &c).await;
+        prepared(&pg, &c).await;
+        connections(&pg, &c).await;
     });
     cli(&pg);
     rt.block_on(async {
@@ -293,6 +296,13 @@ async fn idle_in_transaction(pg: &pg::PgCluster, c: &Client) {
         assert!(by.contains(&"idle in transaction"), "{by:?}");
     }
 
+    // The pg_monitor role also finds the tables health looks at.
+    let mon = connect(pg, Some(("mon", "mon-pw-1234"))).await;
+    let snap = collect::health_snapshot(&mon).await.unwrap();
+    let f = rules::check_database(&snap, &EngineSettings::default());
+    assert!(for_table(&f, "D001", "public.bloat").is_some(), "{f:#?}");
+    drop(mon);
+
     // Without pg_monitor: the session is there, its state and query are not, and the snapshot
     // says so.
     let plain = connect(pg, Some(("plain", "plain-pw-1234"))).await;
@@ -393,6 +403,23 @@ async fn blocking(pg: &pg::PgCluster, c: &Client) {
         "{:?}",
         snap.xmin_holders
     );
+    // … and dead-tuples names it as what vacuum waits for.
+    let snap = collect::snapshot(c, &["bloat".to_string()]).await.unwrap();
+    let f = rules::check_database(&snap, &settings(&[("D001", "holder_min_age_s", 1.0)]));
+    let dead = for_table(&f, "D001", "public.bloat").expect("dead-tuples");
+    assert!(
+        dead.message.contains(&format!(
+            "held back by idle in transaction pid {holder_pid}"
+        )),
+        "{}",
+        dead.message
+    );
+    assert!(
+        dead.advice
+            .contains(&format!("pg_terminate_backend({holder_pid})")),
+        "{}",
+        dead.advice
+    );
 
     holder.batch_execute("rollback").await.unwrap();
     let (n, waiter) = tokio::time::timeout(Duration::from_secs(10), wait)
@@ -403,6 +430,64 @@ async fn blocking(pg: &pg::PgCluster, c: &Client) {
     assert_eq!(n, 1);
     drop(waiter);
     drop(holder);
+}
+
+/// A prepared transaction nobody finished: a long transaction and a vacuum holder, with the
+/// COMMIT/ROLLBACK PREPARED to end it.
+async fn prepared(pg: &pg::PgCluster, c: &Client) {
+    let s = connect(pg, None).await;
+    s.batch_execute("begin; update fresh set v = 2 where id = 2; prepare transaction 'forgotten';")
+        .await
+        .unwrap();
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let snap = collect::snapshot(c, &["bloat".to_string()]).await.unwrap();
+    let h = snap
+        .xmin_holders
+        .iter()
+        .find(|h| h.kind == "prepared transaction")
+        .expect("the prepared transaction");
+    assert_eq!(h.name, "forgotten");
+    let f = rules::check_database(&snap, &settings(&[("D007", "min_xact_age_s", 1.0)]));
+    let d7 = of(&f, "D007");
+    assert_eq!(d7.len(), 1, "{f:#?}");
+    assert!(
+        d7[0].message.contains("prepared transaction 'forgotten'"),
+        "{}",
+        d7[0].message
+    );
+    let dead = for_table(&f, "D001", "public.bloat").expect("dead-tuples");
+    assert!(
+        dead.advice.contains("ROLLBACK PREPARED 'forgotten'"),
+        "{}",
+        dead.advice
+    );
+    c.batch_execute("rollback prepared 'forgotten'")
+        .await
+        .unwrap();
+}
+
+/// Connections near max_connections (20 in the test cluster, 3 reserved), mostly idle.
+async fn connections(pg: &pg::PgCluster, c: &Client) {
+    let quiet = collect::snapshot(c, &[]).await.unwrap();
+    assert!(of(
+        &rules::check_database(&quiet, &EngineSettings::default()),
+        "D005"
+    )
+    .is_empty());
+    let mut idle = Vec::new();
+    for _ in 0..13 {
+        idle.push(connect(pg, None).await);
+    }
+    let snap = collect::snapshot(c, &[]).await.unwrap();
+    let f = rules::check_database(&snap, &settings(&[("D005", "min_idle", 10.0)]));
+    let d5 = of(&f, "D005");
+    assert_eq!(d5.len(), 1, "{f:#?}");
+    // 13 idle + the collector's own session = 14 of 17.
+    assert_eq!(d5[0].evidence["connections"], 14.0);
+    assert_eq!(d5[0].evidence["available"], 17.0);
+    assert!(d5[0].advice.contains("PgBouncer"), "{}", d5[0].advice);
+    drop(idle);
 }
 
 /// `pgdiag health` as a user runs it: formats, exit codes, a failed connection.
@@ -471,6 +556,9 @@ fn cli(pg: &pg::PgCluster) {
             "{text}"
         );
         assert!(text.contains("dead-tuples"), "{text}");
+        if std::env::var_os("PGDIAG_SHOW").is_some() {
+            eprintln!("{text}");
+        }
     }
     let out = run(&[
         &conninfo,

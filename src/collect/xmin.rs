@@ -39,7 +39,7 @@ impl XminHolder {
         }
         if let Some(x) = self.xmin_age {
             s.push_str(&format!(
-                ", {} transactions behind",
+                ", {} transactions old",
                 crate::rules::dbutil::count(x as f64)
             ));
         }

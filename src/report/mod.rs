@@ -40,7 +40,11 @@ impl DatabaseReport {
         format!(
             "database {} on PostgreSQL {} ({}), as {}",
             self.database,
-            self.server_version,
+            // `15.4`, without the packager's `(Debian 15.4-1.pgdg120+1)`.
+            self.server_version
+                .split_whitespace()
+                .next()
+                .unwrap_or_default(),
             if self.in_recovery {
                 "standby"
             } else {
