@@ -114,6 +114,7 @@ fn live_server() {
         blocking(&pg, &c).await;
         prepared(&pg, &c).await;
         connections(&pg, &c).await;
+        plans_joined(&c).await;
     });
     cli(&pg);
     rt.block_on(async {
@@ -490,6 +491,79 @@ async fn connections(pg: &pg::PgCluster, c: &Client) {
     drop(idle);
 }
 
+/// EXPLAIN output from the server, checked, then joined with the statistics of its tables.
+async fn explain(c: &Client, sql: &str) -> pgdiag::plan::Plan {
+    let row = c
+        .query_one(
+            &format!("explain (analyze, buffers, format json) {sql}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let v: serde_json::Value = row.get(0);
+    pgdiag::plan::parse_source("live.json", &v.to_string())
+        .unwrap()
+        .remove(0)
+}
+
+/// The join of plan findings and table statistics, on plans from this server: a misestimate on a
+/// table with stale statistics says so; a sequential scan whose index exists says that.
+async fn plans_joined(c: &Client) {
+    let s = EngineSettings::default();
+    // `stale` was analyzed at 10,000 rows; the 10,000 added since have v beyond its histogram.
+    let plan = explain(c, "select * from stale where v > 10000").await;
+    let found = rules::check_plan(&plan, &s);
+    assert!(!of(&found, "P002").is_empty(), "{found:#?}");
+    let names = rules::join::plan_relations(&plan);
+    assert_eq!(names, vec!["stale".to_string()]);
+    let snap = collect::snapshot(c, &names).await.unwrap();
+    let joined = rules::join::with_table_stats(&plan, found, &snap, &s);
+    let p2 = of(&joined, "P002")[0];
+    assert_eq!(p2.evidence["statistics_stale"], true, "{p2:#?}");
+    assert!(
+        p2.message
+            .contains("statistics on public.stale are stale: 10,000 rows changed"),
+        "{}",
+        p2.message
+    );
+    assert!(
+        p2.advice.starts_with("Run `ANALYZE public.stale;`"),
+        "{}",
+        p2.advice
+    );
+
+    // An index on fresh(v) exists, but the planner may not use it here: P001 must not propose
+    // it again.
+    c.batch_execute("create index fresh_v_idx on fresh (v)")
+        .await
+        .unwrap();
+    c.batch_execute("set enable_indexscan = off; set enable_bitmapscan = off")
+        .await
+        .unwrap();
+    let plan = explain(c, "select * from fresh where v = 5").await;
+    c.batch_execute("reset enable_indexscan; reset enable_bitmapscan")
+        .await
+        .unwrap();
+    let found = rules::check_plan(&plan, &s);
+    let p1 = of(&found, "P001");
+    assert_eq!(p1.len(), 1, "{found:#?}");
+    assert_eq!(p1[0].evidence["index_columns"], serde_json::json!(["v"]));
+    let snap = collect::snapshot(c, &rules::join::plan_relations(&plan))
+        .await
+        .unwrap();
+    let joined = rules::join::with_table_stats(&plan, found, &snap, &s);
+    let p1 = of(&joined, "P001")[0];
+    assert!(!p1.evidence.contains_key("suggested_index"), "{p1:#?}");
+    assert_eq!(p1.evidence["existing_index"], "fresh_v_idx");
+    assert!(p1.advice.contains("already exists"), "{}", p1.advice);
+    assert!(
+        p1.message.contains("the table holds about 20,000 rows"),
+        "{}",
+        p1.message
+    );
+    assert!(p1.evidence["table_size_bytes"].as_i64().unwrap() > 0);
+}
+
 /// `pgdiag health` as a user runs it: formats, exit codes, a failed connection.
 fn cli(pg: &pg::PgCluster) {
     let home = tempfile::tempdir().unwrap();
@@ -575,6 +649,18 @@ fn cli(pg: &pg::PgCluster) {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+
+    // `analyze` output is unchanged: no database section.
+    let out = Command::new(env!("CARGO_BIN_EXE_pgdiag"))
+        .args(["analyze", "--format", "json", "--fail-on", "none"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/rules/planning-dominates/quiet.json"
+        ))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.get("database").is_none());
 
     // A wrong password: one line on stderr, exit 2, the password never shown.
     let bad = format!(
