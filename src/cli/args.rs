@@ -84,6 +84,15 @@ pub struct HealthArgs {
     #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
     pub set: Vec<String>,
 
+    /// Also write the statistics snapshot the rules read to this file (JSON), e.g. to attach to a
+    /// ticket or replay later with `--from-snapshot`.
+    #[arg(long, value_name = "FILE")]
+    pub save_snapshot: Option<std::path::PathBuf>,
+
+    /// Do not connect: read a snapshot saved by `--save-snapshot` and check it.
+    #[arg(long, value_name = "FILE", conflicts_with = "conninfo")]
+    pub from_snapshot: Option<std::path::PathBuf>,
+
     /// When to colour the output (`NO_COLOR` is honoured under `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

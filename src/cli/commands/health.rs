@@ -16,7 +16,11 @@ use crate::rules::{self, EngineSettings};
 
 pub fn run(args: &HealthArgs) -> Result<u8> {
     let settings = parse_engine_settings(&args.disable, &args.set)?;
-    let snapshot = match take_snapshot(args.conninfo.as_deref()) {
+    let taken = match &args.from_snapshot {
+        Some(path) => read_snapshot(path),
+        None => take_snapshot(args.conninfo.as_deref()),
+    };
+    let snapshot = match taken {
         Ok(s) => s,
         Err(e) => {
             // One line, never the password (conn errors are redacted at the source).
@@ -24,6 +28,13 @@ pub fn run(args: &HealthArgs) -> Result<u8> {
             return Ok(exit::ERROR);
         }
     };
+    if let Some(path) = &args.save_snapshot {
+        let text = serde_json::to_string_pretty(&snapshot)?;
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            eprintln!("pgdiag: error: {}: cannot write: {e}", path.display());
+            return Ok(exit::ERROR);
+        }
+    }
     let report = health_report(&snapshot, &settings);
     let format = args.format.unwrap_or(if io::stdout().is_terminal() {
         OutputFormat::Table
@@ -53,6 +64,13 @@ pub fn health_report(snapshot: &Snapshot, settings: &EngineSettings) -> Report {
             not_visible: snapshot.not_visible.clone(),
         }),
     }
+}
+
+fn read_snapshot(path: &std::path::Path) -> Result<Snapshot, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a pgdiag snapshot: {e}", path.display()))
 }
 
 fn take_snapshot(conninfo: Option<&str>) -> Result<Snapshot, String> {
