@@ -24,8 +24,9 @@ pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             "since the statistics were reset ({r}, {} ago)",
             duration_s(db.stats_age_s)
         ),
+        // Counters survive clean restarts: the server's uptime is a lower bound.
         None => format!(
-            "since the server started {} ago",
+            "since the statistics began (never reset; at least the {} the server has been up)",
             duration_s(db.stats_age_s)
         ),
     };
