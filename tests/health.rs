@@ -4,6 +4,9 @@
 //! One cluster serves every scenario (initdb is the slow part); scenarios run in order inside one
 //! test. Every session a scenario opens is closed before the next one, and the last check is that
 //! no client session is left.
+//!
+//! PostgreSQL 15 by default; it also passes against 13 and 18 (`PGDIAG_PG_BINDIR` pointing at
+//! their binaries, see `../shared/PG-VERSIONS.md`).
 
 #[path = "common/pg.rs"]
 mod pg;
@@ -172,9 +175,9 @@ fn live_server() {
 /// Dead tuples and stale statistics on the tables health picks, and not on the fresh one.
 async fn tables(c: &Client) {
     let snap = collect::health_snapshot(c).await.unwrap();
-    assert_eq!(
-        snap.server.version_num / 10000,
-        15,
+    // PostgreSQL 15 unless PGDIAG_PG_BINDIR points at another major.
+    assert!(
+        snap.server.version_num >= 130000,
         "{:?}",
         snap.server.version
     );
@@ -636,7 +639,10 @@ fn cli(pg: &pg::PgCluster) {
     assert_eq!(doc["plans"], serde_json::json!([]));
     let db = &doc["database"];
     assert!(
-        db["server_version"].as_str().unwrap().starts_with("15"),
+        db["server_version"]
+            .as_str()
+            .unwrap()
+            .starts_with(char::is_numeric),
         "{db}"
     );
     assert_eq!(db["in_recovery"], false);
@@ -671,10 +677,7 @@ fn cli(pg: &pg::PgCluster) {
         ]);
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            text.contains("database postgres on PostgreSQL 15"),
-            "{text}"
-        );
+        assert!(text.contains("database postgres on PostgreSQL 1"), "{text}");
         assert!(text.contains("dead-tuples"), "{text}");
         if std::env::var_os("PGDIAG_SHOW").is_some() {
             eprintln!("{text}");
