@@ -8,6 +8,14 @@
 //!
 //! What the connected role cannot see (other roles' sessions without `pg_monitor`, say) is
 //! recorded in [`Snapshot::not_visible`], and the reports say so.
+//!
+//! Live diagnosis of a query uses it like this (all but the first line are pure):
+//!
+//! ```text
+//! let snap = collect::snapshot(&client, &rules::join::plan_relations(&plan)).await?;
+//! let findings = rules::join::with_table_stats(&plan, rules::check_plan(&plan, &s), &snap, &s);
+//! let db_findings = rules::check_database(&snap, &s);   // for Report.database, if wanted
+//! ```
 
 pub mod activity;
 pub mod database;
