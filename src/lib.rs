@@ -3,6 +3,7 @@
 //! Data flows one way: input → plan model (`plan`) → findings (`rules`) → report (`report`).
 
 pub mod cli;
+pub mod collect;
 pub mod conn;
 pub mod explain;
 pub mod plan;

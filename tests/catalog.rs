@@ -59,6 +59,9 @@ fn every_toml_is_registered_and_vice_versa() {
             src.contains("pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>)")
                 || src.contains(
                     "pub fn check(_plan: &Plan, _ctx: &RuleCtx, _out: &mut Vec<Finding>)"
+                )
+                || src.contains(
+                    "pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>)"
                 ),
             "{module}: check has the wrong signature"
         );
@@ -72,7 +75,7 @@ fn every_toml_is_registered_and_vice_versa() {
 
 #[test]
 fn ids_names_and_file_names_agree() {
-    let id_re = Regex::new(r"^P\d{3}$").unwrap();
+    let id_re = Regex::new(r"^[PD]\d{3}$").unwrap();
     let name_re = Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$").unwrap();
     let mut ids = BTreeSet::new();
     let mut names = BTreeSet::new();
@@ -107,10 +110,20 @@ fn severities_and_categories_are_valid() {
         );
         assert_eq!(m.severity.as_str(), raw);
         assert!(
-            ["plan", "table", "connection", "settings"].contains(&m.category.as_str()),
+            ["plan", "table", "connection", "settings", "database"].contains(&m.category.as_str()),
             "{file}: category {}",
             m.category
         );
+        // Plan rules are P…, database rules (which read a statistics snapshot) D….
+        let rule = pgdiag::rules::find(&m.id).unwrap();
+        assert_eq!(
+            m.category == "database",
+            m.id.starts_with('D'),
+            "{file}: category {} vs id {}",
+            m.category,
+            m.id
+        );
+        assert_eq!(rule.checks_plans(), m.id.starts_with('P'), "{file}: input");
     }
 }
 
@@ -229,4 +242,15 @@ fn every_rule_runs_on_every_fixture() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Database rules run on an empty snapshot without panicking (undeclared thresholds) and find
+/// nothing there.
+#[test]
+fn database_rules_run_on_an_empty_snapshot() {
+    let snap = pgdiag::collect::Snapshot::default();
+    for rule in all().iter().filter(|r| !r.checks_plans()) {
+        let f = pgdiag::rules::check_one_snapshot(&snap, &rule.meta.id, &[]);
+        assert!(f.is_empty(), "{}: {f:#?}", rule.meta.id);
+    }
 }

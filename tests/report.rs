@@ -97,6 +97,7 @@ fn findings() -> Vec<Finding> {
 /// The fixed report: the hash-join plan with findings, and an unreadable source.
 fn report() -> Report {
     Report {
+        database: None,
         plans: vec![
             PlanReport {
                 source: SOURCE.to_string(),
@@ -250,6 +251,7 @@ fn table_leaves_out_columns_without_data() {
         "x.json",
     );
     let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "x.json".into(),
             plan: Some(plan),
@@ -274,6 +276,7 @@ fn table_leaves_out_columns_without_data() {
         "y.json",
     );
     let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "y.json".into(),
             plan: Some(plan),
@@ -542,6 +545,7 @@ fn concise_error_from_the_parser() {
     let err =
         parse_source("broken.json", "[{\"Plan\": {\"Node Type\": \"Seq Scan\",\n").unwrap_err();
     let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "broken.json".into(),
             plan: None,
@@ -566,6 +570,7 @@ fn concise_numbers_plans_sharing_a_source() {
     let plans = parse_source("two.json", &both).unwrap();
     assert_eq!(plans.len(), 2);
     let r = Report {
+        database: None,
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
@@ -787,6 +792,7 @@ fn json_extra_is_an_object_and_settings_too() {
     );
     let expected_settings = plan.settings.clone();
     let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "k.json".into(),
             plan: Some(plan),
@@ -812,6 +818,7 @@ fn render_all_formats(path: &Path, source: &str) {
         Err(e) => {
             // Not this module's concern; still, an error must render.
             let r = Report {
+                database: None,
                 plans: vec![PlanReport {
                     source: source.into(),
                     plan: None,
@@ -833,6 +840,7 @@ fn render_all_formats(path: &Path, source: &str) {
     };
     let counts: Vec<usize> = plans.iter().map(|p| p.nodes.len()).collect();
     let r = Report {
+        database: None,
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
@@ -920,6 +928,7 @@ fn initplans_subplans_and_ctes_are_shown() {
     let text = std::fs::read_to_string(&path).unwrap();
     let plan = parse_source("cte.json", &text).unwrap().remove(0);
     let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: "cte.json".into(),
             plan: Some(plan),
@@ -999,6 +1008,7 @@ fn big_plan(n: usize, chain: bool) -> Plan {
 
 fn big_report(n: usize, chain: bool) -> Report {
     Report {
+        database: None,
         plans: vec![PlanReport {
             source: "big.json".into(),
             findings: vec![finding(
@@ -1154,6 +1164,7 @@ fn show_file() {
     let text = std::fs::read_to_string(&path).unwrap();
     let report = match parse_source(&path, &text) {
         Ok(plans) => Report {
+            database: None,
             plans: plans
                 .into_iter()
                 .map(|p| PlanReport {
@@ -1164,6 +1175,7 @@ fn show_file() {
                 .collect(),
         },
         Err(e) => Report {
+            database: None,
             plans: vec![PlanReport {
                 source: path.clone(),
                 error: Some(e.to_string()),
@@ -1310,6 +1322,7 @@ fn triggers_and_jit_are_listed() {
         ..Default::default()
     });
     let r = Report {
+        database: None,
         plans: vec![PlanReport {
             source: SOURCE.into(),
             plan: Some(plan),

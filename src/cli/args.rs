@@ -33,6 +33,14 @@ pub enum Command {
     /// Exit code: as analyze; 2 when a query failed or was refused (the others still run);
     /// 130 on Ctrl-C (running queries are cancelled on the server).
     Diagnose(DiagnoseArgs),
+    /// Check a live server: sessions, locks, transactions, temp files, table bloat and statistics.
+    ///
+    /// Connects like psql (CONNINFO: a URI, `key=value` string or database name; PG* variables,
+    /// the service file and the password file apply) and runs the database rules (D…). Works
+    /// with a role that has only pg_monitor; what the role cannot see is reported.
+    /// Exit code: 0 when nothing is at or above --fail-on, 1 when something is, 2 when the server
+    /// could not be reached or queried.
+    Health(HealthArgs),
     /// List the rules, or explain one (`pgdiag rules P001` or `pgdiag rules seq-scan-large-table`).
     Rules(RulesArgs),
 }
@@ -110,6 +118,25 @@ pub struct DiagnoseArgs {
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Connection string, URI or database name (as for psql).
+    #[arg(value_name = "CONNINFO")]
+    pub conninfo: Option<String>,
+
+    /// Also write the statistics snapshot the rules read to this file (JSON), e.g. to attach to a
+    /// ticket or replay later with `--from-snapshot`.
+    #[arg(long, value_name = "FILE")]
+    pub save_snapshot: Option<std::path::PathBuf>,
+
+    /// Do not connect: read a snapshot saved by `--save-snapshot` and check it.
+    #[arg(long, value_name = "FILE", conflicts_with = "conninfo")]
+    pub from_snapshot: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub report: ReportArgs,

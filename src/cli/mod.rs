@@ -31,6 +31,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(a) => commands::analyze::run(&a),
         Command::Diagnose(d) => commands::diagnose::run(&d),
         Command::Rules(r) => commands::rules::run(&r),
+        Command::Health(h) => commands::health::run(&h),
     };
     match result {
         Ok(code) => ExitCode::from(code),

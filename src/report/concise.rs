@@ -71,5 +71,24 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
             }
         }
     }
+    if let Some(db) = &report.database {
+        // `db:NAME: SEVERITY RULE[NAME]: MESSAGE`, and `db:NAME: not visible: what`.
+        let loc = format!("db:{}", fmt::one_line(&db.database));
+        for nv in &db.not_visible {
+            writeln!(w, "{loc}: not visible: {}", fmt::one_line(nv))?;
+        }
+        for (_, group) in fmt::by_severity(&db.findings) {
+            for f in group {
+                writeln!(
+                    w,
+                    "{loc}: {} {}[{}]: {}",
+                    f.severity,
+                    fmt::one_line(&f.rule),
+                    fmt::one_line(&f.name),
+                    fmt::one_line(&f.message)
+                )?;
+            }
+        }
+    }
     w.flush()
 }

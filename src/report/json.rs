@@ -13,7 +13,9 @@
 //!                        <node extras: label, estimate_factor, estimate_direction, path, children>}],
 //!             "findings": [{"rule", "name", "severity", "node", "path", "message", "advice",
 //!                           "evidence"{}, <extra: node_label>}],
-//!             "error": null | "source:line: what"}]}
+//!             "error": null | "source:line: what"}],
+//!  "database": {"server_version", "in_recovery", "database", "role", "findings": [...],
+//!               "not_visible": ["what the role could not see", …]}}   (only from `health`)
 //! ```
 //!
 //! - Nodes are in pre-order; `id` is the position, `parent` the parent's id or null, `children`
@@ -57,9 +59,12 @@ struct Doc<'a>(&'a Report);
 
 impl Serialize for Doc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
         m.serialize_entry("plans", &Seq(&self.0.plans, PlanOut))?;
+        if let Some(db) = &self.0.database {
+            m.serialize_entry("database", &DatabaseOut(db))?;
+        }
         m.end()
     }
 }
@@ -230,6 +235,24 @@ impl Serialize for NodeOut<'_> {
         m.serialize_entry("estimate_direction", &est.map(|e| e.1))?;
         m.serialize_entry("path", &self.path)?;
         m.serialize_entry("children", &n.children)?;
+        m.end()
+    }
+}
+
+/// `"database": {"server_version", "in_recovery", "database", "role", "findings": [...],
+/// "not_visible": [...]}`, present only when the report has a database section.
+struct DatabaseOut<'a>(&'a super::DatabaseReport);
+
+impl Serialize for DatabaseOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let db = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("server_version", &db.server_version)?;
+        m.serialize_entry("in_recovery", &db.in_recovery)?;
+        m.serialize_entry("database", &db.database)?;
+        m.serialize_entry("role", &db.role)?;
+        m.serialize_entry("findings", &Seq(&db.findings, |f| FindingOut(f, None)))?;
+        m.serialize_entry("not_visible", &db.not_visible)?;
         m.end()
     }
 }

@@ -20,6 +20,28 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
         write_plan(report, pr, &mut w)?;
     }
+    if let Some(db) = &report.database {
+        if !report.plans.is_empty() {
+            writeln!(w)?;
+        }
+        writeln!(w, "## {}", escape(&fmt::one_line(&db.title())))?;
+        if !db.not_visible.is_empty() {
+            writeln!(w)?;
+            for nv in &db.not_visible {
+                writeln!(w, "- *Not visible:* {}", escape(nv))?;
+            }
+        }
+        let pr = PlanReport {
+            findings: db.findings.clone(),
+            ..PlanReport::default()
+        };
+        if db.findings.is_empty() {
+            writeln!(w)?;
+            writeln!(w, "No findings.")?;
+        } else {
+            write_findings(&pr, None, &mut w)?;
+        }
+    }
     w.flush()
 }
 
@@ -130,6 +152,7 @@ fn write_findings(pr: &PlanReport, plan: Option<&Plan>, w: &mut dyn Write) -> io
                     format!("node {id}: {}", escape(&p.nodes[id].label()))
                 }
                 (Some(id), _) => format!("node {id}"),
+                (None, _) if f.rule.starts_with('D') => "database".to_string(),
                 (None, _) => "whole plan".to_string(),
             };
             writeln!(

@@ -15,6 +15,44 @@ use crate::rules::Finding;
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub plans: Vec<PlanReport>,
+    /// What the database rules found on a live server (`pgdiag health`), if it was asked.
+    pub database: Option<DatabaseReport>,
+}
+
+/// The database section: the server checked and what the database rules found.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseReport {
+    /// `server_version` (`15.4 (Debian 15.4-1.pgdg120+1)`).
+    pub server_version: String,
+    /// A standby (`pg_is_in_recovery()`).
+    pub in_recovery: bool,
+    /// The database connected to, and as whom.
+    pub database: String,
+    pub role: String,
+    pub findings: Vec<Finding>,
+    /// What the role could not see, one sentence each.
+    pub not_visible: Vec<String>,
+}
+
+impl DatabaseReport {
+    /// `database shop on PostgreSQL 15.4 (primary), as app`.
+    pub fn title(&self) -> String {
+        format!(
+            "database {} on PostgreSQL {} ({}), as {}",
+            self.database,
+            // `15.4`, without the packager's `(Debian 15.4-1.pgdg120+1)`.
+            self.server_version
+                .split_whitespace()
+                .next()
+                .unwrap_or_default(),
+            if self.in_recovery {
+                "standby"
+            } else {
+                "primary"
+            },
+            self.role
+        )
+    }
 }
 
 /// One plan's result: the model and its findings, or the error that stopped it being read.

@@ -54,7 +54,45 @@ pub fn write(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Re
         }
         write_plan(report, pr, opts, paint, &mut w)?;
     }
+    if let Some(db) = &report.database {
+        if !report.plans.is_empty() {
+            writeln!(w)?;
+        }
+        write_database(db, opts, paint, &mut w)?;
+    }
     w.flush()
+}
+
+fn write_database(
+    db: &super::DatabaseReport,
+    opts: &RenderOptions,
+    paint: Paint,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let width = opts.width.map(usize::from);
+    writeln!(
+        w,
+        "{}",
+        paint.bold(&format!("══ {} ══", fmt::one_line(&db.title())))
+    )?;
+    for nv in &db.not_visible {
+        writeln!(
+            w,
+            "{} {}",
+            paint.dim("not visible:"),
+            fmt::wrap_after(nv, width, 13, "  ")
+        )?;
+    }
+    let pr = PlanReport {
+        findings: db.findings.clone(),
+        ..PlanReport::default()
+    };
+    if db.findings.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "No findings.")?;
+        return Ok(());
+    }
+    write_findings(&pr, None, width, paint, w)
 }
 
 fn write_plan(
@@ -315,6 +353,7 @@ fn write_findings(
                     head.push_str(&format!(" · node {id}: {}", p.nodes[id].label()));
                 }
                 (Some(id), _) => head.push_str(&format!(" · node {id}")),
+                (None, _) if f.rule.starts_with('D') => {}
                 (None, _) => head.push_str(" · whole plan"),
             }
             let used = 2 + f.rule.chars().count() + 1;

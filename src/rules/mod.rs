@@ -4,6 +4,8 @@
 //! `rules/` (its id, name, title, severity, thresholds, explanation and advice), embedded in the
 //! binary. The registry below is the one list of rules: one line each.
 
+pub mod dbutil;
+pub mod join;
 pub mod meta;
 pub mod predicate;
 mod util;
@@ -21,11 +23,20 @@ mod seq_scan_large_table;
 mod work_mem_spill;
 mod workers_not_launched;
 
+mod blocking_locks;
+mod connection_saturation;
+mod dead_tuples;
+mod idle_in_transaction;
+mod long_running_transaction;
+mod stale_statistics;
+mod temp_file_spills;
+
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use serde::Serialize;
 
+use crate::collect::Snapshot;
 use crate::plan::Plan;
 pub use meta::{RuleMeta, Severity};
 
@@ -52,17 +63,36 @@ pub struct Finding {
 /// A rule's check: reads the plan, pushes findings.
 pub type CheckFn = fn(&Plan, &RuleCtx, &mut Vec<Finding>);
 
+/// A database rule's check: reads a statistics snapshot, pushes findings.
+pub type SnapshotCheckFn = fn(&Snapshot, &RuleCtx, &mut Vec<Finding>);
+
+/// What a rule checks: a plan (`check_plan`) or a statistics snapshot (`check_database`).
+#[derive(Clone, Copy)]
+pub enum Check {
+    Plan(CheckFn),
+    Snapshot(SnapshotCheckFn),
+}
+
 /// One registry entry: the embedded TOML and the check function.
 pub struct RuleDef {
     pub toml: &'static str,
-    pub check: CheckFn,
+    pub check: Check,
 }
 
 macro_rules! rule {
     ($module:ident, $file:literal) => {
         RuleDef {
             toml: include_str!(concat!("../../rules/", $file)),
-            check: $module::check,
+            check: Check::Plan($module::check),
+        }
+    };
+}
+
+macro_rules! db_rule {
+    ($module:ident, $file:literal) => {
+        RuleDef {
+            toml: include_str!(concat!("../../rules/", $file)),
+            check: Check::Snapshot($module::check),
         }
     };
 }
@@ -84,12 +114,29 @@ static REGISTRY: &[RuleDef] = &[
     rule!(jit_dominates, "P010-jit-dominates.toml"),
     rule!(planning_dominates, "P011-planning-dominates.toml"),
     rule!(hot_spot, "P012-hot-spot.toml"),
+    db_rule!(dead_tuples, "D001-dead-tuples.toml"),
+    db_rule!(stale_statistics, "D002-stale-statistics.toml"),
+    db_rule!(temp_file_spills, "D003-temp-file-spills.toml"),
+    db_rule!(idle_in_transaction, "D004-idle-in-transaction.toml"),
+    db_rule!(connection_saturation, "D005-connection-saturation.toml"),
+    db_rule!(blocking_locks, "D006-blocking-locks.toml"),
+    db_rule!(
+        long_running_transaction,
+        "D007-long-running-transaction.toml"
+    ),
 ];
 
 /// A rule with its metadata parsed.
 pub struct Rule {
     pub meta: RuleMeta,
-    pub check: CheckFn,
+    pub check: Check,
+}
+
+impl Rule {
+    /// Whether the rule reads plans (`true`) or statistics snapshots.
+    pub fn checks_plans(&self) -> bool {
+        matches!(self.check, Check::Plan(_))
+    }
 }
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
@@ -151,6 +198,22 @@ impl<'a> RuleCtx<'a> {
         }
     }
 
+    /// Start a finding that is about the database, not a plan node.
+    pub fn db_finding(&self) -> FindingBuilder {
+        FindingBuilder {
+            finding: Finding {
+                rule: self.meta.id.clone(),
+                name: self.meta.name.clone(),
+                severity: self.severity,
+                node: None,
+                path: None,
+                message: String::new(),
+                advice: String::new(),
+                evidence: BTreeMap::new(),
+            },
+        }
+    }
+
     /// Start a finding for this rule at the default severity.
     pub fn finding(&self, plan: &Plan, node: Option<usize>) -> FindingBuilder {
         FindingBuilder {
@@ -209,43 +272,100 @@ pub struct EngineSettings {
     pub severities: BTreeMap<String, Severity>,
 }
 
-/// Run every enabled rule over a plan. Findings come sorted by severity (worst first), then by node.
-pub fn check_plan(plan: &Plan, settings: &EngineSettings) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for rule in all() {
+impl EngineSettings {
+    /// The context `rule` runs with under these settings; `None` when it is disabled.
+    pub fn ctx<'a>(&self, rule: &'a Rule) -> Option<RuleCtx<'a>> {
         let m = &rule.meta;
-        if settings
+        if self
             .disabled
             .iter()
             .any(|d| d.eq_ignore_ascii_case(&m.id) || d.eq_ignore_ascii_case(&m.name))
         {
-            continue;
+            return None;
         }
         let mut ctx = RuleCtx::defaults(m);
-        if let Some(s) = settings.severities.get(&m.id) {
+        if let Some(s) = self.severities.get(&m.id) {
             ctx.severity = *s;
         }
-        for ((id, key), v) in &settings.thresholds {
+        for ((id, key), v) in &self.thresholds {
             if id == &m.id {
                 ctx.thresholds.insert(key.clone(), *v);
             }
         }
-        (rule.check)(plan, &ctx, &mut out);
+        Some(ctx)
     }
+}
+
+fn sort_findings(out: &mut [Finding]) {
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(a.node.cmp(&b.node))
             .then(a.rule.cmp(&b.rule))
     });
+}
+
+/// Run every enabled rule over a plan. Findings come sorted by severity (worst first), then by node.
+pub fn check_plan(plan: &Plan, settings: &EngineSettings) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in all() {
+        let Check::Plan(check) = rule.check else {
+            continue;
+        };
+        if let Some(ctx) = settings.ctx(rule) {
+            check(plan, &ctx, &mut out);
+        }
+    }
+    sort_findings(&mut out);
     out
 }
 
-/// Run one rule with its defaults (used by tests).
+/// Run every enabled database rule over a statistics snapshot. Findings come sorted by severity
+/// (worst first), then by rule.
+pub fn check_database(snapshot: &Snapshot, settings: &EngineSettings) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in all() {
+        let Check::Snapshot(check) = rule.check else {
+            continue;
+        };
+        if let Some(ctx) = settings.ctx(rule) {
+            check(snapshot, &ctx, &mut out);
+        }
+    }
+    sort_findings(&mut out);
+    out
+}
+
+/// Run one rule with its defaults (used by tests). A database rule finds nothing in a plan.
 pub fn check_one(plan: &Plan, key: &str) -> Vec<Finding> {
     let rule = find(key).unwrap_or_else(|| panic!("no rule {key}"));
     let ctx = RuleCtx::defaults(&rule.meta);
     let mut out = Vec::new();
-    (rule.check)(plan, &ctx, &mut out);
+    if let Check::Plan(check) = rule.check {
+        check(plan, &ctx, &mut out);
+    }
+    out
+}
+
+/// Run one database rule over a snapshot with its defaults, or with `thresholds` overriding them
+/// (used by tests).
+pub fn check_one_snapshot(
+    snapshot: &Snapshot,
+    key: &str,
+    thresholds: &[(&str, f64)],
+) -> Vec<Finding> {
+    let rule = find(key).unwrap_or_else(|| panic!("no rule {key}"));
+    let mut ctx = RuleCtx::defaults(&rule.meta);
+    for (k, v) in thresholds {
+        assert!(
+            ctx.thresholds.contains_key(*k),
+            "rule {key} has no threshold {k}"
+        );
+        ctx.thresholds.insert(k.to_string(), *v);
+    }
+    let mut out = Vec::new();
+    if let Check::Snapshot(check) = rule.check {
+        check(snapshot, &ctx, &mut out);
+    }
     out
 }

@@ -2,5 +2,6 @@
 
 pub mod analyze;
 pub mod diagnose;
+pub mod health;
 pub mod output;
 pub mod rules;

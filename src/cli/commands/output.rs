@@ -1,4 +1,4 @@
-//! What `analyze` and `diagnose` share: rule settings from the command line, writing the report,
+//! What `analyze`, `diagnose` and `health` share: rule settings from the command line, writing the report,
 //! and the exit code.
 
 use std::io::{self, IsTerminal, Write};
@@ -45,11 +45,13 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
         FailOn::Info => Some(Severity::Info),
         FailOn::None => None,
     };
+    let database_findings = report.database.iter().flat_map(|d| &d.findings);
     let failing = floor.is_some_and(|f| {
         report
             .plans
             .iter()
             .flat_map(|p| &p.findings)
+            .chain(database_findings)
             .any(|x| x.severity >= f)
     });
     if failing {

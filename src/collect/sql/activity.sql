@@ -7,7 +7,8 @@ SELECT pid, usename, datname, application_name, client_addr::text AS client_addr
        extract(epoch FROM now() - query_start)::float8 AS query_age_s,
        extract(epoch FROM now() - state_change)::float8 AS state_age_s,
        backend_xmin::text AS backend_xmin,
-       age(backend_xmin) AS xmin_age,
+       backend_xid::text AS backend_xid,
+       greatest(age(backend_xmin), age(backend_xid)) AS xmin_age,
        left(query, 300) AS query,
        pg_blocking_pids(pid) AS blocked_by
   FROM pg_stat_activity

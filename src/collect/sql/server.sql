@@ -9,7 +9,7 @@ SELECT current_setting('server_version_num')::int AS version_num,
        (SELECT json_object_agg(name, json_build_object('setting', setting, 'unit', unit, 'source', source))
           FROM pg_settings
          WHERE name IN ('work_mem', 'hash_mem_multiplier', 'maintenance_work_mem', 'max_connections',
-                        'superuser_reserved_connections', 'shared_buffers', 'effective_cache_size',
+                        'superuser_reserved_connections', 'reserved_connections', 'shared_buffers', 'effective_cache_size',
                         'random_page_cost', 'seq_page_cost', 'effective_io_concurrency',
                         'track_io_timing', 'track_counts', 'autovacuum', 'autovacuum_naptime',
                         'autovacuum_vacuum_scale_factor', 'autovacuum_vacuum_threshold',
