@@ -77,7 +77,12 @@ fn relocate(e: serde_json::Error, text: &str, offset: usize) -> serde_json::Erro
     ))
 }
 
-/// Build plans from a JSON-shaped value (the output of the text, YAML and XML readers).
+/// Build plans from the text reader's document (see `doc.rs`).
+pub fn plans_from_doc(doc: super::doc::Doc) -> Result<Vec<Plan>, serde_json::Error> {
+    TopSeed.deserialize(doc)
+}
+
+/// Build plans from a JSON-shaped value (the output of the YAML and XML readers).
 pub fn plans_from_value(value: serde_json::Value) -> Result<Vec<Plan>, serde_json::Error> {
     TopSeed.deserialize(value)
 }

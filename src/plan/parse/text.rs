@@ -12,7 +12,9 @@
 //! Lines a terminal wrapped (they cannot start a node, a property or a label) are joined to the
 //! previous line before anything else.
 
-use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
+
+use super::doc::{Doc, Obj, Text};
 
 use super::psql::Cleaned;
 use super::LocatedError;
@@ -182,14 +184,17 @@ const JOIN_TYPES: &[(&str, &str)] = &[
     (" Join", "Inner"),
 ];
 
-fn s(v: &str) -> Value {
-    Value::String(v.to_string())
+fn s(v: &str) -> Doc {
+    Doc::Str(Cow::Owned(v.to_string()))
 }
 
-fn num(v: f64) -> Value {
-    Number::from_f64(v)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+/// One of PostgreSQL's fixed words (no allocation).
+fn st(v: &'static str) -> Doc {
+    Doc::Str(Cow::Borrowed(v))
+}
+
+fn num(v: f64) -> Doc {
+    Doc::num(v)
 }
 
 /// Split off a word at the start of `t` ending at a space or the end.
@@ -272,8 +277,8 @@ fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
 }
 
 /// Parse a node name (the text before the `(cost=…)` groups) into JSON properties.
-fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
-    let mut m = Map::new();
+fn parse_node_name(name: &str) -> Option<Obj> {
+    let mut m = Obj::new();
     let mut t = name.trim();
     let mut parallel = false;
     let mut async_capable = false;
@@ -292,7 +297,7 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
             t = r.trim_start();
         }
     }
-    let node_type: &str;
+    let node_type: &'static str;
     let mut rest: &str;
     // Aggregates and set operations.
     let aggs = [
@@ -306,9 +311,9 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         .find_map(|(n, st)| word_prefix(t, n).map(|r| (r, *st)))
     {
         node_type = "Aggregate";
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Strategy".into(), s(strat));
-        m.insert("Partial Mode".into(), s(partial.unwrap_or("Simple")));
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Strategy".into(), st(strat));
+        m.insert("Partial Mode".into(), st(partial.unwrap_or("Simple")));
         rest = r;
     } else if partial.is_some() {
         return None;
@@ -317,8 +322,8 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         .find_map(|(n, st)| word_prefix(t, n).map(|r| (r, *st)))
     {
         node_type = "SetOp";
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Strategy".into(), s(strat));
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Strategy".into(), st(strat));
         let cmd = r.trim();
         match cmd {
             "Intersect" | "Intersect All" | "Except" | "Except All" => {
@@ -329,14 +334,14 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         rest = "";
     } else if let Some(r) = word_prefix(t, "Nested Loop") {
         node_type = "Nested Loop";
-        m.insert("Node Type".into(), s(node_type));
+        m.insert("Node Type".into(), st(node_type));
         let (jt, r2) = if r.is_empty() {
             ("Inner", r)
         } else {
             let (suffix, jt) = JOIN_TYPES.iter().find(|(sfx, _)| r.starts_with(sfx))?;
             (*jt, &r[suffix.len()..])
         };
-        m.insert("Join Type".into(), s(jt));
+        m.insert("Join Type".into(), st(jt));
         rest = r2;
     } else if let Some((base, jt, r)) = ["Hash", "Merge"].iter().find_map(|b| {
         let r = t.strip_prefix(b)?;
@@ -348,8 +353,8 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         } else {
             "Merge Join"
         };
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Join Type".into(), s(jt));
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Join Type".into(), st(jt));
         rest = r;
     } else if let Some((op, r)) = ["Insert", "Update", "Delete", "Merge"]
         .iter()
@@ -360,8 +365,8 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         })
     {
         node_type = "ModifyTable";
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Operation".into(), s(op));
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Operation".into(), st(op));
         rest = r;
         let (schema, name, alias) = read_target(rest)?;
         if let Some(sc) = schema {
@@ -372,14 +377,14 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         rest = "";
     } else if let Some(r) = word_prefix(t, "Hash") {
         node_type = "Hash";
-        m.insert("Node Type".into(), s(node_type));
+        m.insert("Node Type".into(), st(node_type));
         rest = r;
     } else {
         let (text_name, nt) = NODE_NAMES
             .iter()
             .find(|(n, _)| word_prefix(t, n).is_some())?;
         node_type = nt;
-        m.insert("Node Type".into(), s(nt));
+        m.insert("Node Type".into(), st(nt));
         rest = &t[text_name.len()..];
         if node_type == "Foreign Scan" {
             let op = match *text_name {
@@ -388,7 +393,7 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
                 "Foreign Delete" => "Delete",
                 _ => "Select",
             };
-            m.insert("Operation".into(), s(op));
+            m.insert("Operation".into(), st(op));
         }
     }
     // Scan details.
@@ -398,7 +403,7 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
             dir = "Backward";
             rest = r;
         }
-        m.insert("Scan Direction".into(), s(dir));
+        m.insert("Scan Direction".into(), st(dir));
         let r = rest.trim_start().strip_prefix("using ")?;
         let (mut idx, r) = read_ident(r)?;
         if idx.len() != 1 {
@@ -465,9 +470,9 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
             return None;
         }
     }
-    m.insert("Parallel Aware".into(), Value::Bool(parallel));
+    m.insert("Parallel Aware".into(), Doc::Bool(parallel));
     if async_capable {
-        m.insert("Async Capable".into(), Value::Bool(true));
+        m.insert("Async Capable".into(), Doc::Bool(true));
     }
     Some(m)
 }
@@ -557,7 +562,7 @@ fn num_of(g: &str, key: &str) -> Option<f64> {
 }
 
 /// Parse the header groups into `m`; `Err` names what was expected.
-fn parse_header_groups(mut t: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
     loop {
         t = t.trim_start();
         if t.is_empty() {
@@ -597,7 +602,7 @@ fn parse_header_groups(mut t: &str, m: &mut Map<String, Value>) -> Result<(), St
 }
 
 /// `time=a..b rows=r loops=l` or `rows=r loops=l` (TIMING OFF).
-fn parse_actuals(g: &str, m: &mut Map<String, Value>) -> Option<()> {
+fn parse_actuals(g: &str, m: &mut Obj) -> Option<()> {
     if group_value(g, "time=").is_some() {
         let (a, b) = range_of(g, "time=")?;
         m.insert("Actual Startup Time".into(), num(a));
@@ -626,7 +631,7 @@ fn clip(t: &str) -> String {
 }
 
 /// A whole node line (after `->`): name and header groups.
-fn parse_node_line(t: &str) -> Result<Map<String, Value>, String> {
+fn parse_node_line(t: &str) -> Result<Obj, String> {
     let (name, groups) = match find_header_parens(t) {
         Some(p) => (&t[..p], &t[p..]),
         None => (t, ""),
@@ -641,7 +646,7 @@ fn parse_node_line(t: &str) -> Result<Map<String, Value>, String> {
 // Properties
 
 /// Split a list (`Sort Key: a, (b + c), d`) on top-level commas.
-fn split_list(v: &str) -> Vec<Value> {
+fn split_list(v: &str) -> Vec<Doc> {
     let mut out = Vec::new();
     let mut depth: i32 = 0;
     let mut quote: Option<char> = None;
@@ -691,7 +696,7 @@ fn ms(v: &str) -> Option<f64> {
 }
 
 /// A plain number, or the text as a string.
-fn num_or_str(v: &str) -> Value {
+fn num_or_str(v: &str) -> Doc {
     match lead_num(v.trim()) {
         Some((n, "")) => num(n),
         _ => s(v.trim()),
@@ -716,7 +721,7 @@ fn eq_pairs(t: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
-fn buffers(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
     for seg in v.split(',') {
         let seg = seg.trim();
         let (kind, rest) = seg.split_once(' ').ok_or_else(|| {
@@ -725,10 +730,26 @@ fn buffers(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
                 clip(seg)
             )
         })?;
-        let prefix = match kind {
-            "shared" => "Shared",
-            "local" => "Local",
-            "temp" => "Temp",
+        // `{Shared|Local|Temp} {Hit|Read|Dirtied|Written} Blocks`, spelled out: no allocation.
+        let keys: [&'static str; 4] = match kind {
+            "shared" => [
+                "Shared Hit Blocks",
+                "Shared Read Blocks",
+                "Shared Dirtied Blocks",
+                "Shared Written Blocks",
+            ],
+            "local" => [
+                "Local Hit Blocks",
+                "Local Read Blocks",
+                "Local Dirtied Blocks",
+                "Local Written Blocks",
+            ],
+            "temp" => [
+                "Temp Hit Blocks",
+                "Temp Read Blocks",
+                "Temp Dirtied Blocks",
+                "Temp Written Blocks",
+            ],
             _ => {
                 return Err(format!(
                     "expected 'shared', 'local' or 'temp', found \"{kind}\""
@@ -737,20 +758,20 @@ fn buffers(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
         };
         for (k, n) in eq_pairs(rest) {
             let key = match k {
-                "hit" => "Hit",
-                "read" => "Read",
-                "dirtied" => "Dirtied",
-                "written" => "Written",
+                "hit" => keys[0],
+                "read" => keys[1],
+                "dirtied" => keys[2],
+                "written" => keys[3],
                 _ => return Err(format!("expected hit/read/dirtied/written, found \"{k}\"")),
             };
             let (n, _) = lead_num(n).ok_or_else(|| format!("expected a number, found \"{n}\""))?;
-            m.insert(format!("{prefix} {key} Blocks"), num(n));
+            m.insert(Cow::Borrowed(key), num(n));
         }
     }
     Ok(())
 }
 
-fn io_timings(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn io_timings(v: &str, m: &mut Obj) -> Result<(), String> {
     for seg in v.split(',') {
         let seg = seg.trim();
         let (prefix, rest) = if let Some(r) = seg.strip_prefix("shared/local ") {
@@ -771,14 +792,14 @@ fn io_timings(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
                 _ => return Err(format!("expected read= or write=, found \"{k}\"")),
             };
             let (n, _) = lead_num(n).ok_or_else(|| format!("expected a number, found \"{n}\""))?;
-            m.insert(format!("{prefix}I/O {key} Time"), num(n));
+            m.insert(format!("{prefix}I/O {key} Time").into(), num(n));
         }
     }
     Ok(())
 }
 
 /// `Sort Method: external merge  Disk: 1234kB` (the value part, after `Sort Method:`).
-fn sort_method(v: &str, m: &mut Map<String, Value>) {
+fn sort_method(v: &str, m: &mut Obj) {
     let v = v.trim();
     let (method, space) = match v.split_once("  ") {
         Some((a, b)) => (a.trim(), Some(b.trim())),
@@ -795,10 +816,10 @@ fn sort_method(v: &str, m: &mut Map<String, Value>) {
 
 /// Incremental Sort: `Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak
 /// Memory: 234kB` → the object JSON prints (`Group Count`, `Sort Methods Used`, `Sort Space …`).
-fn sort_groups(whole: &str) -> Value {
-    let mut g = Map::new();
-    let mut memory = Map::new();
-    let mut disk = Map::new();
+fn sort_groups(whole: &str) -> Doc {
+    let mut g = Obj::new();
+    let mut memory = Obj::new();
+    let mut disk = Obj::new();
     for (k, v) in pairs(whole) {
         match k {
             "Full-sort Groups" | "Pre-sorted Groups" => {
@@ -807,7 +828,7 @@ fn sort_groups(whole: &str) -> Value {
             "Sort Method" | "Sort Methods" => {
                 g.insert(
                     "Sort Methods Used".into(),
-                    Value::Array(v.split(", ").map(|x| s(x.trim())).collect()),
+                    Doc::Arr(v.split(", ").map(|x| s(x.trim())).collect()),
                 );
             }
             "Average Memory" | "Peak Memory" | "Average Disk" | "Peak Disk" => {
@@ -825,17 +846,17 @@ fn sort_groups(whole: &str) -> Value {
                 target.insert(key.into(), kb(v).map(num).unwrap_or_else(|| s(v)));
             }
             other => {
-                g.insert(other.into(), num_or_str(v));
+                g.insert(key(other), num_or_str(v));
             }
         }
     }
     if !memory.is_empty() {
-        g.insert("Sort Space Memory".into(), Value::Object(memory));
+        g.insert("Sort Space Memory".into(), Doc::Obj(memory));
     }
     if !disk.is_empty() {
-        g.insert("Sort Space Disk".into(), Value::Object(disk));
+        g.insert("Sort Space Disk".into(), Doc::Obj(disk));
     }
-    Value::Object(g)
+    Doc::Obj(g)
 }
 
 /// `1024 (originally 512)` → (1024, 512); `1024` → (1024, 1024).
@@ -855,7 +876,7 @@ fn apply_property(
     label: &str,
     value: &str,
     whole: &str,
-    m: &mut Map<String, Value>,
+    m: &mut Obj,
 ) -> Result<(), String> {
     let value = value.trim();
     match label {
@@ -867,9 +888,9 @@ fn apply_property(
         | "Conflict Arbiter Indexes" => {
             let list = split_list(value);
             match m.get_mut(label) {
-                Some(Value::Array(a)) => a.extend(list),
+                Some(Doc::Arr(a)) => a.extend(list),
                 _ => {
-                    m.insert(label.into(), Value::Array(list));
+                    m.insert(key(label), Doc::Arr(list));
                 }
             }
         }
@@ -892,11 +913,11 @@ fn apply_property(
         | "Window"
         | "Storage Type"
         | "Replaces" => {
-            m.insert(label.into(), s(value));
+            m.insert(key(label), s(value));
         }
         "Sort Method" => sort_method(value, m),
         "Full-sort Groups" | "Pre-sorted Groups" => {
-            m.insert(label.into(), sort_groups(whole));
+            m.insert(key(label), sort_groups(whole));
         }
         "Buffers" => buffers(value, m)?,
         "I/O Timings" => io_timings(value, m)?,
@@ -928,10 +949,10 @@ fn apply_property(
         }
         "Disabled" | "Single Copy" | "Async Capable" | "Inner Unique" => {
             m.insert(
-                label.into(),
+                key(label),
                 match value {
-                    "true" => Value::Bool(true),
-                    "false" => Value::Bool(false),
+                    "true" => Doc::Bool(true),
+                    "false" => Doc::Bool(false),
                     other => s(other),
                 },
             );
@@ -965,17 +986,17 @@ fn apply_property(
                         m.insert("Maximum Storage".into(), num(kb(v).ok_or_else(bad)?));
                     }
                     "Hits" | "Misses" | "Evictions" | "Overflows" => {
-                        m.insert(format!("Cache {k}"), num_or_str(v));
+                        m.insert(format!("Cache {k}").into(), num_or_str(v));
                     }
                     other => {
-                        m.insert(other.into(), num_or_str(v));
+                        m.insert(key(other), num_or_str(v));
                     }
                 }
             }
         }
         _ => {
             // Unknown lines are kept under their label, as JSON would print them.
-            m.insert(label.into(), num_or_str(value));
+            m.insert(key(label), num_or_str(value));
         }
     }
     Ok(())
@@ -1034,8 +1055,65 @@ const PLAN_LEVEL: &[&str] = &[
     "Serialization",
 ];
 
-fn settings(v: &str) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
+/// Other labels and keys a plan prints (besides `NODE_LABELS` and `PLAN_LEVEL`).
+const OTHER_KEYS: &[&str] = &[
+    "Rows Removed by Filter",
+    "Rows Removed by Index Recheck",
+    "Rows Removed by Join Filter",
+    "Rows Removed by Conflict Filter",
+    "Heap Fetches",
+    "Index Searches",
+    "Workers Planned",
+    "Workers Launched",
+    "Worker Number",
+    "Conflict Arbiter Indexes",
+    "Conflict Resolution",
+    "Conflicting Tuples",
+    "Tuples Inserted",
+    "Order By",
+    "Run Condition",
+    "Remote SQL",
+    "Relations",
+    "Sampling",
+    "Window",
+    "Storage Type",
+    "Replaces",
+    "Single Copy",
+    "Async Capable",
+    "Inner Unique",
+    "Presorted Key",
+    "Group Count",
+    "Sort Methods Used",
+    "Functions",
+    "Options",
+    "Timing",
+    "Generation",
+    "Inlining",
+    "Optimization",
+    "Emission",
+    "Deform",
+    "Total",
+    "Expressions",
+    "Misses",
+    "Evictions",
+    "Overflows",
+    "Memory Usage",
+    "Disk Usage",
+    "Maximum Storage",
+];
+
+/// A label read from the plan as an object key: PostgreSQL's known ones without allocating.
+fn key(label: &str) -> Text {
+    NODE_LABELS
+        .iter()
+        .chain(PLAN_LEVEL)
+        .chain(OTHER_KEYS)
+        .find(|k| **k == label)
+        .map_or_else(|| Cow::Owned(label.to_string()), |k| Cow::Borrowed(*k))
+}
+
+fn settings(v: &str) -> Result<Obj, String> {
+    let mut out = Obj::new();
     let mut rest = v.trim();
     while !rest.is_empty() {
         let (name, r) = rest
@@ -1059,7 +1137,7 @@ fn settings(v: &str) -> Result<Map<String, Value>, String> {
             }
         }
         let end = end.ok_or_else(|| format!("unterminated setting value \"{}\"", clip(r)))?;
-        out.insert(name.trim().to_string(), Value::String(val));
+        out.insert(Cow::Owned(name.trim().to_string()), Doc::Str(Cow::Owned(val)));
         rest = r[end..].trim_start();
         rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
     }
@@ -1067,7 +1145,7 @@ fn settings(v: &str) -> Result<Map<String, Value>, String> {
 }
 
 /// `Trigger RI_x for constraint fk on t: time=1.2 calls=3` → a `Triggers` entry.
-fn trigger(t: &str) -> Result<Value, String> {
+fn trigger(t: &str) -> Result<Doc, String> {
     let body = t.strip_prefix("Trigger").unwrap_or(t);
     let (head, stats) = body.rsplit_once(": ").ok_or_else(|| {
         format!(
@@ -1075,7 +1153,7 @@ fn trigger(t: &str) -> Result<Value, String> {
             clip(t)
         )
     })?;
-    let mut m = Map::new();
+    let mut m = Obj::new();
     let head = head.trim();
     let (head, relation) = match head.rsplit_once(" on ") {
         Some((h, r)) => (h, Some(r)),
@@ -1105,54 +1183,54 @@ fn trigger(t: &str) -> Result<Value, String> {
             _ => return Err(format!("expected time= or calls=, found \"{k}\"")),
         }
     }
-    Ok(Value::Object(m))
+    Ok(Doc::Obj(m))
 }
 
-fn jit_line(label: &str, value: &str, jit: &mut Map<String, Value>) -> Result<(), String> {
+fn jit_line(label: &str, value: &str, jit: &mut Obj) -> Result<(), String> {
     match label {
         "Functions" => {
             jit.insert("Functions".into(), num_or_str(value));
         }
         "Options" => {
-            let mut o = Map::new();
+            let mut o = Obj::new();
             for part in value.split(',') {
                 let (k, v) = part.trim().rsplit_once(' ').ok_or_else(|| {
                     format!("expected 'Name true|false', found \"{}\"", part.trim())
                 })?;
-                o.insert(k.to_string(), Value::Bool(v == "true"));
+                o.insert(key(k), Doc::Bool(v == "true"));
             }
-            jit.insert("Options".into(), Value::Object(o));
+            jit.insert("Options".into(), Doc::Obj(o));
         }
         "Timing" => {
-            let mut o = Map::new();
+            let mut o = Obj::new();
             for part in value.split(", ") {
                 let part = part.trim();
                 let (k, v) = part
                     .split_once(' ')
                     .ok_or_else(|| format!("expected 'Name N ms', found \"{part}\""))?;
                 if let Some((total, deform)) = v.split_once("(Deform ") {
-                    let mut g = Map::new();
+                    let mut g = Obj::new();
                     g.insert(
                         "Deform".into(),
                         num(ms(deform.trim_end_matches(')')).unwrap_or(0.0)),
                     );
                     g.insert("Total".into(), num(ms(total).unwrap_or(0.0)));
-                    o.insert(k.into(), Value::Object(g));
+                    o.insert(key(k), Doc::Obj(g));
                 } else {
                     let n = ms(v).ok_or_else(|| format!("expected 'N ms', found \"{v}\""))?;
-                    o.insert(k.into(), num(n));
+                    o.insert(key(k), num(n));
                 }
             }
-            jit.insert("Timing".into(), Value::Object(o));
+            jit.insert("Timing".into(), Doc::Obj(o));
         }
         other => {
-            jit.insert(other.into(), num_or_str(value));
+            jit.insert(key(other), num_or_str(value));
         }
     }
     Ok(())
 }
 
-fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn planning_line(label: &str, value: &str, m: &mut Obj) -> Result<(), String> {
     match label {
         "Buffers" => buffers(value, m),
         "I/O Timings" => io_timings(value, m),
@@ -1171,7 +1249,7 @@ fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result
             Ok(())
         }
         other => {
-            m.insert(other.into(), num_or_str(value));
+            m.insert(key(other), num_or_str(value));
             Ok(())
         }
     }
@@ -1181,11 +1259,11 @@ fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result
 // The tree builder
 
 struct NodeB {
-    map: Map<String, Value>,
+    map: Obj,
     children: Vec<usize>,
     /// Parent Relationship and Subplan Name, when a label said so.
-    rel: Option<(String, Option<String>)>,
-    workers: Vec<Map<String, Value>>,
+    rel: Option<(Text, Option<String>)>,
+    workers: Vec<Obj>,
     /// Column of this node's detail lines, labels, workers and children's arrows (all must
     /// agree).
     prop_col: Option<usize>,
@@ -1242,10 +1320,10 @@ struct PlanB {
     start_line: usize,
     nodes: Vec<NodeB>,
     root_col: usize,
-    top: Map<String, Value>,
-    planning: Map<String, Value>,
-    jit: Map<String, Value>,
-    triggers: Vec<Value>,
+    top: Obj,
+    planning: Obj,
+    jit: Obj,
+    triggers: Vec<Doc>,
     labels: Vec<Label>,
     stack: Vec<Frame>,
     /// Custom scans with children (their relationship is settled at the end).
@@ -1261,9 +1339,9 @@ impl PlanB {
 
     fn add_node(
         &mut self,
-        map: Map<String, Value>,
+        map: Obj,
         parent: Option<usize>,
-        rel: Option<(String, Option<String>)>,
+        rel: Option<(Text, Option<String>)>,
     ) -> usize {
         let id = self.nodes.len();
         // The relationship of a child no label named follows from its parent (`ExplainNode`):
@@ -1275,7 +1353,7 @@ impl PlanB {
                 let k = self.nodes[p].plain_kids;
                 self.nodes[p].plain_kids += 1;
                 let pm = &self.nodes[p].map;
-                let pt = pm.get("Node Type").and_then(Value::as_str).unwrap_or("");
+                let pt = pm.get("Node Type").and_then(Doc::as_str).unwrap_or("");
                 let rel = match pt {
                     "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
                     // explain.c's ExplainCustomChildren prints `child` or `children`: known
@@ -1287,7 +1365,7 @@ impl PlanB {
                     "ModifyTable"
                         if pm
                             .get("Plan Rows")
-                            .and_then(Value::as_f64)
+                            .and_then(Doc::as_f64)
                             .is_some_and(|r| r > 0.0) =>
                     {
                         "Member"
@@ -1298,7 +1376,7 @@ impl PlanB {
                 if pt == "Custom Scan" && k == 0 {
                     self.custom.push(p);
                 }
-                Some((rel.to_string(), None))
+                Some((Cow::Borrowed(rel), None))
             }
         };
         self.nodes.push(NodeB {
@@ -1336,12 +1414,12 @@ impl PlanB {
         self.nodes[id]
             .map
             .get("Node Type")
-            .and_then(Value::as_str)
+            .and_then(Doc::as_str)
             .unwrap_or("")
     }
 
     /// Build the JSON document, bottom-up without recursion (children have larger ids).
-    fn finish(mut self) -> Value {
+    fn finish(mut self) -> Doc {
         // A custom scan's only own child is its `child`.
         for p in std::mem::take(&mut self.custom) {
             if self.nodes[p].plain_kids == 1 {
@@ -1349,62 +1427,62 @@ impl PlanB {
                 for c in kids {
                     if let Some((rel, None)) = &mut self.nodes[c].rel {
                         if rel == "children" {
-                            *rel = "child".to_string();
+                            *rel = Cow::Borrowed("child");
                         }
                     }
                 }
             }
         }
         let n = self.nodes.len();
-        let mut built: Vec<Option<Value>> = Vec::with_capacity(n);
+        let mut built: Vec<Option<Doc>> = Vec::with_capacity(n);
         built.resize_with(n, || None);
         for id in (0..n).rev() {
             let node = &mut self.nodes[id];
             let mut map = std::mem::take(&mut node.map);
             if let Some((rel, name)) = node.rel.take() {
-                map.insert("Parent Relationship".into(), Value::String(rel));
+                map.insert("Parent Relationship".into(), Doc::Str(rel));
                 if let Some(name) = name {
-                    map.insert("Subplan Name".into(), Value::String(name));
+                    map.insert("Subplan Name".into(), Doc::Str(Cow::Owned(name)));
                 }
             }
             if !node.workers.is_empty() {
                 let ws = std::mem::take(&mut node.workers);
                 map.insert(
                     "Workers".into(),
-                    Value::Array(ws.into_iter().map(Value::Object).collect()),
+                    Doc::Arr(ws.into_iter().map(Doc::Obj).collect()),
                 );
             }
             let kids = std::mem::take(&mut node.children);
             if !kids.is_empty() {
-                let plans: Vec<Value> = kids
+                let plans: Vec<Doc> = kids
                     .into_iter()
                     .filter_map(|c| built.get_mut(c).and_then(Option::take))
                     .collect();
-                map.insert("Plans".into(), Value::Array(plans));
+                map.insert("Plans".into(), Doc::Arr(plans));
             }
-            built[id] = Some(Value::Object(map));
+            built[id] = Some(Doc::Obj(map));
         }
-        let mut doc = Map::new();
+        let mut doc = Obj::new();
         doc.insert(
             "Plan".into(),
             built
                 .first_mut()
                 .and_then(Option::take)
-                .unwrap_or(Value::Null),
+                .unwrap_or(Doc::Null),
         );
         if !self.planning.is_empty() {
-            doc.insert("Planning".into(), Value::Object(self.planning));
+            doc.insert("Planning".into(), Doc::Obj(self.planning));
         }
         for (k, v) in self.top {
             doc.insert(k, v);
         }
         if !self.triggers.is_empty() {
-            doc.insert("Triggers".into(), Value::Array(self.triggers));
+            doc.insert("Triggers".into(), Doc::Arr(self.triggers));
         }
         if !self.jit.is_empty() {
-            doc.insert("JIT".into(), Value::Object(self.jit));
+            doc.insert("JIT".into(), Doc::Obj(self.jit));
         }
-        Value::Object(doc)
+        Doc::Obj(doc)
     }
 }
 
@@ -1417,7 +1495,7 @@ struct Logical<'a> {
 }
 
 /// Parse cleaned text into JSON-shaped plan documents, each with the cleaned line it starts on.
-pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedError> {
+pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
     let mut out = Vec::new();
     let mut plan: Option<PlanB> = None;
     let mut pending: Option<Logical> = None;
@@ -1507,7 +1585,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
 fn process(
     l: Logical<'_>,
     plan: &mut Option<PlanB>,
-    out: &mut Vec<(usize, Value)>,
+    out: &mut Vec<(usize, Doc)>,
 ) -> Result<(), LocatedError> {
     let err = |m: String| LocatedError::at(l.line, m);
     let t = l.text.trim_end();
@@ -1584,7 +1662,7 @@ fn process(
                         _ => *child_col = Some(i),
                     }
                     let lab = &p.labels[*idx];
-                    (*owner, Some((lab.rel.to_string(), lab.name.clone())))
+                    (*owner, Some((Cow::Borrowed(lab.rel), lab.name.clone())))
                 }
                 Some(_) => {
                     return Err(err(format!(
@@ -1647,7 +1725,7 @@ fn process(
                 .trim()
                 .parse::<f64>()
                 .map_err(|_| err(format!("expected a worker number, found \"{n}\"")))?;
-            let mut w = Map::new();
+            let mut w = Obj::new();
             w.insert("Worker Number".into(), num(number));
             let rest = rest.trim();
             let nt = p.node_type(node).to_string();
@@ -1774,13 +1852,13 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
         }
         "Settings" => {
             p.top
-                .insert("Settings".into(), Value::Object(settings(value)?));
+                .insert("Settings".into(), Doc::Obj(settings(value)?));
         }
         "Query Identifier" => {
             p.top.insert("Query Identifier".into(), s(value));
         }
         "Serialization" => {
-            let mut m = Map::new();
+            let mut m = Obj::new();
             for part in value.split("  ").filter(|x| !x.trim().is_empty()) {
                 let (k, v) = part
                     .trim()
@@ -1798,14 +1876,14 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
                         m.insert("Format".into(), s(v));
                     }
                     other => {
-                        m.insert(other.into(), s(v));
+                        m.insert(key(other), s(v));
                     }
                 }
             }
-            p.top.insert("Serialization".into(), Value::Object(m));
+            p.top.insert("Serialization".into(), Doc::Obj(m));
         }
         other => {
-            p.top.insert(other.into(), num_or_str(value));
+            p.top.insert(key(other), num_or_str(value));
         }
     }
     Ok(())
@@ -1815,10 +1893,10 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
 mod tests {
     use super::*;
     use crate::plan::parse::psql::clean;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn docs(t: &str) -> Vec<Value> {
-        parse(&clean(t)).unwrap().into_iter().map(|x| x.1).collect()
+        parse(&clean(t)).unwrap().into_iter().map(|x| x.1.to_value()).collect()
     }
     fn one(t: &str) -> Value {
         let mut d = docs(t);
@@ -1829,7 +1907,7 @@ mod tests {
         parse(&clean(t)).unwrap_err()
     }
     fn name(t: &str) -> Value {
-        Value::Object(parse_node_name(t).unwrap_or_else(|| panic!("no node: {t}")))
+        Doc::Obj(parse_node_name(t).unwrap_or_else(|| panic!("no node: {t}"))).to_value()
     }
 
     #[test]
