@@ -44,7 +44,10 @@ impl Obj {
     }
 
     pub fn insert(&mut self, key: Text, value: Doc) {
-        match self.0.iter_mut().find(|(k, _)| **k == *key) {
+        let same = |k: &Text| {
+            k.len() == key.len() && (k.as_ptr() == key.as_ptr() || k.as_bytes() == key.as_bytes())
+        };
+        match self.0.iter_mut().find(|(k, _)| same(k)) {
             Some(slot) => slot.1 = value,
             None => self.0.push((key, value)),
         }

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use super::doc::{Doc, Obj, Text};
 
-use super::psql::Cleaned;
+use super::psql::{Cleaned, FastTrim};
 use super::LocatedError;
 
 // ----------------------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ fn is_label(t: &str) -> bool {
         }
     }
     if let Some(rest) = t.strip_prefix("CTE ") {
-        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.trim().is_empty());
+        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.ftrim().is_empty());
     }
     false
 }
@@ -123,7 +123,7 @@ fn starts_node(t: &str) -> bool {
         Some(p) => &t[..p],
         None => t.split("  (").next().unwrap_or(t),
     };
-    parse_node_name(name.trim_end()).is_some()
+    parse_node_name(name.ftrim_end()).is_some()
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -206,6 +206,15 @@ fn word_prefix<'a>(t: &'a str, w: &str) -> Option<&'a str> {
 /// Read one identifier (`name`, `"quoted ""name"""`, `schema.name`), returning its parts
 /// unquoted and the rest of the text.
 fn read_ident(t: &str) -> Option<(Vec<String>, &str)> {
+    // The common case, no quotes up to the first space: parts are slices between dots.
+    let end = t.find(' ').unwrap_or(t.len());
+    let word = &t[..end];
+    if !word.contains('"') {
+        if !word.bytes().any(|b| b != b'.') {
+            return None;
+        }
+        return Some((word.split('.').map(str::to_string).collect(), &t[end..]));
+    }
     let mut parts = Vec::new();
     let mut cur = String::new();
     let mut chars = t.char_indices().peekable();
@@ -255,7 +264,7 @@ fn read_ident(t: &str) -> Option<(Vec<String>, &str)> {
 
 /// The scan target after ` on `: `[schema.]name [alias]`.
 fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
-    let t = t.trim_start();
+    let t = t.ftrim_start();
     let (mut parts, rest) = read_ident(t)?;
     let name = parts.pop()?;
     let schema = match parts.len() {
@@ -263,12 +272,12 @@ fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
         1 => parts.pop(),
         _ => return None,
     };
-    let rest = rest.trim();
+    let rest = rest.ftrim();
     let alias = if rest.is_empty() {
         None
     } else {
         let (mut a, rest2) = read_ident(rest)?;
-        if a.len() != 1 || !rest2.trim().is_empty() {
+        if a.len() != 1 || !rest2.ftrim().is_empty() {
             return None;
         }
         a.pop()
@@ -278,23 +287,24 @@ fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
 
 /// Parse a node name (the text before the `(cost=…)` groups) into JSON properties.
 fn parse_node_name(name: &str) -> Option<Obj> {
-    let mut m = Obj::new();
-    let mut t = name.trim();
+    // Room for the header, the usual details and the tree's keys added later.
+    let mut m = Obj::with_capacity(24);
+    let mut t = name.ftrim();
     let mut parallel = false;
     let mut async_capable = false;
     if let Some(r) = word_prefix(t, "Parallel") {
         parallel = true;
-        t = r.trim_start();
+        t = r.ftrim_start();
     }
     if let Some(r) = word_prefix(t, "Async") {
         async_capable = true;
-        t = r.trim_start();
+        t = r.ftrim_start();
     }
     let mut partial = None;
     for p in ["Partial", "Finalize"] {
         if let Some(r) = word_prefix(t, p) {
             partial = Some(p);
-            t = r.trim_start();
+            t = r.ftrim_start();
         }
     }
     let node_type: &'static str;
@@ -324,7 +334,7 @@ fn parse_node_name(name: &str) -> Option<Obj> {
         node_type = "SetOp";
         m.insert("Node Type".into(), st(node_type));
         m.insert("Strategy".into(), st(strat));
-        let cmd = r.trim();
+        let cmd = r.ftrim();
         match cmd {
             "Intersect" | "Intersect All" | "Except" | "Except All" => {
                 m.insert("Command".into(), s(cmd));
@@ -399,12 +409,12 @@ fn parse_node_name(name: &str) -> Option<Obj> {
     // Scan details.
     if matches!(node_type, "Index Scan" | "Index Only Scan") {
         let mut dir = "Forward";
-        if let Some(r) = word_prefix(rest.trim_start(), "Backward") {
+        if let Some(r) = word_prefix(rest.ftrim_start(), "Backward") {
             dir = "Backward";
             rest = r;
         }
         m.insert("Scan Direction".into(), st(dir));
-        let r = rest.trim_start().strip_prefix("using ")?;
+        let r = rest.ftrim_start().strip_prefix("using ")?;
         let (mut idx, r) = read_ident(r)?;
         if idx.len() != 1 {
             return None;
@@ -413,13 +423,13 @@ fn parse_node_name(name: &str) -> Option<Obj> {
         rest = r;
     }
     if node_type == "Custom Scan" {
-        if let Some(r) = rest.trim_start().strip_prefix('(') {
+        if let Some(r) = rest.ftrim_start().strip_prefix('(') {
             let close = r.find(')')?;
             m.insert("Custom Plan Provider".into(), s(&r[..close]));
             rest = &r[close + 1..];
         }
     }
-    let rest = rest.trim();
+    let rest = rest.ftrim();
     if !rest.is_empty() {
         let target = match rest.strip_prefix("on ") {
             Some(t) => t,
@@ -429,15 +439,15 @@ fn parse_node_name(name: &str) -> Option<Obj> {
         };
         match node_type {
             "Bitmap Index Scan" => {
-                let (mut idx, r) = read_ident(target.trim_start())?;
-                if idx.len() != 1 || !r.trim().is_empty() {
+                let (mut idx, r) = read_ident(target.ftrim_start())?;
+                if idx.len() != 1 || !r.ftrim().is_empty() {
                     return None;
                 }
                 m.insert("Index Name".into(), s(&idx.pop()?));
             }
             "Values Scan" | "Subquery Scan" => {
-                let (mut a, r) = read_ident(target.trim_start())?;
-                if a.len() != 1 || !r.trim().is_empty() {
+                let (mut a, r) = read_ident(target.ftrim_start())?;
+                if a.len() != 1 || !r.ftrim().is_empty() {
                     return None;
                 }
                 m.insert("Alias".into(), s(&a.pop()?));
@@ -525,8 +535,38 @@ fn lead_num(t: &str) -> Option<(f64, &str)> {
             i = j;
         }
     }
-    let v = t[..i].parse().ok()?;
+    let s = &t[..i];
+    let v = fast_decimal(s).or_else(|| s.parse().ok())?;
     Some((v, &t[i..]))
+}
+
+/// `123` or `0.456` with at most 15 digits, exactly as `str::parse::<f64>` reads it: the digits
+/// make an integer below 2^53 and the power of ten is exact, so one division rounds correctly.
+fn fast_decimal(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let b = s.as_bytes();
+    let mut mant: u64 = 0;
+    let mut digits = 0;
+    let mut frac: Option<usize> = None;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                mant = mant * 10 + u64::from(c - b'0');
+                digits += 1;
+                if let Some(f) = frac.as_mut() {
+                    *f += 1;
+                }
+            }
+            b'.' if frac.is_none() => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    Some(mant as f64 / POW10[frac.unwrap_or(0)])
 }
 
 /// `key=` in a header group, tolerant of the space lost when a terminal wrapped the line there.
@@ -564,7 +604,7 @@ fn num_of(g: &str, key: &str) -> Option<f64> {
 /// Parse the header groups into `m`; `Err` names what was expected.
 fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
     loop {
-        t = t.trim_start();
+        t = t.ftrim_start();
         if t.is_empty() {
             return Ok(());
         }
@@ -636,7 +676,7 @@ fn parse_node_line(t: &str) -> Result<Obj, String> {
         Some(p) => (&t[..p], &t[p..]),
         None => (t, ""),
     };
-    let mut m = parse_node_name(name.trim_end())
+    let mut m = parse_node_name(name.ftrim_end())
         .ok_or_else(|| format!("expected a plan node, found \"{}\"", clip(t)))?;
     parse_header_groups(groups, &mut m)?;
     Some(()).map(|_| m).ok_or_else(String::new)
@@ -666,7 +706,7 @@ fn split_list(v: &str) -> Vec<Doc> {
                 '(' | '[' | '{' => depth += 1,
                 ')' | ']' | '}' => depth -= 1,
                 ',' if depth == 0 && bytes.get(i + 1) == Some(&b' ') => {
-                    out.push(s(v[start..i].trim()));
+                    out.push(s(v[start..i].ftrim()));
                     start = i + 2;
                     i += 1;
                 }
@@ -675,7 +715,7 @@ fn split_list(v: &str) -> Vec<Doc> {
         }
         i += 1;
     }
-    let last = v.get(start..).unwrap_or("").trim();
+    let last = v.get(start..).unwrap_or("").ftrim();
     if !last.is_empty() || out.is_empty() {
         out.push(s(last));
     }
@@ -684,32 +724,32 @@ fn split_list(v: &str) -> Vec<Doc> {
 
 /// `1234kB` → 1234.
 fn kb(v: &str) -> Option<f64> {
-    let v = v.trim();
+    let v = v.ftrim();
     let v = v.strip_suffix("kB").unwrap_or(v);
     lead_num(v).filter(|(_, r)| r.is_empty()).map(|x| x.0)
 }
 
 fn ms(v: &str) -> Option<f64> {
-    let v = v.trim();
-    let v = v.strip_suffix("ms").unwrap_or(v).trim_end();
+    let v = v.ftrim();
+    let v = v.strip_suffix("ms").unwrap_or(v).ftrim_end();
     lead_num(v).filter(|(_, r)| r.is_empty()).map(|x| x.0)
 }
 
 /// A plain number, or the text as a string.
 fn num_or_str(v: &str) -> Doc {
-    match lead_num(v.trim()) {
+    match lead_num(v.ftrim()) {
         Some((n, "")) => num(n),
-        _ => s(v.trim()),
+        _ => s(v.ftrim()),
     }
 }
 
 /// `Label: value  Label2: value2` (two spaces between pairs, as explain.c prints them).
 fn pairs(t: &str) -> Vec<(&str, &str)> {
     t.split("  ")
-        .filter(|x| !x.trim().is_empty())
+        .filter(|x| !x.ftrim().is_empty())
         .filter_map(|x| {
             let (k, v) = x.split_once(':')?;
-            Some((k.trim(), v.trim()))
+            Some((k.ftrim(), v.ftrim()))
         })
         .collect()
 }
@@ -723,7 +763,7 @@ fn eq_pairs(t: &str) -> Vec<(&str, &str)> {
 
 fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
     for seg in v.split(',') {
-        let seg = seg.trim();
+        let seg = seg.ftrim();
         let (kind, rest) = seg.split_once(' ').ok_or_else(|| {
             format!(
                 "expected 'shared|local|temp key=N', found \"{}\"",
@@ -773,7 +813,7 @@ fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
 
 fn io_timings(v: &str, m: &mut Obj) -> Result<(), String> {
     for seg in v.split(',') {
-        let seg = seg.trim();
+        let seg = seg.ftrim();
         let (prefix, rest) = if let Some(r) = seg.strip_prefix("shared/local ") {
             ("", r)
         } else if let Some(r) = seg.strip_prefix("shared ") {
@@ -800,14 +840,14 @@ fn io_timings(v: &str, m: &mut Obj) -> Result<(), String> {
 
 /// `Sort Method: external merge  Disk: 1234kB` (the value part, after `Sort Method:`).
 fn sort_method(v: &str, m: &mut Obj) {
-    let v = v.trim();
+    let v = v.ftrim();
     let (method, space) = match v.split_once("  ") {
-        Some((a, b)) => (a.trim(), Some(b.trim())),
+        Some((a, b)) => (a.ftrim(), Some(b.ftrim())),
         None => (v, None),
     };
     m.insert("Sort Method".into(), s(method));
     if let Some((kind, amount)) = space.and_then(|x| x.split_once(':')) {
-        m.insert("Sort Space Type".into(), s(kind.trim()));
+        m.insert("Sort Space Type".into(), s(kind.ftrim()));
         if let Some(n) = kb(amount) {
             m.insert("Sort Space Used".into(), num(n));
         }
@@ -828,7 +868,7 @@ fn sort_groups(whole: &str) -> Doc {
             "Sort Method" | "Sort Methods" => {
                 g.insert(
                     "Sort Methods Used".into(),
-                    Doc::Arr(v.split(", ").map(|x| s(x.trim())).collect()),
+                    Doc::Arr(v.split(", ").map(|x| s(x.ftrim())).collect()),
                 );
             }
             "Average Memory" | "Peak Memory" | "Average Disk" | "Peak Disk" => {
@@ -861,8 +901,8 @@ fn sort_groups(whole: &str) -> Doc {
 
 /// `1024 (originally 512)` → (1024, 512); `1024` → (1024, 1024).
 fn with_original(v: &str) -> Option<(f64, f64)> {
-    let (n, r) = lead_num(v.trim())?;
-    let r = r.trim();
+    let (n, r) = lead_num(v.ftrim())?;
+    let r = r.ftrim();
     if r.is_empty() {
         return Some((n, n));
     }
@@ -878,7 +918,7 @@ fn apply_property(
     whole: &str,
     m: &mut Obj,
 ) -> Result<(), String> {
-    let value = value.trim();
+    let value = value.ftrim();
     match label {
         "Output"
         | "Sort Key"
@@ -1114,7 +1154,7 @@ fn key(label: &str) -> Text {
 
 fn settings(v: &str) -> Result<Obj, String> {
     let mut out = Obj::new();
-    let mut rest = v.trim();
+    let mut rest = v.ftrim();
     while !rest.is_empty() {
         let (name, r) = rest
             .split_once(" = '")
@@ -1137,9 +1177,9 @@ fn settings(v: &str) -> Result<Obj, String> {
             }
         }
         let end = end.ok_or_else(|| format!("unterminated setting value \"{}\"", clip(r)))?;
-        out.insert(Cow::Owned(name.trim().to_string()), Doc::Str(Cow::Owned(val)));
-        rest = r[end..].trim_start();
-        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+        out.insert(Cow::Owned(name.ftrim().to_string()), Doc::Str(Cow::Owned(val)));
+        rest = r[end..].ftrim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).ftrim_start();
     }
     Ok(out)
 }
@@ -1154,13 +1194,13 @@ fn trigger(t: &str) -> Result<Doc, String> {
         )
     })?;
     let mut m = Obj::new();
-    let head = head.trim();
+    let head = head.ftrim();
     let (head, relation) = match head.rsplit_once(" on ") {
         Some((h, r)) => (h, Some(r)),
         None => (head, None),
     };
     let (name, constraint) = match head.split_once("for constraint ") {
-        Some((n, c)) => (n.trim(), Some(c.trim())),
+        Some((n, c)) => (n.ftrim(), Some(c.ftrim())),
         None => (head, None),
     };
     if !name.is_empty() {
@@ -1170,7 +1210,7 @@ fn trigger(t: &str) -> Result<Doc, String> {
         m.insert("Constraint Name".into(), s(c));
     }
     if let Some(r) = relation {
-        m.insert("Relation".into(), s(r.trim()));
+        m.insert("Relation".into(), s(r.ftrim()));
     }
     for (k, v) in eq_pairs(stats) {
         match k {
@@ -1194,8 +1234,8 @@ fn jit_line(label: &str, value: &str, jit: &mut Obj) -> Result<(), String> {
         "Options" => {
             let mut o = Obj::new();
             for part in value.split(',') {
-                let (k, v) = part.trim().rsplit_once(' ').ok_or_else(|| {
-                    format!("expected 'Name true|false', found \"{}\"", part.trim())
+                let (k, v) = part.ftrim().rsplit_once(' ').ok_or_else(|| {
+                    format!("expected 'Name true|false', found \"{}\"", part.ftrim())
                 })?;
                 o.insert(key(k), Doc::Bool(v == "true"));
             }
@@ -1204,7 +1244,7 @@ fn jit_line(label: &str, value: &str, jit: &mut Obj) -> Result<(), String> {
         "Timing" => {
             let mut o = Obj::new();
             for part in value.split(", ") {
-                let part = part.trim();
+                let part = part.ftrim();
                 let (k, v) = part
                     .split_once(' ')
                     .ok_or_else(|| format!("expected 'Name N ms', found \"{part}\""))?;
@@ -1505,9 +1545,9 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
     for (i, raw) in text.text.split('\n').enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        let body = raw.trim_start();
+        let body = raw.ftrim_start();
         let indent = raw.len() - body.len();
-        let kind = classify(body.trim_end());
+        let kind = classify(body.ftrim_end());
         let in_plan = plan.is_some() || pending.is_some();
         match kind {
             Kind::Continuation if in_plan => {
@@ -1520,7 +1560,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
                 // Text before the plan (a prompt, a query, prose) is skipped.
                 skipped = match skipped {
                     Some((l, t, last)) if last + 1 == line => Some((l, t, line)),
-                    _ => Some((line, body.trim_end(), line)),
+                    _ => Some((line, body.ftrim_end(), line)),
                 };
                 continue;
             }
@@ -1588,13 +1628,13 @@ fn process(
     out: &mut Vec<(usize, Doc)>,
 ) -> Result<(), LocatedError> {
     let err = |m: String| LocatedError::at(l.line, m);
-    let t = l.text.trim_end();
+    let t = l.text.ftrim_end();
     let i = l.indent;
     match l.kind {
         Kind::Node | Kind::Arrow => {
             let (name_col, node_text) = if l.kind == Kind::Arrow {
                 let after = &t[2..];
-                let trimmed = after.trim_start();
+                let trimmed = after.ftrim_start();
                 (i + 2 + (after.len() - trimmed.len()), trimmed)
             } else {
                 (i, t)
@@ -1687,7 +1727,7 @@ fn process(
             let label = if let Some(name) = t.strip_prefix("CTE ") {
                 Label {
                     rel: "InitPlan",
-                    name: Some(format!("CTE {}", name.trim())),
+                    name: Some(format!("CTE {}", name.ftrim())),
                 }
             } else if t.starts_with("InitPlan") {
                 Label {
@@ -1722,12 +1762,12 @@ fn process(
             let rest = t.strip_prefix("Worker ").unwrap_or(t);
             let (n, rest) = rest.split_once(':').unwrap_or((rest, ""));
             let number = n
-                .trim()
+                .ftrim()
                 .parse::<f64>()
                 .map_err(|_| err(format!("expected a worker number, found \"{n}\"")))?;
             let mut w = Obj::new();
             w.insert("Worker Number".into(), num(number));
-            let rest = rest.trim();
+            let rest = rest.ftrim();
             let nt = p.node_type(node).to_string();
             if let Some(a) = rest.strip_prefix("actual") {
                 parse_actuals(a, &mut w).ok_or_else(|| {
@@ -1773,7 +1813,7 @@ fn process(
                 return Ok(());
             };
             let label = property_label(t).unwrap_or("");
-            let value = t.get(label.len() + 1..).unwrap_or("").trim();
+            let value = t.get(label.len() + 1..).unwrap_or("").ftrim();
             // Summary lines belong to the plan wherever a paste put them; only `JIT:` also
             // appears under a worker (VERBOSE), so it is the plan's only at the plan's column.
             let plan_level = PLAN_LEVEL.contains(&label) && (label != "JIT" || i <= p.root_col + 1);
@@ -1859,11 +1899,11 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
         }
         "Serialization" => {
             let mut m = Obj::new();
-            for part in value.split("  ").filter(|x| !x.trim().is_empty()) {
+            for part in value.split("  ").filter(|x| !x.ftrim().is_empty()) {
                 let (k, v) = part
-                    .trim()
+                    .ftrim()
                     .split_once('=')
-                    .ok_or_else(|| format!("expected key=value, found \"{}\"", part.trim()))?;
+                    .ok_or_else(|| format!("expected key=value, found \"{}\"", part.ftrim()))?;
                 match k {
                     "time" => {
                         m.insert("Time".into(), time(v)?);
