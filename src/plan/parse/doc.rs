@@ -44,8 +44,11 @@ impl Obj {
     }
 
     pub fn insert(&mut self, key: Text, value: Doc) {
+        let (len, ptr, first) = (key.len(), key.as_ptr(), key.as_bytes().first().copied());
         let same = |k: &Text| {
-            k.len() == key.len() && (k.as_ptr() == key.as_ptr() || k.as_bytes() == key.as_bytes())
+            k.len() == len
+                && (k.as_ptr() == ptr
+                    || (k.as_bytes().first().copied() == first && k.as_bytes() == key.as_bytes()))
         };
         match self.0.iter_mut().find(|(k, _)| same(k)) {
             Some(slot) => slot.1 = value,

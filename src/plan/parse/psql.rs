@@ -266,17 +266,17 @@ pub fn clean(input: &str) -> Cleaned {
         .max();
     // `\pset format wrapped` with ASCII lines: a wrapped value ends in `.` at the widest column
     // and goes on in the next line after a `.` in the left margin.
-    let widest = kept
+    let widths: Vec<usize> = kept
         .iter()
         .map(|(_, l)| l.ftrim_end().chars().count())
-        .max()
-        .unwrap_or(0);
+        .collect();
+    let widest = widths.iter().copied().max().unwrap_or(0);
     let marked = |k: usize| {
         let t = kept[k].1.ftrim_end();
         t.ends_with('.') && kept.get(k + 1).is_some_and(|(_, n)| n.starts_with('.'))
     };
     let at_widest: Vec<usize> = (0..kept.len())
-        .filter(|&k| widest > 0 && kept[k].1.ftrim_end().chars().count() == widest)
+        .filter(|&k| widest > 0 && widths[k] == widest)
         .collect();
     // Every line psql wrapped is marked; a terminal's wraps are not (and only by chance end in
     // a dot), so the marks count only when all the widest lines carry them.
@@ -348,7 +348,7 @@ pub fn clean(input: &str) -> Cleaned {
         .iter()
         .zip(&cont)
         .filter(|((_, l), c)| !l.ftrim().is_empty() && !**c)
-        .map(|((_, l), _)| l.len() - l.trim_start_matches(' ').len())
+        .map(|((_, l), _)| l.bytes().take_while(|&b| b == b' ').count())
         .min()
         .unwrap_or(0);
 
@@ -439,7 +439,7 @@ fn strip_line_numbers(lines: &mut [(usize, Cow<'_, str>)]) {
 /// with a stray quote: removed when every non-blank line has them.
 fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank = || lines.iter().filter(|(_, l)| !l.ftrim().is_empty());
-    if nonblank().count() == 0 {
+    if nonblank().next().is_none() {
         return;
     }
     for q in ['"', '\''] {
@@ -451,15 +451,15 @@ fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
         // line ending with a quoted name (`Seq Scan on "T"`) has an even number.
         let trailing = !both
             && nonblank().all(|(_, l)| l.ftrim().ends_with(q) && l.matches(q).count() % 2 == 1);
-        // A JSON document's lines often end in `"` too: never touch those.
-        let jsonish = nonblank().any(|(_, l)| {
-            let t = l.ftrim_start();
-            t.starts_with('{') || t.starts_with('[') || t.starts_with("\"Plan\"")
-        });
-        if jsonish {
-            return;
-        }
         if both || trailing {
+            // A JSON document's lines often end in `"` too: never touch those.
+            let jsonish = nonblank().any(|(_, l)| {
+                let t = l.ftrim_start();
+                t.starts_with('{') || t.starts_with('[') || t.starts_with("\"Plan\"")
+            });
+            if jsonish {
+                return;
+            }
             for (_, l) in lines.iter_mut() {
                 if l.ftrim().is_empty() {
                     continue;

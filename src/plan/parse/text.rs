@@ -263,8 +263,38 @@ fn read_ident(t: &str) -> Option<(Vec<String>, &str)> {
 }
 
 /// The scan target after ` on `: `[schema.]name [alias]`.
-fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
+fn read_target(t: &str) -> Option<(Option<Cow<'_, str>>, Cow<'_, str>, Option<Cow<'_, str>>)> {
     let t = t.ftrim_start();
+    if !t.contains('"') {
+        // No quotes: the same reading as below, by slicing.
+        let end = t.find(' ').unwrap_or(t.len());
+        let word = &t[..end];
+        if !word.bytes().any(|b| b != b'.') {
+            return None;
+        }
+        let mut parts = word.split('.');
+        let first = parts.next()?;
+        let second = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        let (schema, name) = match second {
+            Some(n) => (Some(first), n),
+            None => (None, first),
+        };
+        let rest = t[end..].ftrim();
+        let alias = if rest.is_empty() {
+            None
+        } else {
+            let e2 = rest.find(' ').unwrap_or(rest.len());
+            let a = &rest[..e2];
+            if !a.bytes().any(|b| b != b'.') || a.contains('.') || !rest[e2..].ftrim().is_empty() {
+                return None;
+            }
+            Some(Cow::Borrowed(a))
+        };
+        return Some((schema.map(Cow::Borrowed), Cow::Borrowed(name), alias));
+    }
     let (mut parts, rest) = read_ident(t)?;
     let name = parts.pop()?;
     let schema = match parts.len() {
@@ -282,7 +312,11 @@ fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
         }
         a.pop()
     };
-    Some((schema, name, alias))
+    Some((
+        schema.map(Cow::Owned),
+        Cow::Owned(name),
+        alias.map(Cow::Owned),
+    ))
 }
 
 /// Parse a node name (the text before the `(cost=…)` groups) into JSON properties.
@@ -553,6 +587,9 @@ fn fast_decimal(s: &str) -> Option<f64> {
     for &c in b {
         match c {
             b'0'..=b'9' => {
+                if digits == 15 {
+                    return None;
+                }
                 mant = mant * 10 + u64::from(c - b'0');
                 digits += 1;
                 if let Some(f) = frac.as_mut() {
@@ -563,7 +600,7 @@ fn fast_decimal(s: &str) -> Option<f64> {
             _ => return None,
         }
     }
-    if digits == 0 || digits > 15 {
+    if digits == 0 {
         return None;
     }
     Some(mant as f64 / POW10[frac.unwrap_or(0)])
@@ -744,21 +781,18 @@ fn num_or_str(v: &str) -> Doc {
 }
 
 /// `Label: value  Label2: value2` (two spaces between pairs, as explain.c prints them).
-fn pairs(t: &str) -> Vec<(&str, &str)> {
+fn pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
     t.split("  ")
         .filter(|x| !x.ftrim().is_empty())
         .filter_map(|x| {
             let (k, v) = x.split_once(':')?;
             Some((k.ftrim(), v.ftrim()))
         })
-        .collect()
 }
 
 /// `key=value key2=value2` → pairs (used by Buffers, I/O Timings, WAL, Heap Blocks).
-fn eq_pairs(t: &str) -> Vec<(&str, &str)> {
-    t.split_whitespace()
-        .filter_map(|x| x.split_once('='))
-        .collect()
+fn eq_pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
+    t.split_whitespace().filter_map(|x| x.split_once('='))
 }
 
 fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
@@ -2090,6 +2124,20 @@ mod tests {
             (Some("Foreign Scan"), Some("Update"))
         );
         assert!(parse_node_name("Partial Sort").is_none());
+    }
+
+    #[test]
+    fn fast_decimal_reads_as_parse_does() {
+        for t in [
+            "0", "1", "12.5", "0.010", "123456789012345", "1234567890123456", "99999999999999.9",
+            "0.000000000000001", "5.", ".5", ".", "", "1.2.3", "75483853771278204928", "-1",
+            "3776629009464611840.00", "0.1", "0.3", "2.675", "1e5",
+        ] {
+            let expect: Option<f64> = t.parse().ok();
+            if let Some(v) = fast_decimal(t) {
+                assert_eq!(Some(v), expect, "{t}");
+            }
+        }
     }
 
     #[test]
