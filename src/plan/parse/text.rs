@@ -199,6 +199,10 @@ fn num(v: f64) -> Doc {
 
 /// Split off a word at the start of `t` ending at a space or the end.
 fn word_prefix<'a>(t: &'a str, w: &str) -> Option<&'a str> {
+    // Most candidates differ in the first byte: say so before comparing the rest.
+    if !w.is_empty() && t.as_bytes().first() != w.as_bytes().first() {
+        return None;
+    }
     let rest = t.strip_prefix(w)?;
     (rest.is_empty() || rest.starts_with(' ')).then_some(rest)
 }
@@ -627,7 +631,11 @@ fn group_value<'a>(g: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn range_of(g: &str, key: &str) -> Option<(f64, f64)> {
-    let r = group_value(g, key)?;
+    range_at(group_value(g, key)?)
+}
+
+/// `A..B` at the start of `r`.
+fn range_at(r: &str) -> Option<(f64, f64)> {
     let (a, r) = lead_num(r)?;
     let r = r.strip_prefix("..")?;
     let (b, _) = lead_num(r)?;
@@ -680,8 +688,8 @@ fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
 
 /// `time=a..b rows=r loops=l` or `rows=r loops=l` (TIMING OFF).
 fn parse_actuals(g: &str, m: &mut Obj) -> Option<()> {
-    if group_value(g, "time=").is_some() {
-        let (a, b) = range_of(g, "time=")?;
+    if let Some(r) = group_value(g, "time=") {
+        let (a, b) = range_at(r)?;
         m.insert("Actual Startup Time".into(), num(a));
         m.insert("Actual Total Time".into(), num(b));
     }
