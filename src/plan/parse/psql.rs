@@ -191,14 +191,13 @@ fn is_prompt_line(l: &str) -> bool {
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
+    // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
     let mut lines: Vec<(usize, Cow<'_, str>)> = input
         .lines()
         .enumerate()
+        .filter(|(_, l)| !is_prompt_line(l))
         .map(|(i, l)| (i + 1, Cow::Borrowed(l)))
         .collect();
-
-    // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
-    lines.retain(|(_, l)| !is_prompt_line(l));
     strip_expanded(&mut lines);
     strip_line_numbers(&mut lines);
     strip_quotes(&mut lines);

@@ -326,7 +326,7 @@ fn read_target(t: &str) -> Option<(Option<Cow<'_, str>>, Cow<'_, str>, Option<Co
 /// Parse a node name (the text before the `(cost=…)` groups) into JSON properties.
 fn parse_node_name(name: &str) -> Option<Obj> {
     // Room for the header, the usual details and the tree's keys added later.
-    let mut m = Obj::with_capacity(24);
+    let mut m = Obj::with_capacity(18);
     let mut t = name.ftrim();
     let mut parallel = false;
     let mut async_capable = false;
