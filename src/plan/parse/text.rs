@@ -267,7 +267,10 @@ fn read_ident(t: &str) -> Option<(Vec<String>, &str)> {
 }
 
 /// The scan target after ` on `: `[schema.]name [alias]`.
-fn read_target(t: &str) -> Option<(Option<Cow<'_, str>>, Cow<'_, str>, Option<Cow<'_, str>>)> {
+/// A scan target: schema, name and alias, borrowed from the line when nothing was quoted.
+type Target<'a> = (Option<Cow<'a, str>>, Cow<'a, str>, Option<Cow<'a, str>>);
+
+fn read_target(t: &str) -> Option<Target<'_>> {
     let t = t.ftrim_start();
     if !t.contains('"') {
         // No quotes: the same reading as below, by slicing.
@@ -1219,7 +1222,10 @@ fn settings(v: &str) -> Result<Obj, String> {
             }
         }
         let end = end.ok_or_else(|| format!("unterminated setting value \"{}\"", clip(r)))?;
-        out.insert(Cow::Owned(name.ftrim().to_string()), Doc::Str(Cow::Owned(val)));
+        out.insert(
+            Cow::Owned(name.ftrim().to_string()),
+            Doc::Str(Cow::Owned(val)),
+        );
         rest = r[end..].ftrim_start();
         rest = rest.strip_prefix(',').unwrap_or(rest).ftrim_start();
     }
@@ -1933,8 +1939,7 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
             p.stack.push(Frame::Block { col, kind });
         }
         "Settings" => {
-            p.top
-                .insert("Settings".into(), Doc::Obj(settings(value)?));
+            p.top.insert("Settings".into(), Doc::Obj(settings(value)?));
         }
         "Query Identifier" => {
             p.top.insert("Query Identifier".into(), s(value));
@@ -1978,7 +1983,11 @@ mod tests {
     use serde_json::{json, Value};
 
     fn docs(t: &str) -> Vec<Value> {
-        parse(&clean(t)).unwrap().into_iter().map(|x| x.1.to_value()).collect()
+        parse(&clean(t))
+            .unwrap()
+            .into_iter()
+            .map(|x| x.1.to_value())
+            .collect()
     }
     fn one(t: &str) -> Value {
         let mut d = docs(t);
@@ -2137,9 +2146,26 @@ mod tests {
     #[test]
     fn fast_decimal_reads_as_parse_does() {
         for t in [
-            "0", "1", "12.5", "0.010", "123456789012345", "1234567890123456", "99999999999999.9",
-            "0.000000000000001", "5.", ".5", ".", "", "1.2.3", "75483853771278204928", "-1",
-            "3776629009464611840.00", "0.1", "0.3", "2.675", "1e5",
+            "0",
+            "1",
+            "12.5",
+            "0.010",
+            "123456789012345",
+            "1234567890123456",
+            "99999999999999.9",
+            "0.000000000000001",
+            "5.",
+            ".5",
+            ".",
+            "",
+            "1.2.3",
+            "75483853771278204928",
+            "-1",
+            "3776629009464611840.00",
+            "0.1",
+            "0.3",
+            "2.675",
+            "1e5",
         ] {
             let expect: Option<f64> = t.parse().ok();
             if let Some(v) = fast_decimal(t) {
