@@ -584,6 +584,34 @@ fn text_speed() {
     );
 }
 
+/// `parse_source` alone on a big text plan, best of `PGDIAG_SPEED_RUNS` (for profiling too):
+/// `cargo test --release --test text_plans parse_source_speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn parse_source_speed() {
+    let size: usize = std::env::var("PGDIAG_SPEED_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let runs: usize = std::env::var("PGDIAG_SPEED_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let text = big_text_plan(size << 20);
+    let mb = text.len() as f64 / 1e6;
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let t = std::time::Instant::now();
+        let plans = parse_source("big", &text).unwrap();
+        best = best.min(t.elapsed().as_secs_f64());
+        assert_eq!(plans.len(), 1);
+    }
+    println!(
+        "parse_source on {mb:.0} MB of text: {:.0} MB/s (best of {runs})",
+        mb / best
+    );
+}
+
 mod no_panics {
     use super::*;
     use proptest::prelude::*;

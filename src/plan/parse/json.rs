@@ -77,7 +77,13 @@ fn relocate(e: serde_json::Error, text: &str, offset: usize) -> serde_json::Erro
     ))
 }
 
-/// Build plans from a JSON-shaped value (the output of the text, YAML and XML readers).
+/// Build plans from the text reader's document (see `doc.rs`). Through `serde_stacker` like
+/// the JSON path: a deep plan must not overflow the stack.
+pub fn plans_from_doc(doc: super::doc::Doc) -> Result<Vec<Plan>, serde_json::Error> {
+    TopSeed.deserialize(serde_stacker::Deserializer::new(doc))
+}
+
+/// Build plans from a JSON-shaped value (the output of the YAML and XML readers).
 /// Through `serde_stacker` like the JSON path: a 10,000-deep plan must not overflow the stack.
 pub fn plans_from_value(value: serde_json::Value) -> Result<Vec<Plan>, serde_json::Error> {
     TopSeed.deserialize(serde_stacker::Deserializer::new(value))

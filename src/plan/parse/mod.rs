@@ -4,6 +4,7 @@
 //! → derived figures (`derive.rs`). Every format ends in `json.rs`, so the same statement gives the
 //! same model whatever format it was printed in.
 
+pub mod doc;
 pub mod json;
 pub mod psql;
 pub mod text;
@@ -208,7 +209,7 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
             Format::Text => text::parse(&cleaned).map_err(map).and_then(|vals| {
                 let mut plans = Vec::new();
                 for (line, v) in vals {
-                    let mut ps = json::plans_from_value(v).map_err(|e| {
+                    let mut ps = json::plans_from_doc(v).map_err(|e| {
                         LocatedError::at(cleaned.original_line(line), e.to_string())
                     })?;
                     for p in &mut ps {

@@ -8,6 +8,46 @@
 
 use std::borrow::Cow;
 
+/// `str::trim`, `trim_start` and `trim_end`, quick on the ASCII spaces plan lines are indented
+/// and padded with (the general ones decode every character); same results.
+pub(crate) trait FastTrim {
+    fn ftrim_start(&self) -> &str;
+    fn ftrim_end(&self) -> &str;
+    fn ftrim(&self) -> &str {
+        self.ftrim_start().ftrim_end()
+    }
+}
+
+impl FastTrim for str {
+    #[inline]
+    fn ftrim_start(&self) -> &str {
+        let b = self.as_bytes();
+        let mut i = 0;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        // `i` follows ASCII bytes only, so it is a char boundary.
+        let r = &self[i..];
+        match r.as_bytes().first() {
+            Some(c) if c.is_ascii_graphic() => r,
+            _ => r.trim_start(),
+        }
+    }
+    #[inline]
+    fn ftrim_end(&self) -> &str {
+        let b = self.as_bytes();
+        let mut i = b.len();
+        while i > 0 && b[i - 1] == b' ' {
+            i -= 1;
+        }
+        let r = &self[..i];
+        match r.as_bytes().last() {
+            Some(c) if c.is_ascii_graphic() => r,
+            _ => r.trim_end(),
+        }
+    }
+}
+
 /// Plan text with psql's decorations removed, remembering where each line came from.
 #[derive(Debug, Clone, Default)]
 pub struct Cleaned {
@@ -140,23 +180,24 @@ fn is_header_text(t: &str) -> bool {
 
 /// A line starting with a psql prompt: `postgres=# …`, `[1](2)user@db=> …`, `db-# …`.
 fn is_prompt_line(l: &str) -> bool {
-    let first = l.split_whitespace().next().unwrap_or("");
+    // The first whitespace-separated word (`split_whitespace().next()`, without the iterator).
+    let t = l.ftrim_start();
+    let first = &t[..t.find(char::is_whitespace).unwrap_or(t.len())];
     first.len() > 2
         && (first.ends_with("=#") || first.ends_with("=>") || first.ends_with("-#"))
-        && l.trim_start().len() > first.len()
+        && t.len() > first.len()
 }
 
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
+    // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
     let mut lines: Vec<(usize, Cow<'_, str>)> = input
         .lines()
         .enumerate()
+        .filter(|(_, l)| !is_prompt_line(l))
         .map(|(i, l)| (i + 1, Cow::Borrowed(l)))
         .collect();
-
-    // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
-    lines.retain(|(_, l)| !is_prompt_line(l));
     strip_expanded(&mut lines);
     strip_line_numbers(&mut lines);
     strip_quotes(&mut lines);
@@ -164,7 +205,7 @@ pub fn clean(input: &str) -> Cleaned {
     // 2. Drop rules, headers (the lines right above a rule), footers; remember rule positions.
     let mut keep: Vec<bool> = vec![true; lines.len()];
     for i in 0..lines.len() {
-        let t = lines[i].1.trim();
+        let t = lines[i].1.ftrim();
         if is_rule_line(t) {
             keep[i] = false;
             // The header is the line just above the rule: `QUERY PLAN` (possibly wrapped by the
@@ -173,7 +214,7 @@ pub fn clean(input: &str) -> Cleaned {
             let mut found = None;
             while j > 0 {
                 j -= 1;
-                if keep[j] && !lines[j].1.trim().is_empty() {
+                if keep[j] && !lines[j].1.ftrim().is_empty() {
                     found = Some(j);
                     break;
                 }
@@ -193,8 +234,8 @@ pub fn clean(input: &str) -> Cleaned {
                     keep[j - 1] = false;
                 } else if is_header_text(&h) {
                     let inner = lines[j].1.trim_start_matches(|c: char| is_vbar(c));
-                    let lead = inner.len() - inner.trim_start().len();
-                    let top = j == 0 || lines[j - 1].1.trim().is_empty();
+                    let lead = inner.len() - inner.ftrim_start().len();
+                    let top = j == 0 || lines[j - 1].1.ftrim().is_empty();
                     if lead >= 3 && top {
                         keep[j] = false;
                     }
@@ -218,23 +259,23 @@ pub fn clean(input: &str) -> Cleaned {
     // has its `+` right after the text, at the column the padded lines have theirs.
     let plus_col = kept
         .iter()
-        .map(|(_, l)| l.trim_end())
+        .map(|(_, l)| l.ftrim_end())
         .filter(|t| t.ends_with(" +"))
         .map(|t| t.chars().count())
         .max();
     // `\pset format wrapped` with ASCII lines: a wrapped value ends in `.` at the widest column
     // and goes on in the next line after a `.` in the left margin.
-    let widest = kept
+    let widths: Vec<usize> = kept
         .iter()
-        .map(|(_, l)| l.trim_end().chars().count())
-        .max()
-        .unwrap_or(0);
+        .map(|(_, l)| l.ftrim_end().chars().count())
+        .collect();
+    let widest = widths.iter().copied().max().unwrap_or(0);
     let marked = |k: usize| {
-        let t = kept[k].1.trim_end();
+        let t = kept[k].1.ftrim_end();
         t.ends_with('.') && kept.get(k + 1).is_some_and(|(_, n)| n.starts_with('.'))
     };
     let at_widest: Vec<usize> = (0..kept.len())
-        .filter(|&k| widest > 0 && kept[k].1.trim_end().chars().count() == widest)
+        .filter(|&k| widest > 0 && widths[k] == widest)
         .collect();
     // Every line psql wrapped is marked; a terminal's wraps are not (and only by chance end in
     // a dot), so the marks count only when all the widest lines carry them.
@@ -245,10 +286,10 @@ pub fn clean(input: &str) -> Cleaned {
     let mut out_lines: Vec<(usize, Cow<'_, str>)> = Vec::with_capacity(kept.len());
     let mut join_next = false;
     for (k, (n, l)) in kept.into_iter().enumerate() {
-        let t = l.trim_end();
+        let t = l.ftrim_end();
         let mut wrapped = false;
         let cut: Option<String> = if let Some(x) = t.strip_suffix('↵') {
-            Some(x.trim_end().to_string())
+            Some(x.ftrim_end().to_string())
         } else if let Some(x) = t.strip_suffix('…') {
             wrapped = true;
             Some(x.to_string())
@@ -259,7 +300,7 @@ pub fn clean(input: &str) -> Cleaned {
             || t == "+"
             || (t.ends_with('+') && Some(t.chars().count()) == plus_col)
         {
-            Some(t[..t.len() - 1].trim_end().to_string())
+            Some(t[..t.len() - 1].ftrim_end().to_string())
         } else {
             None
         };
@@ -270,7 +311,7 @@ pub fn clean(input: &str) -> Cleaned {
         if join_next {
             let cont = s
                 .strip_prefix('.')
-                .unwrap_or_else(|| s.trim_start().trim_start_matches('…'));
+                .unwrap_or_else(|| s.ftrim_start().trim_start_matches('…'));
             if let Some(last) = out_lines.last_mut() {
                 last.1.to_mut().push_str(cont);
             }
@@ -285,7 +326,7 @@ pub fn clean(input: &str) -> Cleaned {
     //    spaces are part of the text it continues, so it is left as it is and not counted.
     let text_mode = out_lines
         .iter()
-        .map(|(_, l)| l.trim())
+        .map(|(_, l)| l.ftrim())
         .find(|l| !l.is_empty())
         .is_some_and(|l| {
             !(l.starts_with('[')
@@ -298,15 +339,15 @@ pub fn clean(input: &str) -> Cleaned {
     let cont: Vec<bool> = out_lines
         .iter()
         .map(|(_, l)| {
-            let t = l.trim();
+            let t = l.ftrim();
             text_mode && !t.is_empty() && super::text::is_continuation(t)
         })
         .collect();
     let common = out_lines
         .iter()
         .zip(&cont)
-        .filter(|((_, l), c)| !l.trim().is_empty() && !**c)
-        .map(|((_, l), _)| l.len() - l.trim_start_matches(' ').len())
+        .filter(|((_, l), c)| !l.ftrim().is_empty() && !**c)
+        .map(|((_, l), _)| l.bytes().take_while(|&b| b == b' ').count())
         .min()
         .unwrap_or(0);
 
@@ -315,13 +356,13 @@ pub fn clean(input: &str) -> Cleaned {
     let count = out_lines.len();
     for (k, (n, l)) in out_lines.iter().enumerate() {
         let next_cont = k + 1 < count && cont[k + 1];
-        let s: &str = if l.trim().is_empty() {
+        let s: &str = if l.ftrim().is_empty() {
             ""
         } else if cont[k] {
             if next_cont {
                 l
             } else {
-                l.trim_end()
+                l.ftrim_end()
             }
         } else {
             // `common` counts ASCII spaces only, so this slice is on a char boundary.
@@ -329,7 +370,7 @@ pub fn clean(input: &str) -> Cleaned {
             if next_cont {
                 body
             } else {
-                body.trim_end()
+                body.ftrim_end()
             }
         };
         out.text.push_str(s);
@@ -366,7 +407,7 @@ fn strip_line_numbers(lines: &mut [(usize, Cow<'_, str>)]) {
     let mut cuts = Vec::new();
     let mut count = 0;
     for (i, (_, l)) in lines.iter().enumerate() {
-        if l.trim().is_empty() {
+        if l.ftrim().is_empty() {
             continue;
         }
         let Some((n, cut)) = split(l) else { return };
@@ -396,37 +437,37 @@ fn strip_line_numbers(lines: &mut [(usize, Cow<'_, str>)]) {
 /// Lines wrapped in quotes by a CSV export or a GUI (`"Limit  (cost=…)"`, `'Sort …'`), or ending
 /// with a stray quote: removed when every non-blank line has them.
 fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
-    let nonblank = || lines.iter().filter(|(_, l)| !l.trim().is_empty());
-    if nonblank().count() == 0 {
+    let nonblank = || lines.iter().filter(|(_, l)| !l.ftrim().is_empty());
+    if nonblank().next().is_none() {
         return;
     }
     for q in ['"', '\''] {
         let both = nonblank().all(|(_, l)| {
-            let t = l.trim();
+            let t = l.ftrim();
             t.len() >= 2 && t.starts_with(q) && t.ends_with(q)
         });
         // A stray closing quote leaves an odd number of quotes on the line (`…width=81)"`); a
         // line ending with a quoted name (`Seq Scan on "T"`) has an even number.
         let trailing = !both
-            && nonblank().all(|(_, l)| l.trim().ends_with(q) && l.matches(q).count() % 2 == 1);
-        // A JSON document's lines often end in `"` too: never touch those.
-        let jsonish = nonblank().any(|(_, l)| {
-            let t = l.trim_start();
-            t.starts_with('{') || t.starts_with('[') || t.starts_with("\"Plan\"")
-        });
-        if jsonish {
-            return;
-        }
+            && nonblank().all(|(_, l)| l.ftrim().ends_with(q) && l.matches(q).count() % 2 == 1);
         if both || trailing {
+            // A JSON document's lines often end in `"` too: never touch those.
+            let jsonish = nonblank().any(|(_, l)| {
+                let t = l.ftrim_start();
+                t.starts_with('{') || t.starts_with('[') || t.starts_with("\"Plan\"")
+            });
+            if jsonish {
+                return;
+            }
             for (_, l) in lines.iter_mut() {
-                if l.trim().is_empty() {
+                if l.ftrim().is_empty() {
                     continue;
                 }
                 let inner = if both {
-                    let t = l.trim();
+                    let t = l.ftrim();
                     t.get(1..t.len() - 1).unwrap_or("")
                 } else {
-                    let t = l.trim_end();
+                    let t = l.ftrim_end();
                     t.get(..t.len() - 1).unwrap_or("")
                 };
                 *l = Cow::Owned(if q == '"' {
@@ -443,15 +484,15 @@ fn strip_quotes(lines: &mut [(usize, Cow<'_, str>)]) {
 /// psql's expanded display (`\\x`): `-[ RECORD 1 ]---` separators and a `QUERY PLAN | ` column
 /// name before each value. Applied when every non-blank line is one of those.
 fn strip_expanded(lines: &mut Vec<(usize, Cow<'_, str>)>) {
-    let is_sep = |t: &str| t.starts_with("-[ RECORD ") && t.trim_end().ends_with(['-', ']']);
+    let is_sep = |t: &str| t.starts_with("-[ RECORD ") && t.ftrim_end().ends_with(['-', ']']);
     let all = lines.iter().all(|(_, l)| {
-        let t = l.trim();
+        let t = l.ftrim();
         t.is_empty() || is_sep(t) || l.starts_with("QUERY PLAN |")
     });
     if !all || !lines.iter().any(|(_, l)| l.starts_with("QUERY PLAN |")) {
         return;
     }
-    lines.retain(|(_, l)| !is_sep(l.trim()));
+    lines.retain(|(_, l)| !is_sep(l.ftrim()));
     for (_, l) in lines.iter_mut() {
         if let Some(rest) = l.strip_prefix("QUERY PLAN |") {
             let rest = rest.strip_prefix(' ').unwrap_or(rest).to_string();
@@ -464,25 +505,25 @@ fn strip_expanded(lines: &mut Vec<(usize, Cow<'_, str>)>) {
 /// non-blank line has them.
 fn strip_frames(lines: &mut [(usize, Cow<'_, str>)]) {
     let nonblank: Vec<usize> = (0..lines.len())
-        .filter(|&i| !lines[i].1.trim().is_empty())
+        .filter(|&i| !lines[i].1.ftrim().is_empty())
         .collect();
     if nonblank.is_empty() {
         return;
     }
     let left = nonblank
         .iter()
-        .all(|&i| lines[i].1.trim_start().starts_with(is_vbar));
+        .all(|&i| lines[i].1.ftrim_start().starts_with(is_vbar));
     let right = nonblank
         .iter()
-        .all(|&i| lines[i].1.trim_end().ends_with(is_vbar));
+        .all(|&i| lines[i].1.ftrim_end().ends_with(is_vbar));
     if !left && !right {
         return;
     }
     for &i in &nonblank {
         let l = &mut lines[i].1;
-        let mut s: &str = l.trim_end();
+        let mut s: &str = l.ftrim_end();
         if left {
-            s = s.trim_start();
+            s = s.ftrim_start();
             let mut it = s.chars();
             it.next();
             s = it.as_str();
@@ -494,7 +535,7 @@ fn strip_frames(lines: &mut [(usize, Cow<'_, str>)]) {
             it.next_back();
             s = it.as_str();
         }
-        *l = Cow::Owned(s.trim_end().to_string());
+        *l = Cow::Owned(s.ftrim_end().to_string());
     }
 }
 

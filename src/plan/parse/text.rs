@@ -12,9 +12,11 @@
 //! Lines a terminal wrapped (they cannot start a node, a property or a label) are joined to the
 //! previous line before anything else.
 
-use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 
-use super::psql::Cleaned;
+use super::doc::{Doc, Obj, Text};
+
+use super::psql::{Cleaned, FastTrim};
 use super::LocatedError;
 
 // ----------------------------------------------------------------------------------------------
@@ -76,7 +78,7 @@ fn is_label(t: &str) -> bool {
         }
     }
     if let Some(rest) = t.strip_prefix("CTE ") {
-        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.trim().is_empty());
+        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.ftrim().is_empty());
     }
     false
 }
@@ -121,7 +123,7 @@ fn starts_node(t: &str) -> bool {
         Some(p) => &t[..p],
         None => t.split("  (").next().unwrap_or(t),
     };
-    parse_node_name(name.trim_end()).is_some()
+    parse_node_name(name.ftrim_end()).is_some()
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -182,18 +184,25 @@ const JOIN_TYPES: &[(&str, &str)] = &[
     (" Join", "Inner"),
 ];
 
-fn s(v: &str) -> Value {
-    Value::String(v.to_string())
+fn s(v: &str) -> Doc {
+    Doc::Str(Cow::Owned(v.to_string()))
 }
 
-fn num(v: f64) -> Value {
-    Number::from_f64(v)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+/// One of PostgreSQL's fixed words (no allocation).
+fn st(v: &'static str) -> Doc {
+    Doc::Str(Cow::Borrowed(v))
+}
+
+fn num(v: f64) -> Doc {
+    Doc::num(v)
 }
 
 /// Split off a word at the start of `t` ending at a space or the end.
 fn word_prefix<'a>(t: &'a str, w: &str) -> Option<&'a str> {
+    // Most candidates differ in the first byte: say so before comparing the rest.
+    if !w.is_empty() && t.as_bytes().first() != w.as_bytes().first() {
+        return None;
+    }
     let rest = t.strip_prefix(w)?;
     (rest.is_empty() || rest.starts_with(' ')).then_some(rest)
 }
@@ -201,6 +210,15 @@ fn word_prefix<'a>(t: &'a str, w: &str) -> Option<&'a str> {
 /// Read one identifier (`name`, `"quoted ""name"""`, `schema.name`), returning its parts
 /// unquoted and the rest of the text.
 fn read_ident(t: &str) -> Option<(Vec<String>, &str)> {
+    // The common case, no quotes up to the first space: parts are slices between dots.
+    let end = t.find(' ').unwrap_or(t.len());
+    let word = &t[..end];
+    if !word.contains('"') {
+        if !word.bytes().any(|b| b != b'.') {
+            return None;
+        }
+        return Some((word.split('.').map(str::to_string).collect(), &t[end..]));
+    }
     let mut parts = Vec::new();
     let mut cur = String::new();
     let mut chars = t.char_indices().peekable();
@@ -249,8 +267,41 @@ fn read_ident(t: &str) -> Option<(Vec<String>, &str)> {
 }
 
 /// The scan target after ` on `: `[schema.]name [alias]`.
-fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
-    let t = t.trim_start();
+/// A scan target: schema, name and alias, borrowed from the line when nothing was quoted.
+type Target<'a> = (Option<Cow<'a, str>>, Cow<'a, str>, Option<Cow<'a, str>>);
+
+fn read_target(t: &str) -> Option<Target<'_>> {
+    let t = t.ftrim_start();
+    if !t.contains('"') {
+        // No quotes: the same reading as below, by slicing.
+        let end = t.find(' ').unwrap_or(t.len());
+        let word = &t[..end];
+        if !word.bytes().any(|b| b != b'.') {
+            return None;
+        }
+        let mut parts = word.split('.');
+        let first = parts.next()?;
+        let second = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        let (schema, name) = match second {
+            Some(n) => (Some(first), n),
+            None => (None, first),
+        };
+        let rest = t[end..].ftrim();
+        let alias = if rest.is_empty() {
+            None
+        } else {
+            let e2 = rest.find(' ').unwrap_or(rest.len());
+            let a = &rest[..e2];
+            if !a.bytes().any(|b| b != b'.') || a.contains('.') || !rest[e2..].ftrim().is_empty() {
+                return None;
+            }
+            Some(Cow::Borrowed(a))
+        };
+        return Some((schema.map(Cow::Borrowed), Cow::Borrowed(name), alias));
+    }
     let (mut parts, rest) = read_ident(t)?;
     let name = parts.pop()?;
     let schema = match parts.len() {
@@ -258,41 +309,46 @@ fn read_target(t: &str) -> Option<(Option<String>, String, Option<String>)> {
         1 => parts.pop(),
         _ => return None,
     };
-    let rest = rest.trim();
+    let rest = rest.ftrim();
     let alias = if rest.is_empty() {
         None
     } else {
         let (mut a, rest2) = read_ident(rest)?;
-        if a.len() != 1 || !rest2.trim().is_empty() {
+        if a.len() != 1 || !rest2.ftrim().is_empty() {
             return None;
         }
         a.pop()
     };
-    Some((schema, name, alias))
+    Some((
+        schema.map(Cow::Owned),
+        Cow::Owned(name),
+        alias.map(Cow::Owned),
+    ))
 }
 
 /// Parse a node name (the text before the `(cost=…)` groups) into JSON properties.
-fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
-    let mut m = Map::new();
-    let mut t = name.trim();
+fn parse_node_name(name: &str) -> Option<Obj> {
+    // Room for the header, the usual details and the tree's keys added later.
+    let mut m = Obj::with_capacity(18);
+    let mut t = name.ftrim();
     let mut parallel = false;
     let mut async_capable = false;
     if let Some(r) = word_prefix(t, "Parallel") {
         parallel = true;
-        t = r.trim_start();
+        t = r.ftrim_start();
     }
     if let Some(r) = word_prefix(t, "Async") {
         async_capable = true;
-        t = r.trim_start();
+        t = r.ftrim_start();
     }
     let mut partial = None;
     for p in ["Partial", "Finalize"] {
         if let Some(r) = word_prefix(t, p) {
             partial = Some(p);
-            t = r.trim_start();
+            t = r.ftrim_start();
         }
     }
-    let node_type: &str;
+    let node_type: &'static str;
     let mut rest: &str;
     // Aggregates and set operations.
     let aggs = [
@@ -306,9 +362,9 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         .find_map(|(n, st)| word_prefix(t, n).map(|r| (r, *st)))
     {
         node_type = "Aggregate";
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Strategy".into(), s(strat));
-        m.insert("Partial Mode".into(), s(partial.unwrap_or("Simple")));
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Strategy".into(), st(strat));
+        m.insert("Partial Mode".into(), st(partial.unwrap_or("Simple")));
         rest = r;
     } else if partial.is_some() {
         return None;
@@ -317,9 +373,9 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         .find_map(|(n, st)| word_prefix(t, n).map(|r| (r, *st)))
     {
         node_type = "SetOp";
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Strategy".into(), s(strat));
-        let cmd = r.trim();
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Strategy".into(), st(strat));
+        let cmd = r.ftrim();
         match cmd {
             "Intersect" | "Intersect All" | "Except" | "Except All" => {
                 m.insert("Command".into(), s(cmd));
@@ -329,14 +385,14 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         rest = "";
     } else if let Some(r) = word_prefix(t, "Nested Loop") {
         node_type = "Nested Loop";
-        m.insert("Node Type".into(), s(node_type));
+        m.insert("Node Type".into(), st(node_type));
         let (jt, r2) = if r.is_empty() {
             ("Inner", r)
         } else {
             let (suffix, jt) = JOIN_TYPES.iter().find(|(sfx, _)| r.starts_with(sfx))?;
             (*jt, &r[suffix.len()..])
         };
-        m.insert("Join Type".into(), s(jt));
+        m.insert("Join Type".into(), st(jt));
         rest = r2;
     } else if let Some((base, jt, r)) = ["Hash", "Merge"].iter().find_map(|b| {
         let r = t.strip_prefix(b)?;
@@ -348,8 +404,8 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         } else {
             "Merge Join"
         };
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Join Type".into(), s(jt));
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Join Type".into(), st(jt));
         rest = r;
     } else if let Some((op, r)) = ["Insert", "Update", "Delete", "Merge"]
         .iter()
@@ -360,8 +416,8 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         })
     {
         node_type = "ModifyTable";
-        m.insert("Node Type".into(), s(node_type));
-        m.insert("Operation".into(), s(op));
+        m.insert("Node Type".into(), st(node_type));
+        m.insert("Operation".into(), st(op));
         rest = r;
         let (schema, name, alias) = read_target(rest)?;
         if let Some(sc) = schema {
@@ -372,14 +428,14 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         rest = "";
     } else if let Some(r) = word_prefix(t, "Hash") {
         node_type = "Hash";
-        m.insert("Node Type".into(), s(node_type));
+        m.insert("Node Type".into(), st(node_type));
         rest = r;
     } else {
         let (text_name, nt) = NODE_NAMES
             .iter()
             .find(|(n, _)| word_prefix(t, n).is_some())?;
         node_type = nt;
-        m.insert("Node Type".into(), s(nt));
+        m.insert("Node Type".into(), st(nt));
         rest = &t[text_name.len()..];
         if node_type == "Foreign Scan" {
             let op = match *text_name {
@@ -388,18 +444,18 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
                 "Foreign Delete" => "Delete",
                 _ => "Select",
             };
-            m.insert("Operation".into(), s(op));
+            m.insert("Operation".into(), st(op));
         }
     }
     // Scan details.
     if matches!(node_type, "Index Scan" | "Index Only Scan") {
         let mut dir = "Forward";
-        if let Some(r) = word_prefix(rest.trim_start(), "Backward") {
+        if let Some(r) = word_prefix(rest.ftrim_start(), "Backward") {
             dir = "Backward";
             rest = r;
         }
-        m.insert("Scan Direction".into(), s(dir));
-        let r = rest.trim_start().strip_prefix("using ")?;
+        m.insert("Scan Direction".into(), st(dir));
+        let r = rest.ftrim_start().strip_prefix("using ")?;
         let (mut idx, r) = read_ident(r)?;
         if idx.len() != 1 {
             return None;
@@ -408,13 +464,13 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         rest = r;
     }
     if node_type == "Custom Scan" {
-        if let Some(r) = rest.trim_start().strip_prefix('(') {
+        if let Some(r) = rest.ftrim_start().strip_prefix('(') {
             let close = r.find(')')?;
             m.insert("Custom Plan Provider".into(), s(&r[..close]));
             rest = &r[close + 1..];
         }
     }
-    let rest = rest.trim();
+    let rest = rest.ftrim();
     if !rest.is_empty() {
         let target = match rest.strip_prefix("on ") {
             Some(t) => t,
@@ -424,15 +480,15 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
         };
         match node_type {
             "Bitmap Index Scan" => {
-                let (mut idx, r) = read_ident(target.trim_start())?;
-                if idx.len() != 1 || !r.trim().is_empty() {
+                let (mut idx, r) = read_ident(target.ftrim_start())?;
+                if idx.len() != 1 || !r.ftrim().is_empty() {
                     return None;
                 }
                 m.insert("Index Name".into(), s(&idx.pop()?));
             }
             "Values Scan" | "Subquery Scan" => {
-                let (mut a, r) = read_ident(target.trim_start())?;
-                if a.len() != 1 || !r.trim().is_empty() {
+                let (mut a, r) = read_ident(target.ftrim_start())?;
+                if a.len() != 1 || !r.ftrim().is_empty() {
                     return None;
                 }
                 m.insert("Alias".into(), s(&a.pop()?));
@@ -465,9 +521,9 @@ fn parse_node_name(name: &str) -> Option<Map<String, Value>> {
             return None;
         }
     }
-    m.insert("Parallel Aware".into(), Value::Bool(parallel));
+    m.insert("Parallel Aware".into(), Doc::Bool(parallel));
     if async_capable {
-        m.insert("Async Capable".into(), Value::Bool(true));
+        m.insert("Async Capable".into(), Doc::Bool(true));
     }
     Some(m)
 }
@@ -520,8 +576,41 @@ fn lead_num(t: &str) -> Option<(f64, &str)> {
             i = j;
         }
     }
-    let v = t[..i].parse().ok()?;
+    let s = &t[..i];
+    let v = fast_decimal(s).or_else(|| s.parse().ok())?;
     Some((v, &t[i..]))
+}
+
+/// `123` or `0.456` with at most 15 digits, exactly as `str::parse::<f64>` reads it: the digits
+/// make an integer below 2^53 and the power of ten is exact, so one division rounds correctly.
+fn fast_decimal(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let b = s.as_bytes();
+    let mut mant: u64 = 0;
+    let mut digits = 0;
+    let mut frac: Option<usize> = None;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 15 {
+                    return None;
+                }
+                mant = mant * 10 + u64::from(c - b'0');
+                digits += 1;
+                if let Some(f) = frac.as_mut() {
+                    *f += 1;
+                }
+            }
+            b'.' if frac.is_none() => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    Some(mant as f64 / POW10[frac.unwrap_or(0)])
 }
 
 /// `key=` in a header group, tolerant of the space lost when a terminal wrapped the line there.
@@ -545,7 +634,11 @@ fn group_value<'a>(g: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn range_of(g: &str, key: &str) -> Option<(f64, f64)> {
-    let r = group_value(g, key)?;
+    range_at(group_value(g, key)?)
+}
+
+/// `A..B` at the start of `r`.
+fn range_at(r: &str) -> Option<(f64, f64)> {
     let (a, r) = lead_num(r)?;
     let r = r.strip_prefix("..")?;
     let (b, _) = lead_num(r)?;
@@ -557,9 +650,9 @@ fn num_of(g: &str, key: &str) -> Option<f64> {
 }
 
 /// Parse the header groups into `m`; `Err` names what was expected.
-fn parse_header_groups(mut t: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
     loop {
-        t = t.trim_start();
+        t = t.ftrim_start();
         if t.is_empty() {
             return Ok(());
         }
@@ -597,9 +690,9 @@ fn parse_header_groups(mut t: &str, m: &mut Map<String, Value>) -> Result<(), St
 }
 
 /// `time=a..b rows=r loops=l` or `rows=r loops=l` (TIMING OFF).
-fn parse_actuals(g: &str, m: &mut Map<String, Value>) -> Option<()> {
-    if group_value(g, "time=").is_some() {
-        let (a, b) = range_of(g, "time=")?;
+fn parse_actuals(g: &str, m: &mut Obj) -> Option<()> {
+    if let Some(r) = group_value(g, "time=") {
+        let (a, b) = range_at(r)?;
         m.insert("Actual Startup Time".into(), num(a));
         m.insert("Actual Total Time".into(), num(b));
     }
@@ -626,12 +719,12 @@ fn clip(t: &str) -> String {
 }
 
 /// A whole node line (after `->`): name and header groups.
-fn parse_node_line(t: &str) -> Result<Map<String, Value>, String> {
+fn parse_node_line(t: &str) -> Result<Obj, String> {
     let (name, groups) = match find_header_parens(t) {
         Some(p) => (&t[..p], &t[p..]),
         None => (t, ""),
     };
-    let mut m = parse_node_name(name.trim_end())
+    let mut m = parse_node_name(name.ftrim_end())
         .ok_or_else(|| format!("expected a plan node, found \"{}\"", clip(t)))?;
     parse_header_groups(groups, &mut m)?;
     Some(()).map(|_| m).ok_or_else(String::new)
@@ -641,7 +734,7 @@ fn parse_node_line(t: &str) -> Result<Map<String, Value>, String> {
 // Properties
 
 /// Split a list (`Sort Key: a, (b + c), d`) on top-level commas.
-fn split_list(v: &str) -> Vec<Value> {
+fn split_list(v: &str) -> Vec<Doc> {
     let mut out = Vec::new();
     let mut depth: i32 = 0;
     let mut quote: Option<char> = None;
@@ -661,7 +754,7 @@ fn split_list(v: &str) -> Vec<Value> {
                 '(' | '[' | '{' => depth += 1,
                 ')' | ']' | '}' => depth -= 1,
                 ',' if depth == 0 && bytes.get(i + 1) == Some(&b' ') => {
-                    out.push(s(v[start..i].trim()));
+                    out.push(s(v[start..i].ftrim()));
                     start = i + 2;
                     i += 1;
                 }
@@ -670,7 +763,7 @@ fn split_list(v: &str) -> Vec<Value> {
         }
         i += 1;
     }
-    let last = v.get(start..).unwrap_or("").trim();
+    let last = v.get(start..).unwrap_or("").ftrim();
     if !last.is_empty() || out.is_empty() {
         out.push(s(last));
     }
@@ -679,56 +772,69 @@ fn split_list(v: &str) -> Vec<Value> {
 
 /// `1234kB` → 1234.
 fn kb(v: &str) -> Option<f64> {
-    let v = v.trim();
+    let v = v.ftrim();
     let v = v.strip_suffix("kB").unwrap_or(v);
     lead_num(v).filter(|(_, r)| r.is_empty()).map(|x| x.0)
 }
 
 fn ms(v: &str) -> Option<f64> {
-    let v = v.trim();
-    let v = v.strip_suffix("ms").unwrap_or(v).trim_end();
+    let v = v.ftrim();
+    let v = v.strip_suffix("ms").unwrap_or(v).ftrim_end();
     lead_num(v).filter(|(_, r)| r.is_empty()).map(|x| x.0)
 }
 
 /// A plain number, or the text as a string.
-fn num_or_str(v: &str) -> Value {
-    match lead_num(v.trim()) {
+fn num_or_str(v: &str) -> Doc {
+    match lead_num(v.ftrim()) {
         Some((n, "")) => num(n),
-        _ => s(v.trim()),
+        _ => s(v.ftrim()),
     }
 }
 
 /// `Label: value  Label2: value2` (two spaces between pairs, as explain.c prints them).
-fn pairs(t: &str) -> Vec<(&str, &str)> {
+fn pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
     t.split("  ")
-        .filter(|x| !x.trim().is_empty())
+        .filter(|x| !x.ftrim().is_empty())
         .filter_map(|x| {
             let (k, v) = x.split_once(':')?;
-            Some((k.trim(), v.trim()))
+            Some((k.ftrim(), v.ftrim()))
         })
-        .collect()
 }
 
 /// `key=value key2=value2` → pairs (used by Buffers, I/O Timings, WAL, Heap Blocks).
-fn eq_pairs(t: &str) -> Vec<(&str, &str)> {
-    t.split_whitespace()
-        .filter_map(|x| x.split_once('='))
-        .collect()
+fn eq_pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
+    t.split_whitespace().filter_map(|x| x.split_once('='))
 }
 
-fn buffers(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
     for seg in v.split(',') {
-        let seg = seg.trim();
+        let seg = seg.ftrim();
         let (kind, rest) = seg.split_once(' ').ok_or_else(|| {
             format!(
                 "expected 'shared|local|temp key=N', found \"{}\"",
                 clip(seg)
             )
         })?;
-        let prefix = match kind {
-            "shared" => "Shared",
-            "local" => "Local",
-            "temp" => "Temp",
+        // `{Shared|Local|Temp} {Hit|Read|Dirtied|Written} Blocks`, spelled out: no allocation.
+        let keys: [&'static str; 4] = match kind {
+            "shared" => [
+                "Shared Hit Blocks",
+                "Shared Read Blocks",
+                "Shared Dirtied Blocks",
+                "Shared Written Blocks",
+            ],
+            "local" => [
+                "Local Hit Blocks",
+                "Local Read Blocks",
+                "Local Dirtied Blocks",
+                "Local Written Blocks",
+            ],
+            "temp" => [
+                "Temp Hit Blocks",
+                "Temp Read Blocks",
+                "Temp Dirtied Blocks",
+                "Temp Written Blocks",
+            ],
             _ => {
                 return Err(format!(
                     "expected 'shared', 'local' or 'temp', found \"{kind}\""
@@ -737,22 +843,22 @@ fn buffers(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
         };
         for (k, n) in eq_pairs(rest) {
             let key = match k {
-                "hit" => "Hit",
-                "read" => "Read",
-                "dirtied" => "Dirtied",
-                "written" => "Written",
+                "hit" => keys[0],
+                "read" => keys[1],
+                "dirtied" => keys[2],
+                "written" => keys[3],
                 _ => return Err(format!("expected hit/read/dirtied/written, found \"{k}\"")),
             };
             let (n, _) = lead_num(n).ok_or_else(|| format!("expected a number, found \"{n}\""))?;
-            m.insert(format!("{prefix} {key} Blocks"), num(n));
+            m.insert(Cow::Borrowed(key), num(n));
         }
     }
     Ok(())
 }
 
-fn io_timings(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn io_timings(v: &str, m: &mut Obj) -> Result<(), String> {
     for seg in v.split(',') {
-        let seg = seg.trim();
+        let seg = seg.ftrim();
         let (prefix, rest) = if let Some(r) = seg.strip_prefix("shared/local ") {
             ("", r)
         } else if let Some(r) = seg.strip_prefix("shared ") {
@@ -771,22 +877,22 @@ fn io_timings(v: &str, m: &mut Map<String, Value>) -> Result<(), String> {
                 _ => return Err(format!("expected read= or write=, found \"{k}\"")),
             };
             let (n, _) = lead_num(n).ok_or_else(|| format!("expected a number, found \"{n}\""))?;
-            m.insert(format!("{prefix}I/O {key} Time"), num(n));
+            m.insert(format!("{prefix}I/O {key} Time").into(), num(n));
         }
     }
     Ok(())
 }
 
 /// `Sort Method: external merge  Disk: 1234kB` (the value part, after `Sort Method:`).
-fn sort_method(v: &str, m: &mut Map<String, Value>) {
-    let v = v.trim();
+fn sort_method(v: &str, m: &mut Obj) {
+    let v = v.ftrim();
     let (method, space) = match v.split_once("  ") {
-        Some((a, b)) => (a.trim(), Some(b.trim())),
+        Some((a, b)) => (a.ftrim(), Some(b.ftrim())),
         None => (v, None),
     };
     m.insert("Sort Method".into(), s(method));
     if let Some((kind, amount)) = space.and_then(|x| x.split_once(':')) {
-        m.insert("Sort Space Type".into(), s(kind.trim()));
+        m.insert("Sort Space Type".into(), s(kind.ftrim()));
         if let Some(n) = kb(amount) {
             m.insert("Sort Space Used".into(), num(n));
         }
@@ -795,10 +901,10 @@ fn sort_method(v: &str, m: &mut Map<String, Value>) {
 
 /// Incremental Sort: `Full-sort Groups: 1  Sort Method: quicksort  Average Memory: 123kB  Peak
 /// Memory: 234kB` → the object JSON prints (`Group Count`, `Sort Methods Used`, `Sort Space …`).
-fn sort_groups(whole: &str) -> Value {
-    let mut g = Map::new();
-    let mut memory = Map::new();
-    let mut disk = Map::new();
+fn sort_groups(whole: &str) -> Doc {
+    let mut g = Obj::new();
+    let mut memory = Obj::new();
+    let mut disk = Obj::new();
     for (k, v) in pairs(whole) {
         match k {
             "Full-sort Groups" | "Pre-sorted Groups" => {
@@ -807,7 +913,7 @@ fn sort_groups(whole: &str) -> Value {
             "Sort Method" | "Sort Methods" => {
                 g.insert(
                     "Sort Methods Used".into(),
-                    Value::Array(v.split(", ").map(|x| s(x.trim())).collect()),
+                    Doc::Arr(v.split(", ").map(|x| s(x.ftrim())).collect()),
                 );
             }
             "Average Memory" | "Peak Memory" | "Average Disk" | "Peak Disk" => {
@@ -825,23 +931,23 @@ fn sort_groups(whole: &str) -> Value {
                 target.insert(key.into(), kb(v).map(num).unwrap_or_else(|| s(v)));
             }
             other => {
-                g.insert(other.into(), num_or_str(v));
+                g.insert(key(other), num_or_str(v));
             }
         }
     }
     if !memory.is_empty() {
-        g.insert("Sort Space Memory".into(), Value::Object(memory));
+        g.insert("Sort Space Memory".into(), Doc::Obj(memory));
     }
     if !disk.is_empty() {
-        g.insert("Sort Space Disk".into(), Value::Object(disk));
+        g.insert("Sort Space Disk".into(), Doc::Obj(disk));
     }
-    Value::Object(g)
+    Doc::Obj(g)
 }
 
 /// `1024 (originally 512)` → (1024, 512); `1024` → (1024, 1024).
 fn with_original(v: &str) -> Option<(f64, f64)> {
-    let (n, r) = lead_num(v.trim())?;
-    let r = r.trim();
+    let (n, r) = lead_num(v.ftrim())?;
+    let r = r.ftrim();
     if r.is_empty() {
         return Some((n, n));
     }
@@ -855,9 +961,9 @@ fn apply_property(
     label: &str,
     value: &str,
     whole: &str,
-    m: &mut Map<String, Value>,
+    m: &mut Obj,
 ) -> Result<(), String> {
-    let value = value.trim();
+    let value = value.ftrim();
     match label {
         "Output"
         | "Sort Key"
@@ -867,9 +973,9 @@ fn apply_property(
         | "Conflict Arbiter Indexes" => {
             let list = split_list(value);
             match m.get_mut(label) {
-                Some(Value::Array(a)) => a.extend(list),
+                Some(Doc::Arr(a)) => a.extend(list),
                 _ => {
-                    m.insert(label.into(), Value::Array(list));
+                    m.insert(key(label), Doc::Arr(list));
                 }
             }
         }
@@ -892,11 +998,11 @@ fn apply_property(
         | "Window"
         | "Storage Type"
         | "Replaces" => {
-            m.insert(label.into(), s(value));
+            m.insert(key(label), s(value));
         }
         "Sort Method" => sort_method(value, m),
         "Full-sort Groups" | "Pre-sorted Groups" => {
-            m.insert(label.into(), sort_groups(whole));
+            m.insert(key(label), sort_groups(whole));
         }
         "Buffers" => buffers(value, m)?,
         "I/O Timings" => io_timings(value, m)?,
@@ -928,10 +1034,10 @@ fn apply_property(
         }
         "Disabled" | "Single Copy" | "Async Capable" | "Inner Unique" => {
             m.insert(
-                label.into(),
+                key(label),
                 match value {
-                    "true" => Value::Bool(true),
-                    "false" => Value::Bool(false),
+                    "true" => Doc::Bool(true),
+                    "false" => Doc::Bool(false),
                     other => s(other),
                 },
             );
@@ -965,17 +1071,17 @@ fn apply_property(
                         m.insert("Maximum Storage".into(), num(kb(v).ok_or_else(bad)?));
                     }
                     "Hits" | "Misses" | "Evictions" | "Overflows" => {
-                        m.insert(format!("Cache {k}"), num_or_str(v));
+                        m.insert(format!("Cache {k}").into(), num_or_str(v));
                     }
                     other => {
-                        m.insert(other.into(), num_or_str(v));
+                        m.insert(key(other), num_or_str(v));
                     }
                 }
             }
         }
         _ => {
             // Unknown lines are kept under their label, as JSON would print them.
-            m.insert(label.into(), num_or_str(value));
+            m.insert(key(label), num_or_str(value));
         }
     }
     Ok(())
@@ -1034,9 +1140,66 @@ const PLAN_LEVEL: &[&str] = &[
     "Serialization",
 ];
 
-fn settings(v: &str) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    let mut rest = v.trim();
+/// Other labels and keys a plan prints (besides `NODE_LABELS` and `PLAN_LEVEL`).
+const OTHER_KEYS: &[&str] = &[
+    "Rows Removed by Filter",
+    "Rows Removed by Index Recheck",
+    "Rows Removed by Join Filter",
+    "Rows Removed by Conflict Filter",
+    "Heap Fetches",
+    "Index Searches",
+    "Workers Planned",
+    "Workers Launched",
+    "Worker Number",
+    "Conflict Arbiter Indexes",
+    "Conflict Resolution",
+    "Conflicting Tuples",
+    "Tuples Inserted",
+    "Order By",
+    "Run Condition",
+    "Remote SQL",
+    "Relations",
+    "Sampling",
+    "Window",
+    "Storage Type",
+    "Replaces",
+    "Single Copy",
+    "Async Capable",
+    "Inner Unique",
+    "Presorted Key",
+    "Group Count",
+    "Sort Methods Used",
+    "Functions",
+    "Options",
+    "Timing",
+    "Generation",
+    "Inlining",
+    "Optimization",
+    "Emission",
+    "Deform",
+    "Total",
+    "Expressions",
+    "Misses",
+    "Evictions",
+    "Overflows",
+    "Memory Usage",
+    "Disk Usage",
+    "Maximum Storage",
+];
+
+/// A label read from the plan as an object key: PostgreSQL's known ones without allocating.
+fn key(label: &str) -> Text {
+    NODE_LABELS
+        .iter()
+        .chain(PLAN_LEVEL)
+        .chain(OTHER_KEYS)
+        .find(|k| **k == label)
+        .map_or_else(|| Cow::Owned(label.to_string()), |k| Cow::Borrowed(*k))
+}
+
+fn settings(v: &str) -> Result<Obj, String> {
+    let mut out = Obj::new();
+    let mut rest = v.ftrim();
     while !rest.is_empty() {
         let (name, r) = rest
             .split_once(" = '")
@@ -1059,15 +1222,18 @@ fn settings(v: &str) -> Result<Map<String, Value>, String> {
             }
         }
         let end = end.ok_or_else(|| format!("unterminated setting value \"{}\"", clip(r)))?;
-        out.insert(name.trim().to_string(), Value::String(val));
-        rest = r[end..].trim_start();
-        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+        out.insert(
+            Cow::Owned(name.ftrim().to_string()),
+            Doc::Str(Cow::Owned(val)),
+        );
+        rest = r[end..].ftrim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).ftrim_start();
     }
     Ok(out)
 }
 
 /// `Trigger RI_x for constraint fk on t: time=1.2 calls=3` → a `Triggers` entry.
-fn trigger(t: &str) -> Result<Value, String> {
+fn trigger(t: &str) -> Result<Doc, String> {
     let body = t.strip_prefix("Trigger").unwrap_or(t);
     let (head, stats) = body.rsplit_once(": ").ok_or_else(|| {
         format!(
@@ -1075,14 +1241,14 @@ fn trigger(t: &str) -> Result<Value, String> {
             clip(t)
         )
     })?;
-    let mut m = Map::new();
-    let head = head.trim();
+    let mut m = Obj::new();
+    let head = head.ftrim();
     let (head, relation) = match head.rsplit_once(" on ") {
         Some((h, r)) => (h, Some(r)),
         None => (head, None),
     };
     let (name, constraint) = match head.split_once("for constraint ") {
-        Some((n, c)) => (n.trim(), Some(c.trim())),
+        Some((n, c)) => (n.ftrim(), Some(c.ftrim())),
         None => (head, None),
     };
     if !name.is_empty() {
@@ -1092,7 +1258,7 @@ fn trigger(t: &str) -> Result<Value, String> {
         m.insert("Constraint Name".into(), s(c));
     }
     if let Some(r) = relation {
-        m.insert("Relation".into(), s(r.trim()));
+        m.insert("Relation".into(), s(r.ftrim()));
     }
     for (k, v) in eq_pairs(stats) {
         match k {
@@ -1105,54 +1271,54 @@ fn trigger(t: &str) -> Result<Value, String> {
             _ => return Err(format!("expected time= or calls=, found \"{k}\"")),
         }
     }
-    Ok(Value::Object(m))
+    Ok(Doc::Obj(m))
 }
 
-fn jit_line(label: &str, value: &str, jit: &mut Map<String, Value>) -> Result<(), String> {
+fn jit_line(label: &str, value: &str, jit: &mut Obj) -> Result<(), String> {
     match label {
         "Functions" => {
             jit.insert("Functions".into(), num_or_str(value));
         }
         "Options" => {
-            let mut o = Map::new();
+            let mut o = Obj::new();
             for part in value.split(',') {
-                let (k, v) = part.trim().rsplit_once(' ').ok_or_else(|| {
-                    format!("expected 'Name true|false', found \"{}\"", part.trim())
+                let (k, v) = part.ftrim().rsplit_once(' ').ok_or_else(|| {
+                    format!("expected 'Name true|false', found \"{}\"", part.ftrim())
                 })?;
-                o.insert(k.to_string(), Value::Bool(v == "true"));
+                o.insert(key(k), Doc::Bool(v == "true"));
             }
-            jit.insert("Options".into(), Value::Object(o));
+            jit.insert("Options".into(), Doc::Obj(o));
         }
         "Timing" => {
-            let mut o = Map::new();
+            let mut o = Obj::new();
             for part in value.split(", ") {
-                let part = part.trim();
+                let part = part.ftrim();
                 let (k, v) = part
                     .split_once(' ')
                     .ok_or_else(|| format!("expected 'Name N ms', found \"{part}\""))?;
                 if let Some((total, deform)) = v.split_once("(Deform ") {
-                    let mut g = Map::new();
+                    let mut g = Obj::new();
                     g.insert(
                         "Deform".into(),
                         num(ms(deform.trim_end_matches(')')).unwrap_or(0.0)),
                     );
                     g.insert("Total".into(), num(ms(total).unwrap_or(0.0)));
-                    o.insert(k.into(), Value::Object(g));
+                    o.insert(key(k), Doc::Obj(g));
                 } else {
                     let n = ms(v).ok_or_else(|| format!("expected 'N ms', found \"{v}\""))?;
-                    o.insert(k.into(), num(n));
+                    o.insert(key(k), num(n));
                 }
             }
-            jit.insert("Timing".into(), Value::Object(o));
+            jit.insert("Timing".into(), Doc::Obj(o));
         }
         other => {
-            jit.insert(other.into(), num_or_str(value));
+            jit.insert(key(other), num_or_str(value));
         }
     }
     Ok(())
 }
 
-fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result<(), String> {
+fn planning_line(label: &str, value: &str, m: &mut Obj) -> Result<(), String> {
     match label {
         "Buffers" => buffers(value, m),
         "I/O Timings" => io_timings(value, m),
@@ -1171,7 +1337,7 @@ fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result
             Ok(())
         }
         other => {
-            m.insert(other.into(), num_or_str(value));
+            m.insert(key(other), num_or_str(value));
             Ok(())
         }
     }
@@ -1181,11 +1347,11 @@ fn planning_line(label: &str, value: &str, m: &mut Map<String, Value>) -> Result
 // The tree builder
 
 struct NodeB {
-    map: Map<String, Value>,
+    map: Obj,
     children: Vec<usize>,
     /// Parent Relationship and Subplan Name, when a label said so.
-    rel: Option<(String, Option<String>)>,
-    workers: Vec<Map<String, Value>>,
+    rel: Option<(Text, Option<String>)>,
+    workers: Vec<Obj>,
     /// Column of this node's detail lines, labels, workers and children's arrows (all must
     /// agree).
     prop_col: Option<usize>,
@@ -1242,10 +1408,10 @@ struct PlanB {
     start_line: usize,
     nodes: Vec<NodeB>,
     root_col: usize,
-    top: Map<String, Value>,
-    planning: Map<String, Value>,
-    jit: Map<String, Value>,
-    triggers: Vec<Value>,
+    top: Obj,
+    planning: Obj,
+    jit: Obj,
+    triggers: Vec<Doc>,
     labels: Vec<Label>,
     stack: Vec<Frame>,
     /// Custom scans with children (their relationship is settled at the end).
@@ -1261,9 +1427,9 @@ impl PlanB {
 
     fn add_node(
         &mut self,
-        map: Map<String, Value>,
+        map: Obj,
         parent: Option<usize>,
-        rel: Option<(String, Option<String>)>,
+        rel: Option<(Text, Option<String>)>,
     ) -> usize {
         let id = self.nodes.len();
         // The relationship of a child no label named follows from its parent (`ExplainNode`):
@@ -1275,7 +1441,7 @@ impl PlanB {
                 let k = self.nodes[p].plain_kids;
                 self.nodes[p].plain_kids += 1;
                 let pm = &self.nodes[p].map;
-                let pt = pm.get("Node Type").and_then(Value::as_str).unwrap_or("");
+                let pt = pm.get("Node Type").and_then(Doc::as_str).unwrap_or("");
                 let rel = match pt {
                     "Append" | "Merge Append" | "BitmapAnd" | "BitmapOr" => "Member",
                     // explain.c's ExplainCustomChildren prints `child` or `children`: known
@@ -1287,7 +1453,7 @@ impl PlanB {
                     "ModifyTable"
                         if pm
                             .get("Plan Rows")
-                            .and_then(Value::as_f64)
+                            .and_then(Doc::as_f64)
                             .is_some_and(|r| r > 0.0) =>
                     {
                         "Member"
@@ -1298,7 +1464,7 @@ impl PlanB {
                 if pt == "Custom Scan" && k == 0 {
                     self.custom.push(p);
                 }
-                Some((rel.to_string(), None))
+                Some((Cow::Borrowed(rel), None))
             }
         };
         self.nodes.push(NodeB {
@@ -1336,12 +1502,12 @@ impl PlanB {
         self.nodes[id]
             .map
             .get("Node Type")
-            .and_then(Value::as_str)
+            .and_then(Doc::as_str)
             .unwrap_or("")
     }
 
     /// Build the JSON document, bottom-up without recursion (children have larger ids).
-    fn finish(mut self) -> Value {
+    fn finish(mut self) -> Doc {
         // A custom scan's only own child is its `child`.
         for p in std::mem::take(&mut self.custom) {
             if self.nodes[p].plain_kids == 1 {
@@ -1349,62 +1515,62 @@ impl PlanB {
                 for c in kids {
                     if let Some((rel, None)) = &mut self.nodes[c].rel {
                         if rel == "children" {
-                            *rel = "child".to_string();
+                            *rel = Cow::Borrowed("child");
                         }
                     }
                 }
             }
         }
         let n = self.nodes.len();
-        let mut built: Vec<Option<Value>> = Vec::with_capacity(n);
+        let mut built: Vec<Option<Doc>> = Vec::with_capacity(n);
         built.resize_with(n, || None);
         for id in (0..n).rev() {
             let node = &mut self.nodes[id];
             let mut map = std::mem::take(&mut node.map);
             if let Some((rel, name)) = node.rel.take() {
-                map.insert("Parent Relationship".into(), Value::String(rel));
+                map.insert("Parent Relationship".into(), Doc::Str(rel));
                 if let Some(name) = name {
-                    map.insert("Subplan Name".into(), Value::String(name));
+                    map.insert("Subplan Name".into(), Doc::Str(Cow::Owned(name)));
                 }
             }
             if !node.workers.is_empty() {
                 let ws = std::mem::take(&mut node.workers);
                 map.insert(
                     "Workers".into(),
-                    Value::Array(ws.into_iter().map(Value::Object).collect()),
+                    Doc::Arr(ws.into_iter().map(Doc::Obj).collect()),
                 );
             }
             let kids = std::mem::take(&mut node.children);
             if !kids.is_empty() {
-                let plans: Vec<Value> = kids
+                let plans: Vec<Doc> = kids
                     .into_iter()
                     .filter_map(|c| built.get_mut(c).and_then(Option::take))
                     .collect();
-                map.insert("Plans".into(), Value::Array(plans));
+                map.insert("Plans".into(), Doc::Arr(plans));
             }
-            built[id] = Some(Value::Object(map));
+            built[id] = Some(Doc::Obj(map));
         }
-        let mut doc = Map::new();
+        let mut doc = Obj::new();
         doc.insert(
             "Plan".into(),
             built
                 .first_mut()
                 .and_then(Option::take)
-                .unwrap_or(Value::Null),
+                .unwrap_or(Doc::Null),
         );
         if !self.planning.is_empty() {
-            doc.insert("Planning".into(), Value::Object(self.planning));
+            doc.insert("Planning".into(), Doc::Obj(self.planning));
         }
         for (k, v) in self.top {
             doc.insert(k, v);
         }
         if !self.triggers.is_empty() {
-            doc.insert("Triggers".into(), Value::Array(self.triggers));
+            doc.insert("Triggers".into(), Doc::Arr(self.triggers));
         }
         if !self.jit.is_empty() {
-            doc.insert("JIT".into(), Value::Object(self.jit));
+            doc.insert("JIT".into(), Doc::Obj(self.jit));
         }
-        Value::Object(doc)
+        Doc::Obj(doc)
     }
 }
 
@@ -1417,7 +1583,7 @@ struct Logical<'a> {
 }
 
 /// Parse cleaned text into JSON-shaped plan documents, each with the cleaned line it starts on.
-pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedError> {
+pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
     let mut out = Vec::new();
     let mut plan: Option<PlanB> = None;
     let mut pending: Option<Logical> = None;
@@ -1427,9 +1593,9 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
     for (i, raw) in text.text.split('\n').enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        let body = raw.trim_start();
+        let body = raw.ftrim_start();
         let indent = raw.len() - body.len();
-        let kind = classify(body.trim_end());
+        let kind = classify(body.ftrim_end());
         let in_plan = plan.is_some() || pending.is_some();
         match kind {
             Kind::Continuation if in_plan => {
@@ -1442,7 +1608,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
                 // Text before the plan (a prompt, a query, prose) is skipped.
                 skipped = match skipped {
                     Some((l, t, last)) if last + 1 == line => Some((l, t, line)),
-                    _ => Some((line, body.trim_end(), line)),
+                    _ => Some((line, body.ftrim_end(), line)),
                 };
                 continue;
             }
@@ -1507,16 +1673,16 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, serde_json::Value)>, LocatedE
 fn process(
     l: Logical<'_>,
     plan: &mut Option<PlanB>,
-    out: &mut Vec<(usize, Value)>,
+    out: &mut Vec<(usize, Doc)>,
 ) -> Result<(), LocatedError> {
     let err = |m: String| LocatedError::at(l.line, m);
-    let t = l.text.trim_end();
+    let t = l.text.ftrim_end();
     let i = l.indent;
     match l.kind {
         Kind::Node | Kind::Arrow => {
             let (name_col, node_text) = if l.kind == Kind::Arrow {
                 let after = &t[2..];
-                let trimmed = after.trim_start();
+                let trimmed = after.ftrim_start();
                 (i + 2 + (after.len() - trimmed.len()), trimmed)
             } else {
                 (i, t)
@@ -1584,7 +1750,7 @@ fn process(
                         _ => *child_col = Some(i),
                     }
                     let lab = &p.labels[*idx];
-                    (*owner, Some((lab.rel.to_string(), lab.name.clone())))
+                    (*owner, Some((Cow::Borrowed(lab.rel), lab.name.clone())))
                 }
                 Some(_) => {
                     return Err(err(format!(
@@ -1609,7 +1775,7 @@ fn process(
             let label = if let Some(name) = t.strip_prefix("CTE ") {
                 Label {
                     rel: "InitPlan",
-                    name: Some(format!("CTE {}", name.trim())),
+                    name: Some(format!("CTE {}", name.ftrim())),
                 }
             } else if t.starts_with("InitPlan") {
                 Label {
@@ -1644,12 +1810,12 @@ fn process(
             let rest = t.strip_prefix("Worker ").unwrap_or(t);
             let (n, rest) = rest.split_once(':').unwrap_or((rest, ""));
             let number = n
-                .trim()
+                .ftrim()
                 .parse::<f64>()
                 .map_err(|_| err(format!("expected a worker number, found \"{n}\"")))?;
-            let mut w = Map::new();
+            let mut w = Obj::new();
             w.insert("Worker Number".into(), num(number));
-            let rest = rest.trim();
+            let rest = rest.ftrim();
             let nt = p.node_type(node).to_string();
             if let Some(a) = rest.strip_prefix("actual") {
                 parse_actuals(a, &mut w).ok_or_else(|| {
@@ -1695,7 +1861,7 @@ fn process(
                 return Ok(());
             };
             let label = property_label(t).unwrap_or("");
-            let value = t.get(label.len() + 1..).unwrap_or("").trim();
+            let value = t.get(label.len() + 1..).unwrap_or("").ftrim();
             // Summary lines belong to the plan wherever a paste put them; only `JIT:` also
             // appears under a worker (VERBOSE), so it is the plan's only at the plan's column.
             let plan_level = PLAN_LEVEL.contains(&label) && (label != "JIT" || i <= p.root_col + 1);
@@ -1773,19 +1939,18 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
             p.stack.push(Frame::Block { col, kind });
         }
         "Settings" => {
-            p.top
-                .insert("Settings".into(), Value::Object(settings(value)?));
+            p.top.insert("Settings".into(), Doc::Obj(settings(value)?));
         }
         "Query Identifier" => {
             p.top.insert("Query Identifier".into(), s(value));
         }
         "Serialization" => {
-            let mut m = Map::new();
-            for part in value.split("  ").filter(|x| !x.trim().is_empty()) {
+            let mut m = Obj::new();
+            for part in value.split("  ").filter(|x| !x.ftrim().is_empty()) {
                 let (k, v) = part
-                    .trim()
+                    .ftrim()
                     .split_once('=')
-                    .ok_or_else(|| format!("expected key=value, found \"{}\"", part.trim()))?;
+                    .ok_or_else(|| format!("expected key=value, found \"{}\"", part.ftrim()))?;
                 match k {
                     "time" => {
                         m.insert("Time".into(), time(v)?);
@@ -1798,14 +1963,14 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
                         m.insert("Format".into(), s(v));
                     }
                     other => {
-                        m.insert(other.into(), s(v));
+                        m.insert(key(other), s(v));
                     }
                 }
             }
-            p.top.insert("Serialization".into(), Value::Object(m));
+            p.top.insert("Serialization".into(), Doc::Obj(m));
         }
         other => {
-            p.top.insert(other.into(), num_or_str(value));
+            p.top.insert(key(other), num_or_str(value));
         }
     }
     Ok(())
@@ -1815,10 +1980,14 @@ fn plan_property(p: &mut PlanB, label: &str, value: &str, col: usize) -> Result<
 mod tests {
     use super::*;
     use crate::plan::parse::psql::clean;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn docs(t: &str) -> Vec<Value> {
-        parse(&clean(t)).unwrap().into_iter().map(|x| x.1).collect()
+        parse(&clean(t))
+            .unwrap()
+            .into_iter()
+            .map(|x| x.1.to_value())
+            .collect()
     }
     fn one(t: &str) -> Value {
         let mut d = docs(t);
@@ -1829,7 +1998,7 @@ mod tests {
         parse(&clean(t)).unwrap_err()
     }
     fn name(t: &str) -> Value {
-        Value::Object(parse_node_name(t).unwrap_or_else(|| panic!("no node: {t}")))
+        Doc::Obj(parse_node_name(t).unwrap_or_else(|| panic!("no node: {t}"))).to_value()
     }
 
     #[test]
@@ -1972,6 +2141,37 @@ mod tests {
             (Some("Foreign Scan"), Some("Update"))
         );
         assert!(parse_node_name("Partial Sort").is_none());
+    }
+
+    #[test]
+    fn fast_decimal_reads_as_parse_does() {
+        for t in [
+            "0",
+            "1",
+            "12.5",
+            "0.010",
+            "123456789012345",
+            "1234567890123456",
+            "99999999999999.9",
+            "0.000000000000001",
+            "5.",
+            ".5",
+            ".",
+            "",
+            "1.2.3",
+            "75483853771278204928",
+            "-1",
+            "3776629009464611840.00",
+            "0.1",
+            "0.3",
+            "2.675",
+            "1e5",
+        ] {
+            let expect: Option<f64> = t.parse().ok();
+            if let Some(v) = fast_decimal(t) {
+                assert_eq!(Some(v), expect, "{t}");
+            }
+        }
     }
 
     #[test]
