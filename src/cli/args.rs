@@ -119,6 +119,12 @@ pub struct DiagnoseArgs {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
 
+    /// Do not read the statistics views. By default, after the plans, one snapshot of
+    /// pg_stat_* for the tables the plans touch is joined with the findings (stale statistics,
+    /// table sizes, existing indexes) and the database rules (D…) add a database section.
+    #[arg(long)]
+    pub no_stats: bool,
+
     #[command(flatten)]
     pub report: ReportArgs,
 }
