@@ -17,10 +17,10 @@ use tokio_postgres::{CancelToken, Client, NoTls};
 use super::output::{engine_settings, exit_code, write_report};
 use crate::cli::args::DiagnoseArgs;
 use crate::cli::exit;
+use crate::collect::{self, Snapshot};
 use crate::conn::{self, ConnSettings, ConnectionTask, ProcessEnv};
 use crate::explain::{self, Mode, Options, RunError, ServerInfo};
 use crate::plan::parse_source;
-use crate::collect::{self, Snapshot};
 use crate::report::{DatabaseReport, PlanReport, QueryOrigin, Report};
 use crate::rules::{self, EngineSettings};
 
