@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod collect;
 pub mod conn;
+pub mod demo;
 pub mod explain;
 pub mod plan;
 pub mod report;

@@ -749,3 +749,169 @@ fn a_hot_standby_is_noted_once_and_diagnosed() {
     assert_eq!(doc["plans"].as_array().unwrap().len(), 2);
     assert_eq!(doc["plans"][1]["findings"][0]["rule"], "P001");
 }
+
+/// Polls `sql` (one bigint) until it reaches `min`: backends report their counters to the
+/// statistics views shortly after they end.
+fn wait_for_count(pg: &PgCluster, sql: &str, min: i64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let n: i64 = scalar(pg, sql).parse().unwrap();
+        if n >= min {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{sql}: {n}, expected {min}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The plans joined with the statistics views: a misestimate on a table whose statistics are
+/// stale says so, the database section reports the stale table and a session idle in a
+/// transaction, and `--no-stats` leaves all that out.
+#[test]
+fn plans_are_joined_with_the_statistics_views() {
+    let pg = PgCluster::start_with_config("autovacuum = off\n").unwrap();
+    pg.execute(
+        "create table stale (id int primary key, v int);
+         insert into stale select g, g from generate_series(1, 10000) g;",
+    );
+    pg.execute("analyze stale");
+    // A bulk insert after ANALYZE: the new values are beyond the histogram's end.
+    pg.execute("insert into stale select g, g from generate_series(10001, 30000) g");
+    wait_for_count(
+        &pg,
+        "select pg_stat_get_mod_since_analyze('stale'::regclass)",
+        20000,
+    );
+
+    // A session idle in a transaction, held open while pgdiag runs.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let idle = rt.block_on(async {
+        let c = pg.client().await;
+        c.batch_execute("set application_name = 'forgotten'; begin; select 1")
+            .await
+            .unwrap();
+        c
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let q = "select * from stale where v > 10000";
+    let conninfo = pg.conninfo();
+    let o = diagnose(
+        &conninfo,
+        &["-c", q, "--format", "json", "--set", "D004.min_age_s=1"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    let plan = &v["plans"][0];
+    assert_eq!(plan["query"]["sql"], q);
+    let p2: Vec<&Value> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "P002")
+        .collect();
+    assert!(!p2.is_empty(), "{plan:#}");
+    assert_eq!(p2[0]["evidence"]["statistics_stale"], true, "{:#}", p2[0]);
+    let msg = p2[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("statistics on public.stale are stale: 20,000 rows changed"),
+        "{msg}"
+    );
+    assert!(
+        p2[0]["advice"]
+            .as_str()
+            .unwrap()
+            .starts_with("Run `ANALYZE public.stale;`"),
+        "{:#}",
+        p2[0]
+    );
+
+    let db = &v["database"];
+    assert!(db["server_version"]
+        .as_str()
+        .unwrap()
+        .starts_with(char::is_numeric));
+    assert_eq!(db["in_recovery"], false);
+    assert_eq!(db["not_visible"], serde_json::json!([]));
+    let dbf = db["findings"].as_array().unwrap();
+    let names: Vec<&str> = dbf.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"stale-statistics"), "{names:?}");
+    let d4 = dbf
+        .iter()
+        .find(|f| f["name"] == "idle-in-transaction")
+        .unwrap_or_else(|| panic!("no idle-in-transaction: {dbf:#?}"));
+    assert!(
+        d4["message"].as_str().unwrap().contains("forgotten"),
+        "{d4:#}"
+    );
+
+    // The concise report has the database section too.
+    let o = diagnose(
+        &conninfo,
+        &["-c", q, "--format", "concise", "--set", "D004.min_age_s=1"],
+    );
+    let text = stdout(&o);
+    assert!(text.contains("D002[stale-statistics]"), "{text}");
+    assert!(text.contains("D004[idle-in-transaction]"), "{text}");
+
+    // --no-stats: the plan's findings alone, no database section.
+    let o = diagnose(&conninfo, &["-c", q, "--format", "json", "--no-stats"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    assert!(v.get("database").is_none(), "{v:#}");
+    let p2 = v["plans"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "P002")
+        .cloned()
+        .unwrap();
+    assert!(p2["evidence"].get("statistics_stale").is_none(), "{p2:#}");
+
+    rt.block_on(async {
+        idle.batch_execute("rollback").await.unwrap();
+    });
+    drop(idle);
+    drop(rt);
+    assert_no_session(&pg);
+}
+
+/// A role that may run the query but not read what the collectors read: the plan is still
+/// reported, the failure is one line on stderr, and the report notes what was not seen.
+#[test]
+fn a_collector_failure_keeps_the_plans() {
+    let pg = PgCluster::start().unwrap();
+    pg.execute(
+        "create table t (id int primary key, v int);
+         insert into t select g, g from generate_series(1, 100) g;
+         create role plain login password 'plain-pw-1234';
+         grant select on t to plain;
+         revoke select on pg_catalog.pg_stat_activity from public;",
+    );
+    let conninfo = format!(
+        "host='{}' port={} user=plain password=plain-pw-1234 dbname=postgres",
+        pg.socket_dir.display(),
+        pg.port
+    );
+    let o = diagnose(&conninfo, &["-c", "select * from t", "--format", "json"]);
+    let err = stderr(&o);
+    let v = json(&o);
+    assert!(v["plans"][0]["error"].is_null(), "{v:#}\n{err}");
+    assert!(v["plans"][0]["nodes"]
+        .as_array()
+        .is_some_and(|n| !n.is_empty()));
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains("without table statistics"), "{err}");
+    assert!(!err.contains("plain-pw-1234"), "{err}");
+    let nv = v["database"]["not_visible"].as_array().unwrap();
+    assert_eq!(nv.len(), 1, "{v:#}");
+    assert!(
+        nv[0].as_str().unwrap().contains("statistics views"),
+        "{nv:?}"
+    );
+    assert_no_session(&pg);
+}

@@ -41,6 +41,15 @@ pub enum Command {
     /// Exit code: 0 when nothing is at or above --fail-on, 1 when something is, 2 when the server
     /// could not be reached or queried.
     Health(HealthArgs),
+    /// Show what pgdiag does, on a throwaway PostgreSQL server it starts and removes.
+    ///
+    /// Needs the PostgreSQL server binaries (PGDIAG_PG_BINDIR, /usr/lib/postgresql/*/bin or
+    /// `pg_config --bindir`). Creates a table of 200,000 orders with stale statistics, dead rows,
+    /// no index for a common filter and a small work_mem, holds a session idle in a
+    /// transaction, diagnoses a few queries exactly as `pgdiag diagnose` does, prints the report,
+    /// then stops the server and removes its directory (also on an error or Ctrl-C).
+    /// Exit code: as diagnose (1: the demo's problems were found).
+    Demo(DemoArgs),
     /// List the rules, or explain one (`pgdiag rules P001` or `pgdiag rules seq-scan-large-table`).
     Rules(RulesArgs),
 }
@@ -119,6 +128,12 @@ pub struct DiagnoseArgs {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
 
+    /// Do not read the statistics views. By default, after the plans, one snapshot of
+    /// pg_stat_* for the tables the plans touch is joined with the findings (stale statistics,
+    /// table sizes, existing indexes) and the database rules (D…) add a database section.
+    #[arg(long)]
+    pub no_stats: bool,
+
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -138,6 +153,12 @@ pub struct HealthArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "conninfo")]
     pub from_snapshot: Option<std::path::PathBuf>,
 
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
     #[command(flatten)]
     pub report: ReportArgs,
 }

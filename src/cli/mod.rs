@@ -32,6 +32,7 @@ pub fn main() -> ExitCode {
         Command::Diagnose(d) => commands::diagnose::run(&d),
         Command::Rules(r) => commands::rules::run(&r),
         Command::Health(h) => commands::health::run(&h),
+        Command::Demo(d) => commands::demo::run(&d),
     };
     match result {
         Ok(code) => ExitCode::from(code),

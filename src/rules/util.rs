@@ -11,7 +11,8 @@ pub fn count(n: f64) -> String {
         return n.to_string();
     }
     let v = n.round() as i128;
-    let digits = v.abs().to_string();
+    // `as` saturates: a huge negative count is i128::MIN, whose `abs` would overflow.
+    let digits = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -285,6 +286,10 @@ mod tests {
     fn counts_and_sizes() {
         assert_eq!(count(1234567.0), "1,234,567");
         assert_eq!(count(12.0), "12");
+        assert_eq!(count(-1234.0), "-1,234");
+        // Beyond i128: saturated, never an overflow.
+        assert!(count(-1e300).starts_with("-170,141,183"));
+        assert!(count(1e300).starts_with("170,141,183"));
         assert_eq!(work_mem_for_kb(100.0).1, "1MB");
         assert_eq!(work_mem_for_kb(27792.0).1, "32MB");
         assert_eq!(work_mem_for_kb(32768.0).1, "32MB");

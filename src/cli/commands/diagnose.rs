@@ -17,15 +17,16 @@ use tokio_postgres::{CancelToken, Client, NoTls};
 use super::output::{engine_settings, exit_code, write_report};
 use crate::cli::args::DiagnoseArgs;
 use crate::cli::exit;
+use crate::collect::{self, Snapshot};
 use crate::conn::{self, ConnSettings, ConnectionTask, ProcessEnv};
 use crate::explain::{self, Mode, Options, RunError, ServerInfo};
 use crate::plan::parse_source;
-use crate::report::{PlanReport, QueryOrigin, Report};
+use crate::report::{DatabaseReport, PlanReport, QueryOrigin, Report};
 use crate::rules::{self, EngineSettings};
 
 /// One query of the input, with where it came from.
 #[derive(Debug, Clone)]
-struct Query {
+pub(crate) struct Query {
     origin: QueryOrigin,
     /// `file:line` or `-c #N`, for messages and the report's source.
     label: String,
@@ -61,34 +62,136 @@ pub fn run(args: &DiagnoseArgs) -> Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = rt.block_on(run_all(&conn_settings, &queries, &opts, args.jobs as usize));
+    let run = Run {
+        conn: &conn_settings,
+        queries: &queries,
+        opts: &opts,
+        jobs: args.jobs as usize,
+        settings: &settings,
+        stats: !args.no_stats,
+    };
+    let outcome = rt.block_on(run.report());
     // Connection tasks still parked in the runtime are dropped with it: sessions end here.
     drop(rt);
 
-    let (results, interrupted) = match outcome {
+    let (report, interrupted) = match outcome {
         Ok(o) => o,
         Err(e) => {
             eprintln!("pgdiag: error: {e}");
             return Ok(exit::ERROR);
         }
     };
-
-    let mut report = Report::default();
-    for (q, r) in queries.iter().zip(results) {
-        let pr = match r {
-            Some(Ok(json)) => plan_report(q, &json, &settings),
-            Some(Err(e)) => error_report(q, e),
-            // Not run (interrupted): left out of the report.
-            None => continue,
-        };
-        report.plans.push(pr);
-    }
     write_report(&report, &args.report)?;
     if interrupted {
         eprintln!("pgdiag: interrupted: the running queries were cancelled and rolled back");
         return Ok(exit::INTERRUPTED);
     }
     Ok(exit_code(&report, args.report.fail_on))
+}
+
+/// One diagnosis, as `diagnose` and `demo` run it: the queries on the server, their plans
+/// checked, then (unless `stats` is off) one statistics snapshot of the tables the plans touch,
+/// joined with the plan findings, and the database rules' section.
+pub(crate) struct Run<'a> {
+    pub conn: &'a ConnSettings,
+    pub queries: &'a [Query],
+    pub opts: &'a Options,
+    pub jobs: usize,
+    pub settings: &'a EngineSettings,
+    pub stats: bool,
+}
+
+impl Run<'_> {
+    /// The report, and whether Ctrl-C stopped the run; `Err` when the server could not be
+    /// reached at all.
+    pub async fn report(&self) -> Result<(Report, bool), String> {
+        let (results, mut interrupted) =
+            run_all(self.conn, self.queries, self.opts, self.jobs).await?;
+        let mut report = Report::default();
+        for (q, r) in self.queries.iter().zip(results) {
+            let pr = match r {
+                Some(Ok(json)) => plan_report(q, &json, self.settings),
+                Some(Err(e)) => error_report(q, e),
+                // Not run (interrupted): left out of the report.
+                None => continue,
+            };
+            report.plans.push(pr);
+        }
+        let ran = self.queries.iter().any(|q| q.plan.is_ok());
+        if self.stats && ran && !interrupted {
+            tokio::select! {
+                _ = join_stats(self.conn, &mut report, self.settings) => {}
+                _ = tokio::signal::ctrl_c() => interrupted = true,
+            }
+        }
+        Ok((report, interrupted))
+    }
+}
+
+/// Takes one snapshot of the statistics views for every table the plans touch, joins it with
+/// each plan's findings and adds the database section. A failure (a missing privilege, a lost
+/// server) is one line on stderr and a note in the database section: the plans are kept.
+async fn join_stats(conn: &ConnSettings, report: &mut Report, settings: &EngineSettings) {
+    let mut relations: Vec<String> = Vec::new();
+    for p in report.plans.iter().filter_map(|p| p.plan.as_ref()) {
+        for r in rules::join::plan_relations(p) {
+            if !relations.contains(&r) {
+                relations.push(r);
+            }
+        }
+    }
+    match take_snapshot(conn, &relations).await {
+        Ok(snap) => {
+            for pr in &mut report.plans {
+                if let Some(plan) = &pr.plan {
+                    let found = std::mem::take(&mut pr.findings);
+                    pr.findings = rules::join::with_table_stats(plan, found, &snap, settings);
+                }
+            }
+            report.database = Some(super::health::database_report(&snap, settings));
+        }
+        Err(e) => {
+            let e = one_line(&e);
+            eprintln!(
+                "pgdiag: warning: {e}; the plans are reported without table statistics \
+                 (--no-stats skips this step)"
+            );
+            report.database = Some(DatabaseReport {
+                database: conn.dbname.clone(),
+                role: conn.user.clone(),
+                not_visible: vec![format!(
+                    "statistics views ({e}): table statistics, sessions and the database rules \
+                     were not checked"
+                )],
+                ..DatabaseReport::default()
+            });
+        }
+    }
+}
+
+/// The snapshot, on a session of its own that ends before this returns.
+async fn take_snapshot(conn: &ConnSettings, relations: &[String]) -> Result<Snapshot, String> {
+    let (client, task) = conn::connect(conn).await.map_err(|e| e.to_string())?;
+    let snap = tokio::time::timeout(
+        Duration::from_secs(60),
+        collect::snapshot(&client, relations),
+    )
+    .await;
+    drop(client);
+    let _ = task.await;
+    match snap {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("cannot collect statistics: no answer within 60s".into()),
+    }
+}
+
+/// The queries of `sqls` (`label`, SQL), vetted as `diagnose` vets `-c` queries.
+pub(crate) fn queries_from(sqls: &[(String, String)], opts: &Options) -> Vec<Query> {
+    let mut out = Vec::new();
+    for (label, sql) in sqls {
+        push(&mut out, label.clone(), None, None, sql.clone(), opts);
+    }
+    out
 }
 
 /// The positional arguments: at most one connection string, and `-` for standard input.

@@ -43,14 +43,19 @@ pub fn run(args: &HealthArgs) -> Result<u8> {
 pub fn health_report(snapshot: &Snapshot, settings: &EngineSettings) -> Report {
     Report {
         plans: Vec::new(),
-        database: Some(DatabaseReport {
-            server_version: snapshot.server.version.clone(),
-            in_recovery: snapshot.server.in_recovery,
-            database: snapshot.server.database.clone(),
-            role: snapshot.server.role.clone(),
-            findings: rules::check_database(snapshot, settings),
-            not_visible: snapshot.not_visible.clone(),
-        }),
+        database: Some(database_report(snapshot, settings)),
+    }
+}
+
+/// The database section of a snapshot (shared with `diagnose`).
+pub fn database_report(snapshot: &Snapshot, settings: &EngineSettings) -> DatabaseReport {
+    DatabaseReport {
+        server_version: snapshot.server.version.clone(),
+        in_recovery: snapshot.server.in_recovery,
+        database: snapshot.server.database.clone(),
+        role: snapshot.server.role.clone(),
+        findings: rules::check_database(snapshot, settings),
+        not_visible: snapshot.not_visible.clone(),
     }
 }
 
