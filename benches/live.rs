@@ -222,9 +222,19 @@ fn main() {
             .arg(&plain);
         c
     };
-    // Warm the caches once on each side.
+    // Warm the caches once on each side, and check that pgdiag did the whole job.
     time(psql(&pg, "postgres").arg("-f").arg(&explained), 0);
-    time(&mut diag("1"), 1);
+    let out = diag("1").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("diagnose JSON");
+    let plans = doc["plans"].as_array().map_or(0, |p| p.len());
+    let findings: usize = doc["plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| p["findings"].as_array().map_or(0, |f| f.len()))
+        .sum();
+    assert_eq!(plans, 100, "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("live bench: diagnose: {plans} plans, {findings} findings");
     let mut a_psql = Duration::MAX;
     let mut a_j1 = Duration::MAX;
     let mut a_j4 = Duration::MAX;
@@ -250,7 +260,12 @@ fn main() {
         c
     };
     time(&mut stat_q(), 0);
-    time(&mut health(), 1);
+    let out = health().output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("health JSON");
+    eprintln!(
+        "live bench: health: {} findings",
+        doc["database"]["findings"].as_array().map_or(0, |f| f.len())
+    );
     let mut b_psql = Duration::MAX;
     let mut b_health = Duration::MAX;
     for _ in 0..n {
@@ -259,6 +274,12 @@ fn main() {
     }
     // Connection setup alone, for reading the figures: psql connecting and running nothing.
     let connect = best(n, || time(psql(&pg, "postgres").args(["-c", ""]), 0));
+    // What one snapshot of all collectors costs, connection included, on a small database (what
+    // diagnose will pay once collectors are wired into it).
+    let small = best(n, || {
+        let mut c = pgdiag(&pg, "postgres", "health");
+        time(c.args(["--format", "json", "--fail-on", "none"]), 1)
+    });
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
@@ -288,6 +309,7 @@ fn main() {
         verdict(ratio(b_health, b_psql) <= 2.0)
     );
     println!("| psql connecting and running nothing (for reference) | {:.1} ms | | |", ms(connect));
+    println!("| pgdiag health on the small database: connect + all collectors (for reference) | {:.1} ms | | |", ms(small));
 
     if std::env::var("PGDIAG_BENCH_KEEP").as_deref() == Ok("1") {
         eprintln!(
