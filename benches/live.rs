@@ -200,7 +200,10 @@ fn main() {
             .unwrap();
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
-    eprintln!("live bench: PostgreSQL {version} at {}", pg.bin_dir.display());
+    eprintln!(
+        "live bench: PostgreSQL {version} at {}",
+        pg.bin_dir.display()
+    );
 
     // (a)
     setup_queries_db(&pg);
@@ -208,7 +211,11 @@ fn main() {
     let qs = queries();
     let plain = dir.path().join("queries.sql");
     let explained = dir.path().join("explained.sql");
-    std::fs::write(&plain, qs.iter().map(|q| format!("{q};\n")).collect::<String>()).unwrap();
+    std::fs::write(
+        &plain,
+        qs.iter().map(|q| format!("{q};\n")).collect::<String>(),
+    )
+    .unwrap();
     std::fs::write(
         &explained,
         qs.iter()
@@ -218,8 +225,16 @@ fn main() {
     .unwrap();
     let diag = |jobs: &str| {
         let mut c = pgdiag(&pg, "postgres", "diagnose");
-        c.args(["--jobs", jobs, "--format", "json", "--fail-on", "none", "-f"])
-            .arg(&plain);
+        c.args([
+            "--jobs",
+            jobs,
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+            "-f",
+        ])
+        .arg(&plain);
         c
     };
     // Warm the caches once on each side, and check that pgdiag did the whole job.
@@ -264,7 +279,9 @@ fn main() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("health JSON");
     eprintln!(
         "live bench: health: {} findings",
-        doc["database"]["findings"].as_array().map_or(0, |f| f.len())
+        doc["database"]["findings"]
+            .as_array()
+            .map_or(0, |f| f.len())
     );
     let mut b_psql = Duration::MAX;
     let mut b_health = Duration::MAX;
@@ -288,7 +305,10 @@ fn main() {
     println!();
     println!("| measurement | time | ratio | target |");
     println!("|---|---:|---:|---|");
-    println!("| (a) psql -f, 100 × EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) | {:.1} ms | 1.00 × | |", ms(a_psql));
+    println!(
+        "| (a) psql -f, 100 × EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) | {:.1} ms | 1.00 × | |",
+        ms(a_psql)
+    );
     println!(
         "| (a) pgdiag diagnose --jobs 1, same 100 queries | {:.1} ms | {:.2} × | ≤ 1.15 ×: {} |",
         ms(a_j1),
@@ -301,14 +321,20 @@ fn main() {
         ratio(a_j4, a_psql),
         verdict(a_j4 < a_psql)
     );
-    println!("| (b) psql -c 'SELECT * FROM pg_stat_user_tables', 10,000 tables | {:.1} ms | 1.00 × | |", ms(b_psql));
+    println!(
+        "| (b) psql -c 'SELECT * FROM pg_stat_user_tables', 10,000 tables | {:.1} ms | 1.00 × | |",
+        ms(b_psql)
+    );
     println!(
         "| (b) pgdiag health, same database | {:.1} ms | {:.2} × | ≤ 2 ×: {} |",
         ms(b_health),
         ratio(b_health, b_psql),
         verdict(ratio(b_health, b_psql) <= 2.0)
     );
-    println!("| psql connecting and running nothing (for reference) | {:.1} ms | | |", ms(connect));
+    println!(
+        "| psql connecting and running nothing (for reference) | {:.1} ms | | |",
+        ms(connect)
+    );
     println!("| pgdiag health on the small database: connect + all collectors (for reference) | {:.1} ms | | |", ms(small));
 
     if std::env::var("PGDIAG_BENCH_KEEP").as_deref() == Ok("1") {
