@@ -656,6 +656,13 @@ impl Standby {
             dir,
             run_as,
         };
+        if !s.bin_dir.join("pg_basebackup").is_file() {
+            // Server-only binaries (the npm builds scripts/pg-matrix uses have initdb, pg_ctl and
+            // postgres alone; another major's pg_basebackup refuses a newer server): the same
+            // standby from a low-level base backup.
+            s.copy_backup(primary);
+            return s.start_server();
+        }
         let out = s
             .cmd("pg_basebackup")
             .arg("-h")
@@ -681,6 +688,72 @@ impl Standby {
             "pg_basebackup: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        s.start_server()
+    }
+
+    /// A non-exclusive low-level base backup of `primary` into `self.data()`: backup start, a
+    /// copy of the data directory, backup stop, its label written as `backup_label`, and the
+    /// `standby.signal` and `primary_conninfo` that `pg_basebackup -R` would write.
+    fn copy_backup(&self, primary: &PgCluster) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let c = primary.client().await;
+            let v: i32 = c
+                .query_one("SELECT current_setting('server_version_num')::int", &[])
+                .await
+                .unwrap()
+                .get(0);
+            let (start, stop) = if v >= 150000 {
+                (
+                    "SELECT pg_backup_start('pgdiag standby', true)::text",
+                    "SELECT labelfile FROM pg_backup_stop(false)",
+                )
+            } else {
+                (
+                    "SELECT pg_start_backup('pgdiag standby', true, false)::text",
+                    "SELECT labelfile FROM pg_stop_backup(false, false)",
+                )
+            };
+            c.query_one(start, &[]).await.unwrap();
+            let ok = Command::new("cp")
+                .arg("-a")
+                .arg(&primary.data_dir)
+                .arg(self.data())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "copying the data directory failed");
+            let label: String = c.query_one(stop, &[]).await.unwrap().get(0);
+            for f in ["postmaster.pid", "postmaster.opts"] {
+                let _ = std::fs::remove_file(self.data().join(f));
+            }
+            std::fs::write(self.data().join("backup_label"), label).unwrap();
+            std::fs::write(self.data().join("standby.signal"), "").unwrap();
+            let auto = self.data().join("postgresql.auto.conf");
+            let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
+            text.push_str(&format!(
+                "\nprimary_conninfo = 'host=''{}'' port={} user=postgres password=''{}'''\n",
+                primary.socket_dir.display(),
+                primary.port,
+                primary.password
+            ));
+            std::fs::write(&auto, text).unwrap();
+            if let Some(u) = self.run_as {
+                let ok = Command::new("chown")
+                    .args(["-R", u])
+                    .arg(self.dir.path())
+                    .status()
+                    .unwrap();
+                assert!(ok.success());
+            }
+        });
+    }
+
+    /// Configures the standby's socket directory and hot_standby, and starts it.
+    fn start_server(self) -> Standby {
+        let s = self;
         let conf = s.data().join("postgresql.conf");
         let mut text = std::fs::read_to_string(&conf).unwrap();
         text.push_str(&format!(
