@@ -1,6 +1,7 @@
 //! `heap-fetches`: an Index Only Scan that visited the heap for a large share of its rows, because
 //! the table's visibility map is not set (the table was not vacuumed since it was loaded/changed).
 
+use super::util::round_to;
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -54,7 +55,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             .advice(advice)
             .evidence("heap_fetches", fetches)
             .evidence("rows_read", read)
-            .evidence("ratio", round3(ratio))
+            .evidence("ratio", round_to(ratio, 3))
             .evidence("table", table.clone());
         if let Some(idx) = &node.index {
             b = b.evidence("index", idx.clone());
@@ -63,7 +64,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             b = b.evidence("loops", loops);
         }
         if let Some(ms) = node.inclusive_ms {
-            b = b.evidence("scan_ms", round3(ms));
+            b = b.evidence("scan_ms", round_to(ms, 3));
         }
         b.push(out);
     }
@@ -79,10 +80,6 @@ fn table_name(node: &Node) -> String {
 
 fn fmt_count(v: f64) -> String {
     format!("{}", v.round() as i64)
-}
-
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `plan::derive`) is at least `min_share` of the statement, hottest first, at most `top_n`, each
 //! saying what kind of work the node does with a short hint, and its buffers when it is I/O heavy.
 
+use super::util::round_to;
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -40,9 +41,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         );
         let mut b = ctx
             .finding(plan, Some(node.id))
-            .evidence("exclusive_ms", r3(ex))
-            .evidence("share", r3(share))
-            .evidence("total_ms", r3(total))
+            .evidence("exclusive_ms", round_to(ex, 3))
+            .evidence("share", round_to(share, 3))
+            .evidence("total_ms", round_to(total, 3))
             .evidence("rank", (rank + 1) as u64)
             .evidence("node_type", node.node_type.clone());
         if let Some(rel) = &node.relation {
@@ -60,7 +61,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                      inside the first nodes that evaluate compiled expressions)"
                 ));
                 advice.push_str(" Most of this is JIT compilation: see the JIT finding.");
-                b = b.evidence("jit_total_ms", r3(jit));
+                b = b.evidence("jit_total_ms", round_to(jit, 3));
             }
         }
         if let Some(eb) = node.exclusive_buffers {
@@ -93,7 +94,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                 let t = exclusive_read_ms(plan, node);
                 if read > 0.0 && t >= 0.05 {
                     message.push_str(&format!(" (I/O read time {t:.1} ms)"));
-                    b = b.evidence("io_read_ms", r3(t));
+                    b = b.evidence("io_read_ms", round_to(t, 3));
                 }
                 b = b
                     .evidence("blocks_read", read)
@@ -382,10 +383,6 @@ fn fmt_blocks(blocks: f64) -> String {
     } else {
         format!("{mb:.1} MB")
     }
-}
-
-fn r3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             .to_string(),
     );
 
-    let r3 = |v: f64| (v * 1000.0).round() / 1000.0;
+    let r3 = |v: f64| super::util::round_to(v, 3);
     let mut b = ctx
         .finding(plan, None)
         .message(message)

@@ -5,6 +5,7 @@
 
 use regex::Regex;
 
+use super::util::round_to;
 use super::{Finding, RuleCtx};
 use crate::plan::{EstimateDirection, Node, Plan};
 
@@ -112,7 +113,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                 b = b
                     .evidence("outer_plan_rows", planned)
                     .evidence("outer_actual_rows", actual)
-                    .evidence("outer_misestimate_factor", round1(factor));
+                    .evidence("outer_misestimate_factor", round_to(factor, 1));
             }
         }
 
@@ -158,9 +159,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         b.message(message)
             .advice(advice.join(" "))
             .evidence("inner_loops", loops)
-            .evidence("inner_ms", round3(inner_ms))
-            .evidence("per_loop_ms", round3(per_loop))
-            .evidence("inner_share", round3(share))
+            .evidence("inner_ms", round_to(inner_ms, 3))
+            .evidence("per_loop_ms", round_to(per_loop, 3))
+            .evidence("inner_share", round_to(share, 3))
             .evidence("inner_node", inner.id)
             .push(out);
     }
@@ -285,14 +286,6 @@ fn fmt_ms(ms: f64) -> String {
     } else {
         format!("{ms:.3} ms")
     }
-}
-
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
 }
 
 #[cfg(test)]

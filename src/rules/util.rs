@@ -95,6 +95,12 @@ pub fn setting<'a>(plan: &'a Plan, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// `v` rounded to `decimals` places, for evidence figures (`12.3456` → `12.346` at 3).
+pub fn round_to(v: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (v * scale).round() / scale
+}
+
 #[cfg(test)]
 pub mod testing {
     use std::path::PathBuf;

@@ -70,7 +70,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             )
             .evidence("workers_planned", planned)
             .evidence("workers_launched", launched)
-            .evidence("gather_ms", (ms * 1000.0).round() / 1000.0);
+            .evidence("gather_ms", super::util::round_to(ms, 3));
         for (k, v) in quoted {
             b = b.evidence(k, v.clone());
         }
