@@ -11,9 +11,9 @@
 //! through `runuser`, and the directory is handed to that user, since PostgreSQL refuses to run
 //! as root.
 //!
-//! Binaries: `PGDIAG_PG_BINDIR` if set, else `/usr/lib/postgresql/15/bin`, else the newest
-//! `/usr/lib/postgresql/*/bin`, else `pg_config --bindir`. Without them the test fails with a message
-//! saying how to install them: it never skips.
+//! Binaries: `PGDIAG_PG_BINDIR` if set, else the newest `/usr/lib/postgresql/*/bin`, else
+//! `pg_config --bindir`. Without them the test fails with a message saying how to install them:
+//! it never skips.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -52,30 +52,8 @@ pub struct PgCluster {
 
 /// The directory holding `initdb`, `pg_ctl` and `postgres`, if there is one.
 pub fn find_bin_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("PGDIAG_PG_BINDIR") {
-        return Some(PathBuf::from(d));
-    }
-    let preferred = PathBuf::from("/usr/lib/postgresql/15/bin");
-    if preferred.join("initdb").is_file() {
-        return Some(preferred);
-    }
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let v: u32 = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").is_file().then_some((v, bin))
-        })
-        .collect();
-    found.sort();
-    if let Some((_, b)) = found.pop() {
-        return Some(b);
-    }
-    let out = Command::new("pg_config").arg("--bindir").output().ok()?;
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    dir.join("initdb").is_file().then_some(dir)
+    // The same search as `pgdiag demo`: one place decides where the server binaries are.
+    pgdiag::demo::find_bin_dir()
 }
 
 fn is_root() -> bool {
