@@ -9,7 +9,8 @@
 //! (e) peak heap during (c), above the baseline (the input held in memory), from a counting
 //!     global allocator.
 //!
-//! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`); `=text:N` the text parse.
+//! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`); `=text:N` the text parse;
+//! `=clean:N` / `=clean-full:N` the psql cleaner alone (quick path tried first / every pass).
 //! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
 //! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
 
@@ -171,6 +172,21 @@ fn main() {
 
     // `PGDIAG_BENCH_PROFILE=N`: only run (c) N times, for `perf record`; `text:N`: the text parse.
     if let Ok(p) = std::env::var("PGDIAG_BENCH_PROFILE") {
+        // `clean:N` / `clean-full:N`: the psql cleaner only (quick path tried first / every pass).
+        for (prefix, full) in [("clean:", false), ("clean-full:", true)] {
+            if let Some(n) = p.strip_prefix(prefix).and_then(|s| s.parse::<usize>().ok()) {
+                drop(json);
+                let text = plan_gen::to_text(&plan_gen::big_plan(seed, branches));
+                for _ in 0..n {
+                    std::hint::black_box(if full {
+                        pgdiag::plan::parse::psql::clean_full(&text)
+                    } else {
+                        pgdiag::plan::parse::psql::clean(&text)
+                    });
+                }
+                return;
+            }
+        }
         if let Some(n) = p
             .strip_prefix("text:")
             .and_then(|s| s.parse::<usize>().ok())

@@ -18,14 +18,28 @@ pub(crate) trait FastTrim {
     }
 }
 
+/// The number of ASCII spaces `b` starts with, eight bytes at a time (plan lines are indented
+/// by up to hundreds of spaces).
+#[inline]
+pub(crate) fn leading_spaces(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ 0x2020_2020_2020_2020;
+        if w != 0 {
+            return i + (w.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
 impl FastTrim for str {
     #[inline]
     fn ftrim_start(&self) -> &str {
-        let b = self.as_bytes();
-        let mut i = 0;
-        while i < b.len() && b[i] == b' ' {
-            i += 1;
-        }
+        let i = leading_spaces(self.as_bytes());
         // `i` follows ASCII bytes only, so it is a char boundary.
         let r = &self[i..];
         match r.as_bytes().first() {
@@ -188,8 +202,99 @@ fn is_prompt_line(l: &str) -> bool {
         && t.len() > first.len()
 }
 
+/// The quick path of `clean`, for the usual input: ASCII lines with at most psql's header, rules
+/// and `(N rows)` footer around the plan. It returns `None` (the full cleaner runs) on anything
+/// else the cleaner would change — a prompt, a carriage return, a non-ASCII character (Unicode
+/// frames, `↵`, `…`), a line ending in `+` or starting with `.` (continuation and wrap marks) —
+/// or when no kept line rules out line numbers, quotes, expanded display and side frames. What
+/// it returns is what the full cleaner returns for the same input.
+fn clean_quick(input: &str) -> Option<Cleaned> {
+    // Kept lines: (1-based line number, text); blank lines are kept too.
+    let mut kept: Vec<(usize, &str)> = Vec::with_capacity(input.len() / 48 + 1);
+    // Whether the previous physical line was dropped (a rule, a header or a footer).
+    let mut refuted = false;
+    for (i, l) in input.lines().enumerate() {
+        let n = i + 1;
+        if !l.is_ascii() || l.as_bytes().contains(&b'\r') {
+            return None;
+        }
+        let t = l.ftrim();
+        if t.is_empty() {
+            kept.push((n, l));
+            continue;
+        }
+        let b = t.as_bytes();
+        if b.iter().all(|c| matches!(c, b'-' | b'+' | b'=' | b'|')) {
+            if !is_rule_line(t) {
+                return None;
+            }
+            // A rule: drop the header just above it, as `clean` does.
+            let Some(j) = kept.iter().rposition(|(_, l)| !l.ftrim().is_empty()) else {
+                continue;
+            };
+            let bare = |l: &str| {
+                l.trim_matches(|c: char| is_vbar(c) || c.is_whitespace())
+                    .to_string()
+            };
+            let (jn, jl) = kept[j];
+            let h = bare(jl);
+            // The physical line above the header, when it was kept (`None`: dropped or none).
+            let above = (j > 0 && kept[j - 1].0 + 1 == jn).then(|| kept[j - 1]);
+            if h == "QUERY PLAN" {
+                kept.remove(j);
+            } else if above.is_some_and(|(_, a)| format!("{}{}", bare(a), h) == "QUERY PLAN") {
+                kept.remove(j);
+                kept.remove(j - 1);
+            } else if is_header_text(&h) {
+                let inner = jl.trim_start_matches(|c: char| is_vbar(c));
+                let lead = inner.len() - inner.ftrim_start().len();
+                let top = jn == 1 || above.is_some_and(|(_, a)| a.ftrim().is_empty());
+                if lead >= 3 && top {
+                    kept.remove(j);
+                }
+            }
+            continue;
+        }
+        if is_rows_footer(t) || t == "QUERY PLAN" {
+            continue;
+        }
+        // A prompt's first word ends in `=#`, `=>` or `-#` (`is_prompt_line`, checked on `t`, the
+        // same text after the same trim): bail out on any such word.
+        let first = &b[..b
+            .iter()
+            .position(|&c| c.is_ascii_whitespace() || c == 0x0b)
+            .unwrap_or(b.len())];
+        let prompt = first.ends_with(b"=#") || first.ends_with(b"=>") || first.ends_with(b"-#");
+        if prompt || b[b.len() - 1] == b'+' || b[0] == b'.' {
+            return None;
+        }
+        // A line with a parenthesis is never taken for a header; when it neither starts with a
+        // digit, `-`, `Q`, `|` nor ends with a quote or `|`, not every line has line numbers,
+        // quotes, expanded-display labels or side frames, so those passes change nothing.
+        if !refuted
+            && b.contains(&b'(')
+            && !matches!(b[0], b'0'..=b'9' | b'-' | b'Q' | b'|')
+            && !matches!(b[b.len() - 1], b'"' | b'\'' | b'|')
+            && !l.starts_with("QUERY PLAN |")
+        {
+            refuted = true;
+        }
+        kept.push((n, l));
+    }
+    if !refuted {
+        return None;
+    }
+    Some(finish(&kept, input.len()))
+}
+
 /// Remove psql decorations.
 pub fn clean(input: &str) -> Cleaned {
+    clean_quick(input).unwrap_or_else(|| clean_full(input))
+}
+
+/// The full cleaner (every pass); `clean` tries the quick path first.
+#[doc(hidden)]
+pub fn clean_full(input: &str) -> Cleaned {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
     // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
     let mut lines: Vec<(usize, Cow<'_, str>)> = input
@@ -321,6 +426,12 @@ pub fn clean(input: &str) -> Cleaned {
         join_next = wrapped;
     }
 
+    finish(&out_lines, input.len())
+}
+
+/// Step 4 of `clean`, shared by its quick path: the common indentation removed, trailing spaces
+/// trimmed, the text joined with its line map.
+fn finish<S: std::ops::Deref<Target = str>>(out_lines: &[(usize, S)], capacity: usize) -> Cleaned {
     // 4. Remove the indentation common to every non-blank line. In a text plan, a line that
     //    cannot start a node or property was wrapped by a terminal: its leading and trailing
     //    spaces are part of the text it continues, so it is left as it is and not counted.
@@ -336,27 +447,31 @@ pub fn clean(input: &str) -> Cleaned {
                 || l.starts_with("Plan:")
                 || l.starts_with("-   Plan:"))
         });
-    let cont: Vec<bool> = out_lines
-        .iter()
-        .map(|(_, l)| {
-            let t = l.ftrim();
-            text_mode && !t.is_empty() && super::text::is_continuation(t)
-        })
-        .collect();
-    let common = out_lines
-        .iter()
-        .zip(&cont)
-        .filter(|((_, l), c)| !l.ftrim().is_empty() && !**c)
-        .map(|((_, l), _)| l.bytes().take_while(|&b| b == b' ').count())
-        .min()
-        .unwrap_or(0);
+    // One pass: which lines continue the previous one, and the indentation common to the others.
+    let mut cont: Vec<bool> = Vec::with_capacity(out_lines.len());
+    let mut blank: Vec<bool> = Vec::with_capacity(out_lines.len());
+    let mut common = usize::MAX;
+    for (_, l) in out_lines {
+        let t = l.ftrim();
+        let c = text_mode && !t.is_empty() && super::text::is_continuation(t);
+        if !t.is_empty() && !c {
+            common = common.min(leading_spaces(l.as_bytes()));
+        }
+        cont.push(c);
+        blank.push(t.is_empty());
+    }
+    if common == usize::MAX {
+        common = 0;
+    }
 
     let mut out = Cleaned::default();
-    out.text.reserve(input.len());
+    out.text.reserve(capacity);
+    out.line_map.reserve(out_lines.len());
     let count = out_lines.len();
     for (k, (n, l)) in out_lines.iter().enumerate() {
+        let l: &str = l;
         let next_cont = k + 1 < count && cont[k + 1];
-        let s: &str = if l.ftrim().is_empty() {
+        let s: &str = if blank[k] {
             ""
         } else if cont[k] {
             if next_cont {
@@ -542,6 +657,50 @@ fn strip_frames(lines: &mut [(usize, Cow<'_, str>)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The quick path gives what the full cleaner gives, on every plan of the corpora.
+    #[test]
+    fn quick_path_matches_full() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")),
+            &mut files,
+        );
+        walk(std::path::Path::new("/work/shared/plans"), &mut files);
+        let mut quick = 0;
+        for f in &files {
+            let Ok(s) = std::fs::read_to_string(f) else {
+                continue;
+            };
+            let mut variants = vec![s.clone()];
+            // Also a few variants: a prompt line, CRLF, a trailing `+`, header rule footer.
+            variants.push(format!("   QUERY PLAN\n-----------\n{s}(3 rows)\n"));
+            variants.push(s.replace('\n', "\r\n"));
+            variants.push(format!("QUERY PLAN\n\n------\n{s}"));
+            for v in &variants {
+                if let Some(q) = clean_quick(v) {
+                    quick += 1;
+                    let full = clean_full(v);
+                    assert_eq!(q.text, full.text, "{}", f.display());
+                    assert_eq!(q.line_map, full.line_map, "{}", f.display());
+                }
+            }
+        }
+        assert!(quick > 0);
+    }
 
     #[test]
     fn header_dashes_footer_and_indent() {
