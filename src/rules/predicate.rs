@@ -398,18 +398,28 @@ pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
 }
 
 fn is_type_word(w: &str) -> bool {
-    matches!(
-        w.to_ascii_lowercase().as_str(),
-        "without" | "with" | "time" | "zone" | "varying" | "precision"
-    )
+    ["without", "with", "time", "zone", "varying", "precision"]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k))
 }
 
 fn is_keyword(w: &str) -> bool {
     if w.starts_with('"') {
         return false;
     }
+    // Lower-cased on the stack: the longest keyword has 17 bytes.
+    let mut buf = [0u8; 24];
+    if w.len() > buf.len() {
+        return false;
+    }
+    let lower = &mut buf[..w.len()];
+    lower.copy_from_slice(w.as_bytes());
+    lower.make_ascii_lowercase();
+    let Ok(lower) = std::str::from_utf8(lower) else {
+        return false;
+    };
     matches!(
-        w.to_ascii_lowercase().as_str(),
+        lower,
         "and"
             | "or"
             | "not"
@@ -469,81 +479,115 @@ enum Tok {
 }
 
 fn tokens(s: &str) -> Vec<Tok> {
-    tokens_with_text(s)
-        .into_iter()
-        .map(|(t, _)| t)
-        .filter(|t| *t != Tok::Space)
-        .collect()
+    let mut out = Vec::new();
+    scan(s, |kind, text| {
+        if let Some(t) = kind.tok(text) {
+            if t != Tok::Space {
+                out.push(t);
+            }
+        }
+    });
+    out
 }
 
 /// Split into tokens, keeping each token's text (so text can be rebuilt). String literals, quoted
 /// identifiers and numbers are single tokens.
 fn tokens_with_text(s: &str) -> Vec<(Tok, String)> {
-    let b: Vec<char> = s.chars().collect();
     let mut out = Vec::new();
+    scan(s, |kind, text| {
+        if let Some(t) = kind.tok(text) {
+            out.push((t, text.to_string()));
+        }
+    });
+    out
+}
+
+/// A token's kind, before its text is copied (see `scan`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Ident,
+    Dot,
+    Open,
+    Close,
+    Cast,
+    Space,
+    Other,
+}
+
+impl Kind {
+    fn tok(self, text: &str) -> Option<Tok> {
+        Some(match self {
+            Kind::Ident => Tok::Ident(text.to_string()),
+            Kind::Dot => Tok::Dot,
+            Kind::Open => Tok::Open,
+            Kind::Close => Tok::Close,
+            Kind::Cast => Tok::Cast,
+            Kind::Space => Tok::Space,
+            Kind::Other => Tok::Other,
+        })
+    }
+}
+
+/// The tokenizer: calls `emit` with each token's kind and text, in order, without allocating
+/// (conditions are tokenized many times over on big plans).
+fn scan(s: &str, mut emit: impl FnMut(Kind, &str)) {
+    let at = |i: usize| s[i..].chars().next();
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
+    while let Some(c) = at(i) {
         let start = i;
-        let tok = if c == '\'' {
-            i += 1;
-            while i < b.len() {
-                if b[i] == '\'' {
-                    if b.get(i + 1) == Some(&'\'') {
+        i += c.len_utf8();
+        let kind = if c == '\'' || c == '"' {
+            // Up to the closing quote (a doubled quote is part of the text), or the end.
+            while let Some(d) = at(i) {
+                if d == c {
+                    if at(i + 1) == Some(c) {
                         i += 2;
                         continue;
                     }
                     break;
                 }
+                i += d.len_utf8();
+            }
+            if i < s.len() {
                 i += 1;
             }
-            i = (i + 1).min(b.len());
-            Tok::Other
-        } else if c == '"' {
-            i += 1;
-            while i < b.len() {
-                if b[i] == '"' {
-                    if b.get(i + 1) == Some(&'"') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
+            if c == '"' {
+                Kind::Ident
+            } else {
+                Kind::Other
             }
-            i = (i + 1).min(b.len());
-            let text: String = b[start..i].iter().collect();
-            out.push((Tok::Ident(text.clone()), text));
-            continue;
         } else if c.is_alphabetic() || c == '_' {
-            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '$') {
-                i += 1;
+            while let Some(d) = at(i) {
+                if d.is_alphanumeric() || d == '_' || d == '$' {
+                    i += d.len_utf8();
+                } else {
+                    break;
+                }
             }
-            let text: String = b[start..i].iter().collect();
-            out.push((Tok::Ident(text.clone()), text));
-            continue;
+            Kind::Ident
         } else if c.is_ascii_digit() || c == '$' {
-            i += 1;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '.' || b[i] == '_') {
-                i += 1;
+            while let Some(d) = at(i) {
+                if d.is_ascii_alphanumeric() || d == '.' || d == '_' {
+                    i += 1;
+                } else {
+                    break;
+                }
             }
-            Tok::Other
-        } else if c == ':' && b.get(i + 1) == Some(&':') {
-            i += 2;
-            Tok::Cast
-        } else {
+            Kind::Other
+        } else if c == ':' && at(i) == Some(':') {
             i += 1;
+            Kind::Cast
+        } else {
             match c {
-                '.' => Tok::Dot,
-                '(' | '[' => Tok::Open,
-                ')' | ']' => Tok::Close,
-                c if c.is_whitespace() => Tok::Space,
-                _ => Tok::Other,
+                '.' => Kind::Dot,
+                '(' | '[' => Kind::Open,
+                ')' | ']' => Kind::Close,
+                c if c.is_whitespace() => Kind::Space,
+                _ => Kind::Other,
             }
         };
-        out.push((tok, b[start..i].iter().collect()));
+        emit(kind, &s[start..i]);
     }
-    out
 }
 
 /// The deepest parenthesis nesting (quotes ignored: an upper bound is enough).
@@ -565,19 +609,16 @@ fn max_depth(s: &str) -> usize {
 /// Parentheses balance (outside quotes).
 fn balanced(s: &str) -> bool {
     let mut depth = 0i64;
-    for (t, _) in tokens_with_text(s) {
-        match t {
-            Tok::Open => depth += 1,
-            Tok::Close => {
-                depth -= 1;
-                if depth < 0 {
-                    return false;
-                }
-            }
-            _ => {}
+    let mut ok = true;
+    scan(s, |kind, _| match kind {
+        Kind::Open => depth += 1,
+        Kind::Close => {
+            depth -= 1;
+            ok &= depth >= 0;
         }
-    }
-    depth == 0
+        _ => {}
+    });
+    ok && depth == 0
 }
 
 /// Remove parentheses that wrap the whole text: `((a = 1))` → `a = 1`.
@@ -591,8 +632,7 @@ pub fn strip_outer_parens(s: &str) -> &str {
         let mut depth = 0i64;
         let mut closes_at_end = false;
         let mut in_quote: Option<char> = None;
-        let chars: Vec<(usize, char)> = s.char_indices().collect();
-        for (n, &(_, c)) in chars.iter().enumerate() {
+        for (n, c) in s.char_indices() {
             if let Some(q) = in_quote {
                 if c == q {
                     in_quote = None;
@@ -605,7 +645,8 @@ pub fn strip_outer_parens(s: &str) -> &str {
                 ')' => {
                     depth -= 1;
                     if depth == 0 {
-                        closes_at_end = n == chars.len() - 1;
+                        // `)` is one byte: the last character when it ends the text.
+                        closes_at_end = n + 1 == s.len();
                         break;
                     }
                 }
