@@ -348,19 +348,26 @@ fn unqualify(s: &str, own: &[&str]) -> String {
 /// Columns mentioned in `s`: (the scan's own, those of other relations), in order of appearance.
 /// Function names, type names after `::`, keywords and parameters are not columns.
 pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
-    let toks = tokens(s);
+    // Borrowed tokens (no string per token): this runs for every term of every filter.
+    let mut toks: Vec<(Kind, &str)> = Vec::new();
+    scan(s, |kind, text| {
+        if kind != Kind::Space {
+            toks.push((kind, text));
+        }
+    });
+    let kind_at = |j: usize| toks.get(j).map(|t| t.0);
     let mut mine = Vec::new();
     let mut outer = Vec::new();
     let mut i = 0;
     let mut after_cast = false;
     while i < toks.len() {
-        match &toks[i] {
-            Tok::Cast => after_cast = true,
-            Tok::Ident(name) => {
+        match toks[i] {
+            (Kind::Cast, _) => after_cast = true,
+            (Kind::Ident, name) => {
                 if after_cast {
                     // Type names, possibly several words (`timestamp without time zone`).
                     i += 1;
-                    while let Some(Tok::Ident(w)) = toks.get(i) {
+                    while let Some(&(Kind::Ident, w)) = toks.get(i) {
                         if is_type_word(w) {
                             i += 1;
                         } else {
@@ -370,31 +377,39 @@ pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
                     after_cast = false;
                     continue;
                 }
-                let next = toks.get(i + 1);
-                if matches!(next, Some(Tok::Open)) || is_keyword(name) {
+                let next = kind_at(i + 1);
+                if next == Some(Kind::Open) || is_keyword(name) {
                     // a function name or a keyword
-                } else if matches!(next, Some(Tok::Dot)) {
-                    if let Some(Tok::Ident(col)) = toks.get(i + 2) {
-                        if !matches!(toks.get(i + 3), Some(Tok::Open)) {
+                } else if next == Some(Kind::Dot) {
+                    if let Some(&(Kind::Ident, col)) = toks.get(i + 2) {
+                        if kind_at(i + 3) != Some(Kind::Open) {
                             if is_own(name, own) {
-                                push_unique(&mut mine, col.clone());
+                                push_unique_str(&mut mine, col);
                             } else {
-                                push_unique(&mut outer, format!("{name}.{col}"));
+                                let q = format!("{name}.{col}");
+                                push_unique(&mut outer, q);
                             }
                         }
                     }
                     i += 3;
                     continue;
                 } else {
-                    push_unique(&mut mine, name.clone());
+                    push_unique_str(&mut mine, name);
                 }
             }
-            Tok::Other => after_cast = false,
+            (Kind::Other, _) => after_cast = false,
             _ => {}
         }
         i += 1;
     }
     (mine, outer)
+}
+
+/// `push_unique`, copying `s` only when it is new.
+fn push_unique_str(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
 }
 
 fn is_type_word(w: &str) -> bool {
@@ -530,7 +545,7 @@ impl Kind {
 
 /// The tokenizer: calls `emit` with each token's kind and text, in order, without allocating
 /// (conditions are tokenized many times over on big plans).
-fn scan(s: &str, mut emit: impl FnMut(Kind, &str)) {
+fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
     let at = |i: usize| s[i..].chars().next();
     let mut i = 0;
     while let Some(c) = at(i) {
