@@ -23,29 +23,11 @@ use crate::plan::model::{
 const RED_ZONE: usize = 64 * 1024;
 const STACK_SIZE: usize = 2 * 1024 * 1024;
 
-/// How many nodes `text` holds, at most (`"Node Type"` printed once per node), to size the
-/// arena once: a 50,000-node arena grown by doubling copies ~85 MB and faults twice the pages.
-/// Counts only the key followed by `:` (a query text mentioning it does not count), so the
-/// reservation never exceeds what the nodes themselves would take.
-fn node_count_hint(text: &str) -> usize {
-    memchr::memmem::find_iter(text.as_bytes(), b"\"Node Type\"")
-        .filter(|&at| {
-            text.as_bytes()[at + 11..]
-                .iter()
-                .find(|b| !b.is_ascii_whitespace())
-                == Some(&b':')
-        })
-        .count()
-}
-
 /// Parse JSON text holding one plan, an array of plans, or several such documents in a row.
 pub fn parse_plans(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
-    let plans = TopSeed {
-        hint: node_count_hint(text),
-    }
-    .deserialize(&mut de)?;
+    let plans = TopSeed.deserialize(&mut de)?;
     match de.end() {
         Ok(()) => Ok(plans),
         // Trailing text: several documents in one file (one EXPLAIN output after another).
@@ -73,7 +55,7 @@ fn parse_stream(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
         let doc = &trimmed[..end];
         let mut de = serde_json::Deserializer::from_str(doc);
         de.disable_recursion_limit();
-        let mut plans = TopSeed { hint: 0 }
+        let mut plans = TopSeed
             .deserialize(&mut de)
             .map_err(|e| relocate(e, text, offset))?;
         // Each document's plans start on the document's own line.
@@ -104,13 +86,13 @@ fn relocate(e: serde_json::Error, text: &str, offset: usize) -> serde_json::Erro
 /// Build plans from the text reader's document (see `doc.rs`). Through `serde_stacker` like
 /// the JSON path: a deep plan must not overflow the stack.
 pub fn plans_from_doc(doc: super::doc::Doc) -> Result<Vec<Plan>, serde_json::Error> {
-    TopSeed { hint: 0 }.deserialize(serde_stacker::Deserializer::new(doc))
+    TopSeed.deserialize(serde_stacker::Deserializer::new(doc))
 }
 
 /// Build plans from a JSON-shaped value (the output of the YAML and XML readers).
 /// Through `serde_stacker` like the JSON path: a 10,000-deep plan must not overflow the stack.
 pub fn plans_from_value(value: serde_json::Value) -> Result<Vec<Plan>, serde_json::Error> {
-    TopSeed { hint: 0 }.deserialize(serde_stacker::Deserializer::new(value))
+    TopSeed.deserialize(serde_stacker::Deserializer::new(value))
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -878,10 +860,7 @@ fn planning_from_value(plan: &mut Plan, v: &serde_json::Value) {
     plan.planning_memory_allocated_kb = v.get("Memory Allocated").and_then(num_of);
 }
 
-/// `hint`: nodes expected (see `node_count_hint`), reserved in the arena up front.
-struct PlanSeed {
-    hint: usize,
-}
+struct PlanSeed;
 
 impl<'de> DeserializeSeed<'de> for PlanSeed {
     type Value = Plan;
@@ -897,7 +876,6 @@ impl<'de> Visitor<'de> for PlanSeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Plan, A::Error> {
         let mut plan = Plan::default();
-        plan.nodes.reserve_exact(self.hint);
         let mut saw_plan = false;
         while let Some(Str(key)) = map.next_key()? {
             match key.as_str() {
@@ -956,11 +934,8 @@ impl<'de> Visitor<'de> for PlanSeed {
     }
 }
 
-/// The top of a document: one plan object, or an array of them; `hint` as in `PlanSeed`, for
-/// all of them.
-struct TopSeed {
-    hint: usize,
-}
+/// The top of a document: one plan object, or an array of them.
+struct TopSeed;
 
 impl<'de> DeserializeSeed<'de> for TopSeed {
     type Value = Vec<Plan>;
@@ -976,9 +951,7 @@ impl<'de> Visitor<'de> for TopSeed {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Plan>, A::Error> {
         let mut out = Vec::new();
-        let mut hint = self.hint;
-        while let Some(p) = seq.next_element_seed(PlanSeed { hint })? {
-            hint = hint.saturating_sub(p.nodes.len());
+        while let Some(p) = seq.next_element_seed(PlanSeed)? {
             out.push(p);
         }
         if out.is_empty() {
@@ -987,6 +960,6 @@ impl<'de> Visitor<'de> for TopSeed {
         Ok(out)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<Plan>, A::Error> {
-        Ok(vec![PlanSeed { hint: self.hint }.visit_map(map)?])
+        Ok(vec![PlanSeed.visit_map(map)?])
     }
 }
