@@ -11,6 +11,7 @@
 //!
 //! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`); `=text:N` the text parse;
 //! `=clean:N` / `=clean-full:N` the psql cleaner alone (quick path tried first / every pass).
+//! `=validate:N` only (a) and `=parse:N` only (b) (to compare instruction counts under callgrind).
 //! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
 //! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
 
@@ -198,7 +199,31 @@ fn main() {
             }
             return;
         }
-        let n: usize = p.parse().expect("PGDIAG_BENCH_PROFILE=N or text:N");
+        // `validate:N` (a) and `parse:N` (b) alone, to compare instruction counts with (c).
+        if let Some(n) = p
+            .strip_prefix("validate:")
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            for _ in 0..n {
+                std::hint::black_box(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(json.as_bytes())
+                        .expect("valid JSON"),
+                );
+            }
+            return;
+        }
+        if let Some(n) = p
+            .strip_prefix("parse:")
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            for _ in 0..n {
+                std::hint::black_box(parse_source("big.json", &json).expect("parses"));
+            }
+            return;
+        }
+        let n: usize = p
+            .parse()
+            .expect("PGDIAG_BENCH_PROFILE=N, validate:N, parse:N or text:N");
         for _ in 0..n {
             let plans = parse_source("big.json", &json).expect("parses");
             std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));

@@ -132,23 +132,23 @@ pub fn derive(plan: &mut Plan) {
 
     for i in 0..n {
         let node = &plan.nodes[i];
-        let children: Vec<usize> = node
-            .children
-            .iter()
-            .copied()
-            .filter(|&c| !is_cte_subplan[c] && !moved_initplan[c])
-            .chain(initplan_charges[i].iter().copied())
-            .collect();
-        let exclusive = node.inclusive_ms.map(|inc| {
-            let kids: f64 = children
+        // Iterated in place (twice at most): no list collected per node.
+        let children = || {
+            node.children
                 .iter()
-                .map(|&c| plan.nodes[c].inclusive_ms.unwrap_or(0.0))
+                .copied()
+                .filter(|&c| !is_cte_subplan[c] && !moved_initplan[c])
+                .chain(initplan_charges[i].iter().copied())
+        };
+        let exclusive = node.inclusive_ms.map(|inc| {
+            let kids: f64 = children()
+                .map(|c| plan.nodes[c].inclusive_ms.unwrap_or(0.0))
                 .sum();
             (inc - kids - cte_time_charge[i]).max(0.0)
         });
         let exclusive_buffers = node.buffers.map(|b| {
             let mut kids = Buffers::default();
-            for &c in &children {
+            for c in children() {
                 if let Some(cb) = plan.nodes[c].buffers {
                     kids.add(&cb);
                 }

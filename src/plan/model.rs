@@ -331,6 +331,12 @@ impl Node {
     /// The name a reader knows the node by: `Seq Scan on orders o`, `Hash Join`, …
     pub fn label(&self) -> String {
         let mut s = String::new();
+        self.write_label(&mut s);
+        s
+    }
+
+    /// `label`, appended to `s`.
+    pub fn write_label(&self, s: &mut String) {
         if self.parallel_aware {
             s.push_str("Parallel ");
         }
@@ -384,7 +390,6 @@ impl Node {
                 }
             }
         }
-        s
     }
 }
 
@@ -416,15 +421,22 @@ impl Plan {
 
     /// A readable path from the root to a node: `Hash Join > Seq Scan on orders`.
     pub fn path(&self, id: usize) -> String {
-        let mut chain = Vec::new();
+        // Labels written straight into one string (a finding carries its path, and big plans
+        // have thousands of findings): no label or chain allocated per ancestor.
+        let mut chain = Vec::with_capacity(self.nodes[id].depth + 1);
         let mut cur = Some(id);
         while let Some(i) = cur {
-            let n = &self.nodes[i];
-            chain.push(n.label());
-            cur = n.parent;
+            chain.push(i);
+            cur = self.nodes[i].parent;
         }
-        chain.reverse();
-        chain.join(" > ")
+        let mut s = String::with_capacity(chain.len() * 24);
+        for (k, &i) in chain.iter().rev().enumerate() {
+            if k > 0 {
+                s.push_str(" > ");
+            }
+            self.nodes[i].write_label(&mut s);
+        }
+        s
     }
 
     /// Ids of the node's ancestors, nearest first.

@@ -348,19 +348,26 @@ fn unqualify(s: &str, own: &[&str]) -> String {
 /// Columns mentioned in `s`: (the scan's own, those of other relations), in order of appearance.
 /// Function names, type names after `::`, keywords and parameters are not columns.
 pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
-    let toks = tokens(s);
+    // Borrowed tokens (no string per token): this runs for every term of every filter.
+    let mut toks: Vec<(Kind, &str)> = Vec::new();
+    scan(s, |kind, text| {
+        if kind != Kind::Space {
+            toks.push((kind, text));
+        }
+    });
+    let kind_at = |j: usize| toks.get(j).map(|t| t.0);
     let mut mine = Vec::new();
     let mut outer = Vec::new();
     let mut i = 0;
     let mut after_cast = false;
     while i < toks.len() {
-        match &toks[i] {
-            Tok::Cast => after_cast = true,
-            Tok::Ident(name) => {
+        match toks[i] {
+            (Kind::Cast, _) => after_cast = true,
+            (Kind::Ident, name) => {
                 if after_cast {
                     // Type names, possibly several words (`timestamp without time zone`).
                     i += 1;
-                    while let Some(Tok::Ident(w)) = toks.get(i) {
+                    while let Some(&(Kind::Ident, w)) = toks.get(i) {
                         if is_type_word(w) {
                             i += 1;
                         } else {
@@ -370,26 +377,27 @@ pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
                     after_cast = false;
                     continue;
                 }
-                let next = toks.get(i + 1);
-                if matches!(next, Some(Tok::Open)) || is_keyword(name) {
+                let next = kind_at(i + 1);
+                if next == Some(Kind::Open) || is_keyword(name) {
                     // a function name or a keyword
-                } else if matches!(next, Some(Tok::Dot)) {
-                    if let Some(Tok::Ident(col)) = toks.get(i + 2) {
-                        if !matches!(toks.get(i + 3), Some(Tok::Open)) {
+                } else if next == Some(Kind::Dot) {
+                    if let Some(&(Kind::Ident, col)) = toks.get(i + 2) {
+                        if kind_at(i + 3) != Some(Kind::Open) {
                             if is_own(name, own) {
-                                push_unique(&mut mine, col.clone());
+                                push_unique_str(&mut mine, col);
                             } else {
-                                push_unique(&mut outer, format!("{name}.{col}"));
+                                let q = format!("{name}.{col}");
+                                push_unique(&mut outer, q);
                             }
                         }
                     }
                     i += 3;
                     continue;
                 } else {
-                    push_unique(&mut mine, name.clone());
+                    push_unique_str(&mut mine, name);
                 }
             }
-            Tok::Other => after_cast = false,
+            (Kind::Other, _) => after_cast = false,
             _ => {}
         }
         i += 1;
@@ -397,19 +405,36 @@ pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
     (mine, outer)
 }
 
+/// `push_unique`, copying `s` only when it is new.
+fn push_unique_str(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
 fn is_type_word(w: &str) -> bool {
-    matches!(
-        w.to_ascii_lowercase().as_str(),
-        "without" | "with" | "time" | "zone" | "varying" | "precision"
-    )
+    ["without", "with", "time", "zone", "varying", "precision"]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k))
 }
 
 fn is_keyword(w: &str) -> bool {
     if w.starts_with('"') {
         return false;
     }
+    // Lower-cased on the stack: the longest keyword has 17 bytes.
+    let mut buf = [0u8; 24];
+    if w.len() > buf.len() {
+        return false;
+    }
+    let lower = &mut buf[..w.len()];
+    lower.copy_from_slice(w.as_bytes());
+    lower.make_ascii_lowercase();
+    let Ok(lower) = std::str::from_utf8(lower) else {
+        return false;
+    };
     matches!(
-        w.to_ascii_lowercase().as_str(),
+        lower,
         "and"
             | "or"
             | "not"
@@ -469,81 +494,115 @@ enum Tok {
 }
 
 fn tokens(s: &str) -> Vec<Tok> {
-    tokens_with_text(s)
-        .into_iter()
-        .map(|(t, _)| t)
-        .filter(|t| *t != Tok::Space)
-        .collect()
+    let mut out = Vec::new();
+    scan(s, |kind, text| {
+        if let Some(t) = kind.tok(text) {
+            if t != Tok::Space {
+                out.push(t);
+            }
+        }
+    });
+    out
 }
 
 /// Split into tokens, keeping each token's text (so text can be rebuilt). String literals, quoted
 /// identifiers and numbers are single tokens.
 fn tokens_with_text(s: &str) -> Vec<(Tok, String)> {
-    let b: Vec<char> = s.chars().collect();
     let mut out = Vec::new();
+    scan(s, |kind, text| {
+        if let Some(t) = kind.tok(text) {
+            out.push((t, text.to_string()));
+        }
+    });
+    out
+}
+
+/// A token's kind, before its text is copied (see `scan`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Ident,
+    Dot,
+    Open,
+    Close,
+    Cast,
+    Space,
+    Other,
+}
+
+impl Kind {
+    fn tok(self, text: &str) -> Option<Tok> {
+        Some(match self {
+            Kind::Ident => Tok::Ident(text.to_string()),
+            Kind::Dot => Tok::Dot,
+            Kind::Open => Tok::Open,
+            Kind::Close => Tok::Close,
+            Kind::Cast => Tok::Cast,
+            Kind::Space => Tok::Space,
+            Kind::Other => Tok::Other,
+        })
+    }
+}
+
+/// The tokenizer: calls `emit` with each token's kind and text, in order, without allocating
+/// (conditions are tokenized many times over on big plans).
+fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
+    let at = |i: usize| s[i..].chars().next();
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
+    while let Some(c) = at(i) {
         let start = i;
-        let tok = if c == '\'' {
-            i += 1;
-            while i < b.len() {
-                if b[i] == '\'' {
-                    if b.get(i + 1) == Some(&'\'') {
+        i += c.len_utf8();
+        let kind = if c == '\'' || c == '"' {
+            // Up to the closing quote (a doubled quote is part of the text), or the end.
+            while let Some(d) = at(i) {
+                if d == c {
+                    if at(i + 1) == Some(c) {
                         i += 2;
                         continue;
                     }
                     break;
                 }
+                i += d.len_utf8();
+            }
+            if i < s.len() {
                 i += 1;
             }
-            i = (i + 1).min(b.len());
-            Tok::Other
-        } else if c == '"' {
-            i += 1;
-            while i < b.len() {
-                if b[i] == '"' {
-                    if b.get(i + 1) == Some(&'"') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
+            if c == '"' {
+                Kind::Ident
+            } else {
+                Kind::Other
             }
-            i = (i + 1).min(b.len());
-            let text: String = b[start..i].iter().collect();
-            out.push((Tok::Ident(text.clone()), text));
-            continue;
         } else if c.is_alphabetic() || c == '_' {
-            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '$') {
-                i += 1;
+            while let Some(d) = at(i) {
+                if d.is_alphanumeric() || d == '_' || d == '$' {
+                    i += d.len_utf8();
+                } else {
+                    break;
+                }
             }
-            let text: String = b[start..i].iter().collect();
-            out.push((Tok::Ident(text.clone()), text));
-            continue;
+            Kind::Ident
         } else if c.is_ascii_digit() || c == '$' {
-            i += 1;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '.' || b[i] == '_') {
-                i += 1;
+            while let Some(d) = at(i) {
+                if d.is_ascii_alphanumeric() || d == '.' || d == '_' {
+                    i += 1;
+                } else {
+                    break;
+                }
             }
-            Tok::Other
-        } else if c == ':' && b.get(i + 1) == Some(&':') {
-            i += 2;
-            Tok::Cast
-        } else {
+            Kind::Other
+        } else if c == ':' && at(i) == Some(':') {
             i += 1;
+            Kind::Cast
+        } else {
             match c {
-                '.' => Tok::Dot,
-                '(' | '[' => Tok::Open,
-                ')' | ']' => Tok::Close,
-                c if c.is_whitespace() => Tok::Space,
-                _ => Tok::Other,
+                '.' => Kind::Dot,
+                '(' | '[' => Kind::Open,
+                ')' | ']' => Kind::Close,
+                c if c.is_whitespace() => Kind::Space,
+                _ => Kind::Other,
             }
         };
-        out.push((tok, b[start..i].iter().collect()));
+        emit(kind, &s[start..i]);
     }
-    out
 }
 
 /// The deepest parenthesis nesting (quotes ignored: an upper bound is enough).
@@ -565,19 +624,16 @@ fn max_depth(s: &str) -> usize {
 /// Parentheses balance (outside quotes).
 fn balanced(s: &str) -> bool {
     let mut depth = 0i64;
-    for (t, _) in tokens_with_text(s) {
-        match t {
-            Tok::Open => depth += 1,
-            Tok::Close => {
-                depth -= 1;
-                if depth < 0 {
-                    return false;
-                }
-            }
-            _ => {}
+    let mut ok = true;
+    scan(s, |kind, _| match kind {
+        Kind::Open => depth += 1,
+        Kind::Close => {
+            depth -= 1;
+            ok &= depth >= 0;
         }
-    }
-    depth == 0
+        _ => {}
+    });
+    ok && depth == 0
 }
 
 /// Remove parentheses that wrap the whole text: `((a = 1))` → `a = 1`.
@@ -591,8 +647,7 @@ pub fn strip_outer_parens(s: &str) -> &str {
         let mut depth = 0i64;
         let mut closes_at_end = false;
         let mut in_quote: Option<char> = None;
-        let chars: Vec<(usize, char)> = s.char_indices().collect();
-        for (n, &(_, c)) in chars.iter().enumerate() {
+        for (n, c) in s.char_indices() {
             if let Some(q) = in_quote {
                 if c == q {
                     in_quote = None;
@@ -605,7 +660,8 @@ pub fn strip_outer_parens(s: &str) -> &str {
                 ')' => {
                     depth -= 1;
                     if depth == 0 {
-                        closes_at_end = n == chars.len() - 1;
+                        // `)` is one byte: the last character when it ends the text.
+                        closes_at_end = n + 1 == s.len();
                         break;
                     }
                 }

@@ -16,11 +16,18 @@ use crate::plan::model::{
     Buffers, IoTimings, Jit, Node, Plan, Serialization, Trigger, Wal, Worker,
 };
 
+/// Red zone and new-stack size for `stacker::maybe_grow` at the recursive seeds (`NodeSeed`,
+/// `Verbatim`): the values `serde_stacker` uses. Only these seeds recurse (serde_json skips
+/// ignored values without recursion), so the JSON path checks the stack once per node instead of
+/// wrapping the deserializer, which checked it on every value.
+const RED_ZONE: usize = 64 * 1024;
+const STACK_SIZE: usize = 2 * 1024 * 1024;
+
 /// Parse JSON text holding one plan, an array of plans, or several such documents in a row.
 pub fn parse_plans(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
-    let plans = TopSeed.deserialize(serde_stacker::Deserializer::new(&mut de))?;
+    let plans = TopSeed.deserialize(&mut de)?;
     match de.end() {
         Ok(()) => Ok(plans),
         // Trailing text: several documents in one file (one EXPLAIN output after another).
@@ -48,9 +55,8 @@ fn parse_stream(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
         let doc = &trimmed[..end];
         let mut de = serde_json::Deserializer::from_str(doc);
         de.disable_recursion_limit();
-        let de2 = serde_stacker::Deserializer::new(&mut de);
         let mut plans = TopSeed
-            .deserialize(de2)
+            .deserialize(&mut de)
             .map_err(|e| relocate(e, text, offset))?;
         // Each document's plans start on the document's own line.
         let line = text[..offset].matches('\n').count() + 1;
@@ -107,7 +113,7 @@ impl<'de> DeserializeSeed<'de> for Verbatim {
             d.deserialize_ignored_any(IgnoredAny)?;
             return Ok(serde_json::Value::Null);
         }
-        d.deserialize_any(self)
+        stacker::maybe_grow(RED_ZONE, STACK_SIZE, || d.deserialize_any(self))
     }
 }
 
@@ -450,7 +456,8 @@ struct NodeSeed<'a> {
 impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        // The one recursion of a plan (node → `Plans` → node): grow the stack here.
+        stacker::maybe_grow(RED_ZONE, STACK_SIZE, || d.deserialize_map(self))
     }
 }
 
@@ -641,12 +648,12 @@ impl<'de> Visitor<'de> for ChildrenSeed<'_> {
     }
     /// XML and YAML readers may hand a single child as an object rather than a list.
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        NodeSeed {
+        let seed = NodeSeed {
             arena: self.arena,
             parent: Some(self.parent),
             depth: self.depth,
-        }
-        .visit_map(map)
+        };
+        stacker::maybe_grow(RED_ZONE, STACK_SIZE, || seed.visit_map(map))
     }
 }
 
