@@ -1,7 +1,7 @@
 //! `heap-fetches`: an Index Only Scan that visited the heap for a large share of its rows, because
 //! the table's visibility map is not set (the table was not vacuumed since it was loaded/changed).
 
-use super::util::round_to;
+use super::util::{self, round_to};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -48,8 +48,8 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                  {table} are not all-visible in the visibility map, so the index-only scan \
                  visits the table anyway",
                 node.label(),
-                fmt_count(fetches),
-                fmt_count(read),
+                util::whole(fetches),
+                util::whole(read),
                 ratio * 100.0
             ))
             .advice(advice)
@@ -76,10 +76,6 @@ fn table_name(node: &Node) -> String {
         (None, Some(r)) => r.clone(),
         _ => "the table".to_string(),
     }
-}
-
-fn fmt_count(v: f64) -> String {
-    format!("{}", v.round() as i64)
 }
 
 #[cfg(test)]

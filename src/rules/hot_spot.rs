@@ -2,7 +2,7 @@
 //! `plan::derive`) is at least `min_share` of the statement, hottest first, at most `top_n`, each
 //! saying what kind of work the node does with a short hint, and its buffers when it is I/O heavy.
 
-use super::util::round_to;
+use super::util::{self, round_to};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -35,8 +35,8 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         let mut message = format!(
             "{} spent {} of {} here ({:.0}% of the statement, by its own work): {what}",
             node.label(),
-            fmt_ms(ex),
-            fmt_ms(total),
+            util::ms(ex),
+            util::ms(total),
             share * 100.0
         );
         let mut b = ctx
@@ -124,7 +124,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
     let table = n.relation.clone().unwrap_or_else(|| "a table".into());
     let rows = n
         .total_actual_rows()
-        .map(fmt_count)
+        .map(util::whole)
         .unwrap_or_else(|| "?".into());
     let input = n
         .children
@@ -137,7 +137,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             )
         })
         .and_then(|c| c.total_actual_rows())
-        .map(fmt_count)
+        .map(util::whole)
         .unwrap_or_else(|| "?".into());
     // Below a Gather, `loops` counts the processes running the node, not repeated runs.
     let processes = plan
@@ -146,8 +146,10 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         .map(|g| g.workers_launched.unwrap_or(0.0) + 1.0);
     let rescans = n.loops() / processes.unwrap_or(1.0).max(1.0);
     let loops = match processes {
-        Some(p) if p > 1.0 && rescans <= 1.0 => format!(" in {} parallel processes", fmt_count(p)),
-        _ if n.loops() > 1.0 => format!(" in {} loops", fmt_count(n.loops())),
+        Some(p) if p > 1.0 && rescans <= 1.0 => {
+            format!(" in {} parallel processes", util::whole(p))
+        }
+        _ if n.loops() > 1.0 => format!(" in {} loops", util::whole(n.loops())),
         _ => String::new(),
     };
     match n.node_type.as_str() {
@@ -159,7 +161,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             let what = if removed > 0.0 {
                 format!(
                     "scanning all of {table}{loops}, returning {rows} rows and discarding {} with its filter",
-                    fmt_count(removed)
+                    util::whole(removed)
                 )
             } else {
                 format!("scanning all of {table}{loops}, returning {rows} rows")
@@ -186,7 +188,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             };
             let mut what = format!("{kind} of {table} using {idx}{loops}, returning {rows} rows");
             if let Some(h) = n.heap_fetches.filter(|h| *h > 0.0) {
-                what.push_str(&format!(", {} heap fetches", fmt_count(h)));
+                what.push_str(&format!(", {} heap fetches", util::whole(h)));
             }
             let hint = if rescans > 1.0 {
                 "It is run once per outer row: the cost is the loop count; fewer outer rows or a \
@@ -205,7 +207,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
                 "reading the heap pages of {table} found by a bitmap{loops}, returning {rows} rows"
             );
             if let Some(l) = n.lossy_heap_blocks.filter(|l| *l > 0.0) {
-                what.push_str(&format!(" ({} lossy blocks rechecked)", fmt_count(l)));
+                what.push_str(&format!(" ({} lossy blocks rechecked)", util::whole(l)));
             }
             (
                 what,
@@ -232,7 +234,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             if let Some(m) = &n.sort_method {
                 what.push_str(&format!(" ({m}"));
                 if let (Some(kb), Some(t)) = (n.sort_space_used_kb, &n.sort_space_type) {
-                    what.push_str(&format!(", {} kB {}", fmt_count(kb), t.to_lowercase()));
+                    what.push_str(&format!(", {} kB {}", util::whole(kb), t.to_lowercase()));
                 }
                 what.push(')');
             }
@@ -252,7 +254,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         "Hash" => {
             let mut what = format!("building a hash table from {input} rows");
             if let Some(b) = n.hash_batches.filter(|b| *b > 1.0) {
-                what.push_str(&format!(" in {} batches", fmt_count(b)));
+                what.push_str(&format!(" in {} batches", util::whole(b)));
             }
             let hint = if n.hash_batches.is_some_and(|b| b > 1.0) {
                 "Several batches mean it did not fit in memory: raise `work_mem` (or \
@@ -275,7 +277,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             if let Some(r) = n.rows_removed_by_join_filter.filter(|r| *r > 0.0) {
                 what.push_str(&format!(
                     ", discarding {} rows with its join filter",
-                    fmt_count(r * n.loops())
+                    util::whole(r * n.loops())
                 ));
             }
             (
@@ -359,20 +361,6 @@ fn exclusive_read_ms(plan: &Plan, n: &Node) -> f64 {
         .map(own)
         .sum();
     (own(n) - kids).max(0.0)
-}
-
-fn fmt_count(v: f64) -> String {
-    format!("{}", v.round() as i64)
-}
-
-fn fmt_ms(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0} ms")
-    } else if ms >= 1.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{ms:.3} ms")
-    }
 }
 
 /// Blocks of 8 kB, readable.

@@ -5,7 +5,7 @@
 
 use regex::Regex;
 
-use super::util::round_to;
+use super::util::{self, round_to};
 use super::{Finding, RuleCtx};
 use crate::plan::{EstimateDirection, Node, Plan};
 
@@ -143,8 +143,8 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             nl.label(),
             inner.label(),
             fmt_rows(loops),
-            fmt_ms(per_loop),
-            fmt_ms(inner_ms),
+            util::ms(per_loop),
+            util::ms(inner_ms),
             share * 100.0
         );
         // The join filter runs in the Nested Loop itself, for every inner row of every loop.
@@ -275,16 +275,6 @@ fn fmt_rows(v: f64) -> String {
         format!("{}", v.round() as i64)
     } else {
         format!("{v:.1}")
-    }
-}
-
-fn fmt_ms(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0} ms")
-    } else if ms >= 1.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{ms:.3} ms")
     }
 }
 

@@ -27,6 +27,23 @@ pub fn count(n: f64) -> String {
     }
 }
 
+/// `1234567.4` → `1234567`: a whole number without separators, for counts quoted inside a
+/// sentence next to other plan figures.
+pub fn whole(v: f64) -> String {
+    format!("{}", v.round() as i64)
+}
+
+/// A duration in ms at the precision EXPLAIN's figures deserve: `254 ms`, `18.1 ms`, `0.052 ms`.
+pub fn ms(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 1.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.3} ms")
+    }
+}
+
 /// `0.9951` → `99.5%`.
 pub fn pct(r: f64) -> String {
     format!("{:.1}%", r * 100.0)
