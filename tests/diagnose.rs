@@ -988,3 +988,75 @@ fn a_collector_failure_keeps_the_plans() {
     );
     assert_no_session(&pg);
 }
+
+#[test]
+fn suppression_comments_move_findings_to_suppressed() {
+    let pg = PgCluster::start().unwrap();
+    setup(&pg);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.sql");
+    std::fs::write(
+        &file,
+        "-- pgdiag: ignore seq-scan-large-table, P999 nightly batch, reviewed\n\
+         SELECT id, pad FROM big WHERE k = 42;\n\
+         SELECT id, pad FROM big WHERE k = 43;\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let o = diagnose(&pg.conninfo(), &["-f", f, "--format", "json", "--no-stats"]);
+    let doc = json(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{f}:1: `pgdiag: ignore` names no rule `P999`")),
+        "{err}"
+    );
+    let plans = doc["plans"].as_array().unwrap();
+    let rules_of = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        !rules_of(&plans[0]["findings"]).contains(&"P001".to_string()),
+        "{doc:#}"
+    );
+    let s = &plans[0]["suppressed"][0];
+    assert_eq!(s["finding"]["rule"], "P001", "{doc:#}");
+    assert_eq!(s["line"], 1);
+    assert_eq!(s["scope"], "statement");
+    assert_eq!(s["reason"], "nightly batch, reviewed");
+    // The comment applies to the statement under it only.
+    assert!(
+        rules_of(&plans[1]["findings"]).contains(&"P001".to_string()),
+        "{doc:#}"
+    );
+    assert_eq!(plans[1]["suppressed"].as_array().unwrap().len(), 0);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+
+    // `ignore-file` without rules silences everything in the file: nothing left to fail on.
+    std::fs::write(
+        &file,
+        "SELECT id, pad FROM big WHERE k = 42;\n-- pgdiag: ignore-file legacy reports\n",
+    )
+    .unwrap();
+    let o = diagnose(&pg.conninfo(), &["-f", f, "--format", "json", "--no-stats"]);
+    let doc = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p = &doc["plans"][0];
+    assert_eq!(p["findings"].as_array().unwrap().len(), 0, "{doc:#}");
+    let sup = p["suppressed"].as_array().unwrap();
+    assert!(
+        sup.iter().any(|s| s["finding"]["rule"] == "P001"),
+        "{doc:#}"
+    );
+    assert!(sup.iter().all(|s| s["scope"] == "file" && s["line"] == 2));
+    // The human report says so too.
+    let o = diagnose(
+        &pg.conninfo(),
+        &["-f", f, "--format", "table", "--no-stats"],
+    );
+    assert!(stdout(&o).contains("Suppressed ("), "{}", stdout(&o));
+    assert_no_session(&pg);
+}

@@ -100,6 +100,7 @@ fn report() -> Report {
         database: None,
         plans: vec![
             PlanReport {
+                suppressed: Vec::new(),
                 source: SOURCE.to_string(),
                 plan: Some(load(HASHJOIN, SOURCE)),
                 findings: findings(),
@@ -107,6 +108,7 @@ fn report() -> Report {
                 query: None,
             },
             PlanReport {
+                suppressed: Vec::new(),
                 source: BAD.to_string(),
                 plan: None,
                 findings: vec![],
@@ -527,6 +529,7 @@ fn concise_is_empty_without_findings_and_one_line_per_message() {
         "",
     )];
     r.plans.push(PlanReport {
+        suppressed: Vec::new(),
         source: "-".into(),
         plan: None,
         findings: vec![],
@@ -547,6 +550,7 @@ fn concise_error_from_the_parser() {
     let r = Report {
         database: None,
         plans: vec![PlanReport {
+            suppressed: Vec::new(),
             source: "broken.json".into(),
             plan: None,
             findings: vec![],
@@ -574,6 +578,7 @@ fn concise_numbers_plans_sharing_a_source() {
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
+                suppressed: Vec::new(),
                 source: "two.json".into(),
                 plan: Some(p),
                 findings: vec![finding(
@@ -820,6 +825,7 @@ fn render_all_formats(path: &Path, source: &str) {
             let r = Report {
                 database: None,
                 plans: vec![PlanReport {
+                    suppressed: Vec::new(),
                     source: source.into(),
                     plan: None,
                     findings: vec![],
@@ -844,6 +850,7 @@ fn render_all_formats(path: &Path, source: &str) {
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
+                suppressed: Vec::new(),
                 source: source.into(),
                 findings: vec![finding(
                     "P012",
@@ -1010,6 +1017,7 @@ fn big_report(n: usize, chain: bool) -> Report {
     Report {
         database: None,
         plans: vec![PlanReport {
+            suppressed: Vec::new(),
             source: "big.json".into(),
             findings: vec![finding(
                 "P012",
@@ -1261,6 +1269,7 @@ fn odd_inputs_do_not_panic() {
         .findings
         .push(finding("P099", "x", Severity::Error, Some(99), "m", "a"));
     r.plans.push(PlanReport {
+        suppressed: Vec::new(),
         source: "empty.json".into(),
         plan: Some(Plan::default()),
         findings: vec![finding("P098", "y", Severity::Info, Some(0), "m", "")],

@@ -401,6 +401,29 @@ pub fn finding_counts(findings: &[Finding]) -> String {
 }
 
 /// `Errors (2)`, `Warnings (1)`, `Info (3)`.
+/// One line per suppressed finding: `P001 seq-scan-large-table (ignored at line 3: reason)`.
+pub fn suppressed_lines(pr: &crate::report::PlanReport) -> Vec<String> {
+    pr.suppressed
+        .iter()
+        .map(|s| {
+            let what = if s.scope == "file" {
+                "ignore-file"
+            } else {
+                "ignore"
+            };
+            let reason = s
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            format!(
+                "{} {} (`pgdiag: {what}` at line {}{reason})",
+                s.finding.rule, s.finding.name, s.line
+            )
+        })
+        .collect()
+}
+
 pub fn severity_title(sev: Severity, n: usize) -> String {
     match sev {
         Severity::Error => format!("Errors ({n})"),

@@ -13,6 +13,8 @@
 //!                        <node extras: label, estimate_factor, estimate_direction, path, children>}],
 //!             "findings": [{"rule", "name", "severity", "node", "path", "message", "advice",
 //!                           "evidence"{}, <extra: node_label>}],
+//!             "suppressed": [{"finding": {…as in findings…}, "line", "scope": "statement"|"file",
+//!                             "reason"}],   (diagnose: silenced by `-- pgdiag: ignore`)
 //!             "error": null | "source:line: what"}],
 //!  "database": {"server_version", "in_recovery", "database", "role", "findings": [...],
 //!               "not_visible": ["what the role could not see", …]}}   (only from `health`)
@@ -36,8 +38,8 @@ use std::io::{self, BufWriter, Write};
 use serde::ser::{self, Impossible, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
 
-use super::PlanReport;
 use super::Report;
+use super::{PlanReport, SuppressedFinding};
 use crate::plan::{Node, Plan};
 use crate::rules::Finding;
 
@@ -129,6 +131,10 @@ impl Serialize for PlanOut<'_> {
             }
         }
         m.serialize_entry("findings", &Seq(&pr.findings, |f| FindingOut(f, plan)))?;
+        m.serialize_entry(
+            "suppressed",
+            &Seq(&pr.suppressed, |x| SuppressedOut(x, plan)),
+        )?;
         m.serialize_entry("error", &pr.error)?;
         m.end()
     }
@@ -272,6 +278,21 @@ impl Serialize for FindingOut<'_> {
             _ => None,
         };
         m.serialize_entry("node_label", &label)?;
+        m.end()
+    }
+}
+
+/// A suppressed finding: the finding's keys, then what silenced it.
+struct SuppressedOut<'a>(&'a SuppressedFinding, Option<&'a Plan>);
+
+impl Serialize for SuppressedOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("finding", &FindingOut(&x.finding, self.1))?;
+        m.serialize_entry("line", &x.line)?;
+        m.serialize_entry("scope", &x.scope)?;
+        m.serialize_entry("reason", &x.reason)?;
         m.end()
     }
 }

@@ -79,7 +79,17 @@ fn write_plan(report: &Report, pr: &PlanReport, w: &mut dyn Write) -> io::Result
         writeln!(w)?;
         write_table(plan, w)?;
     }
-    write_findings(pr, Some(plan), w)
+    write_findings(pr, Some(plan), w)?;
+    let suppressed = fmt::suppressed_lines(pr);
+    if !suppressed.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "Suppressed ({}):", suppressed.len())?;
+        writeln!(w)?;
+        for line in suppressed {
+            writeln!(w, "- {}", escape(&line))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_table(plan: &Plan, w: &mut dyn Write) -> io::Result<()> {

@@ -63,11 +63,25 @@ pub struct PlanReport {
     /// The plan, when it could be read.
     pub plan: Option<Plan>,
     pub findings: Vec<Finding>,
+    /// Findings a `-- pgdiag: ignore` comment silenced: reported, never dropped.
+    pub suppressed: Vec<SuppressedFinding>,
     /// One-line error (`file:line: what`), when the source could not be read.
     pub error: Option<String>,
     /// The query this plan was made from, when pgdiag ran it (`diagnose`); `source` is then
     /// its origin (`file:line`, or `-c #N`).
     pub query: Option<QueryOrigin>,
+}
+
+/// A finding silenced by a `-- pgdiag: ignore …` comment, and by which one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SuppressedFinding {
+    pub finding: Finding,
+    /// Line of the `-- pgdiag: ignore` comment in the query's file.
+    pub line: usize,
+    /// `statement` (`-- pgdiag: ignore`) or `file` (`-- pgdiag: ignore-file`).
+    pub scope: &'static str,
+    /// The reason written after the rule list, if any.
+    pub reason: Option<String>,
 }
 
 /// Where a query run by `diagnose` came from.

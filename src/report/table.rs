@@ -129,7 +129,20 @@ fn write_plan(
         writeln!(w)?;
         write_tree(plan, opts, w)?;
     }
-    write_findings(pr, Some(plan), width, paint, w)
+    write_findings(pr, Some(plan), width, paint, w)?;
+    let suppressed = fmt::suppressed_lines(pr);
+    if !suppressed.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            paint.dim(&format!("Suppressed ({}):", suppressed.len()))
+        )?;
+        for line in suppressed {
+            writeln!(w, "  {}", paint.dim(&fmt::wrap(&line, width, "    ")))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_tree(plan: &Plan, opts: &RenderOptions, w: &mut dyn Write) -> io::Result<()> {

@@ -33,7 +33,7 @@ pub struct Statement {
 }
 
 /// A `-- pgdiag: ignore <rule>[, <rule>] [reason]` or `-- pgdiag: ignore-file [<rule>, …] [reason]`
-/// comment. Nothing acts on these yet; they are kept for the rule engine.
+/// comment. `diagnose` moves the findings they name into the report's `suppressed` list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppression {
     /// Line of the comment.

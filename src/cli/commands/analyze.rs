@@ -118,8 +118,8 @@ fn analyze_source(source: &Source, settings: &EngineSettings) -> Vec<PlanReport>
                 source: name.clone(),
                 findings: rules::check_plan(&plan, settings),
                 plan: Some(plan),
-                error: None,
                 query: None,
+                ..PlanReport::default()
             })
             .collect(),
     }
@@ -131,6 +131,6 @@ fn error_report(source: String, error: String) -> PlanReport {
         plan: None,
         findings: Vec::new(),
         error: Some(error),
-        query: None,
+        ..PlanReport::default()
     }
 }

@@ -21,8 +21,9 @@ use crate::collect::{self, Snapshot};
 use crate::conn::{self, ConnSettings, ConnectionTask, ProcessEnv};
 use crate::explain::{self, Mode, Options, RunError, ServerInfo};
 use crate::plan::parse_source;
-use crate::report::{DatabaseReport, PlanReport, QueryOrigin, Report};
-use crate::rules::{self, EngineSettings};
+use crate::report::{DatabaseReport, PlanReport, QueryOrigin, Report, SuppressedFinding};
+use crate::rules::{self, EngineSettings, Finding};
+use crate::sql::Suppression;
 
 /// One query of the input, with where it came from.
 #[derive(Debug, Clone)]
@@ -32,6 +33,28 @@ pub(crate) struct Query {
     label: String,
     /// `Ok(mode)` to run it; `Err` when it is refused or could not be read.
     plan: Result<Mode, String>,
+    /// The `-- pgdiag: ignore` comments above it, then the file's `ignore-file` ones.
+    suppressions: Vec<Ignore>,
+}
+
+/// A suppression comment that applies to a query.
+#[derive(Debug, Clone)]
+struct Ignore {
+    comment: Suppression,
+    /// `statement` or `file`, as reported.
+    scope: &'static str,
+}
+
+impl Ignore {
+    /// Whether it silences `f`: an `ignore-file` without rules silences every rule.
+    fn silences(&self, f: &Finding) -> bool {
+        self.comment.rules.is_empty()
+            || self
+                .comment
+                .rules
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&f.rule) || r.eq_ignore_ascii_case(&f.name))
+    }
 }
 
 pub fn run(args: &DiagnoseArgs) -> Result<u8> {
@@ -124,7 +147,56 @@ impl Run<'_> {
                 _ = tokio::signal::ctrl_c() => interrupted = true,
             }
         }
+        apply_suppressions(&mut report, self.queries);
         Ok((report, interrupted))
+    }
+}
+
+/// Moves the findings a query's `-- pgdiag: ignore` comments name into its `suppressed` list:
+/// they stay in the report (JSON, SARIF) but no longer count towards the exit code.
+fn apply_suppressions(report: &mut Report, queries: &[Query]) {
+    for pr in &mut report.plans {
+        let Some(q) = pr.query.as_ref().and_then(|o| queries.get(o.index - 1)) else {
+            continue;
+        };
+        if q.suppressions.is_empty() {
+            continue;
+        }
+        let (silenced, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut pr.findings)
+            .into_iter()
+            .partition(|f| q.suppressions.iter().any(|i| i.silences(f)));
+        pr.findings = kept;
+        pr.suppressed = silenced
+            .into_iter()
+            .map(|finding| {
+                let by = q
+                    .suppressions
+                    .iter()
+                    .find(|i| i.silences(&finding))
+                    .unwrap();
+                SuppressedFinding {
+                    line: by.comment.line,
+                    scope: by.scope,
+                    reason: by.comment.reason.clone(),
+                    finding,
+                }
+            })
+            .collect();
+    }
+}
+
+/// Warns about rules a suppression comment names that do not exist: a typo would otherwise
+/// silence nothing, quietly.
+fn check_suppressed_rules(file: &str, ignores: &[Ignore]) {
+    for i in ignores {
+        for r in &i.comment.rules {
+            if rules::find(r).is_none() {
+                eprintln!(
+                    "pgdiag: warning: {file}:{}: `pgdiag: ignore` names no rule `{r}` (see `pgdiag rules`)",
+                    i.comment.line
+                );
+            }
+        }
     }
 }
 
@@ -309,8 +381,27 @@ fn gather(args: &DiagnoseArgs, stdin: bool, opts: &Options) -> Result<Vec<Query>
         for s in &split.skipped {
             eprintln!("pgdiag: {name}:{}: skipped {}", s.line, s.what);
         }
+        let whole_file: Vec<Ignore> = split
+            .ignore_file
+            .iter()
+            .map(|c| Ignore {
+                comment: c.clone(),
+                scope: "file",
+            })
+            .collect();
+        check_suppressed_rules(&name, &whole_file);
         for st in split.statements {
             let label = format!("{name}:{}", st.line);
+            let mut ignores: Vec<Ignore> = st
+                .suppressions
+                .iter()
+                .map(|c| Ignore {
+                    comment: c.clone(),
+                    scope: "statement",
+                })
+                .collect();
+            check_suppressed_rules(&name, &ignores);
+            ignores.extend(whole_file.iter().cloned());
             push(
                 &mut out,
                 label,
@@ -319,6 +410,7 @@ fn gather(args: &DiagnoseArgs, stdin: bool, opts: &Options) -> Result<Vec<Query>
                 st.sql,
                 opts,
             );
+            out.last_mut().unwrap().suppressions = ignores;
         }
         for e in split.errors {
             let mut q = unreadable(&out, &format!("{name}:{}", e.line), e.message.clone());
@@ -348,6 +440,7 @@ fn push(
         },
         label,
         plan,
+        suppressions: Vec::new(),
     });
 }
 
@@ -361,6 +454,7 @@ fn unreadable(out: &[Query], label: &str, msg: String) -> Query {
         },
         label: label.to_string(),
         plan: Err(msg),
+        suppressions: Vec::new(),
     }
 }
 
@@ -373,8 +467,8 @@ fn plan_report(q: &Query, json: &str, settings: &EngineSettings) -> PlanReport {
                 source: q.label.clone(),
                 findings: rules::check_plan(&plan, settings),
                 plan: Some(plan),
-                error: None,
                 query: Some(q.origin.clone()),
+                ..PlanReport::default()
             }
         }
         Ok(_) => error_report(q, "the server returned no plan".into()),
@@ -389,6 +483,7 @@ fn error_report(q: &Query, e: String) -> PlanReport {
         findings: Vec::new(),
         error: Some(format!("{}: {}", q.label, one_line(&e))),
         query: Some(q.origin.clone()),
+        ..PlanReport::default()
     }
 }
 
