@@ -7,6 +7,8 @@ pub mod collect;
 pub mod conn;
 pub mod demo;
 pub mod explain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod plan;
 pub mod report;
 pub mod rules;

@@ -15,97 +15,15 @@ mod plan_gen;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use pgdiag::plan::{parse_source, Plan};
-use pgdiag::report::{self, OutputFormat, PlanReport, RenderOptions, Report};
-use pgdiag::rules::{check_plan, EngineSettings};
+use pgdiag::plan::parse_source;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 // ---------------------------------------------------------------------------------------------
-// The property
+// The property: one definition, shared with the cargo-fuzz target (`pgdiag::fuzzing`).
 
-/// Parse `input` and check everything the readers promise. Panics (test failure) on a violation.
 fn check(input: &str) {
-    match parse_source("fuzz", input) {
-        Err(e) => {
-            assert!(!e.message.trim().is_empty(), "empty error message: {e:?}");
-            if let Some(line) = e.line {
-                let lines = input.split('\n').count();
-                assert!(
-                    line >= 1 && line <= lines,
-                    "error line {line} outside the input's {lines} lines: {e}"
-                );
-            }
-        }
-        Ok(plans) => {
-            assert!(!plans.is_empty(), "Ok with no plan");
-            for p in &plans {
-                check_plan_figures(p);
-            }
-            analyse_and_render(plans);
-        }
-    }
-}
-
-fn check_plan_figures(p: &Plan) {
-    for n in &p.nodes {
-        if let Some(t) = n.inclusive_ms {
-            assert!(t.is_finite(), "node {} inclusive_ms = {t}", n.id);
-        }
-        if let Some(t) = n.exclusive_ms {
-            assert!(
-                t.is_finite() && t >= 0.0,
-                "node {} exclusive_ms = {t}",
-                n.id
-            );
-        }
-        if let Some(s) = n.time_share {
-            assert!(s.is_finite(), "node {} time_share = {s}", n.id);
-        }
-        if let Some(b) = &n.exclusive_buffers {
-            for v in [b.shared_hit, b.shared_read, b.temp_read, b.temp_written] {
-                assert!(
-                    v >= 0.0 || v.is_nan(),
-                    "node {} negative exclusive buffers",
-                    n.id
-                );
-            }
-        }
-    }
-}
-
-fn analyse_and_render(plans: Vec<Plan>) {
-    let settings = EngineSettings::default();
-    let report = Report {
-        plans: plans
-            .into_iter()
-            .map(|p| PlanReport {
-                source: p.source.clone(),
-                findings: check_plan(&p, &settings),
-                plan: Some(p),
-                ..PlanReport::default()
-            })
-            .collect(),
-        ..Report::default()
-    };
-    let plain = RenderOptions {
-        color: false,
-        width: Some(120),
-    };
-    let narrow_color = RenderOptions {
-        color: true,
-        width: Some(40),
-    };
-    for (format, opts) in [
-        (OutputFormat::Table, &plain),
-        (OutputFormat::Table, &narrow_color),
-        (OutputFormat::Json, &plain),
-        (OutputFormat::Markdown, &plain),
-        (OutputFormat::Concise, &narrow_color),
-    ] {
-        let mut out = Vec::new();
-        report::write(&report, format, opts, &mut out).expect("writing to a Vec cannot fail");
-    }
+    pgdiag::fuzzing::check_parse_property(input);
 }
 
 // ---------------------------------------------------------------------------------------------
