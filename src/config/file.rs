@@ -22,8 +22,11 @@ pub struct ConfigFile {
     /// The keys vary with the rule, so the table is read as it is and checked against the
     /// rule catalog afterwards.
     #[serde(default)]
-    pub rules: BTreeMap<Spanned<String>, Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+    pub rules: BTreeMap<Spanned<String>, Spanned<RuleTable>>,
 }
+
+/// The keys of one `[rules.X]` table: `enabled`, `severity`, or a threshold of that rule.
+pub type RuleTable = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
 /// `[connection]`: libpq parameters, under the names libpq gives them (as in a conninfo string).
 /// A value may be a string or, for numbers such as `port`, an integer.

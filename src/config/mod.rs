@@ -344,10 +344,7 @@ impl Checker<'_> {
 
     fn rules(
         &self,
-        raw: &std::collections::BTreeMap<
-            Spanned<String>,
-            Spanned<std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
-        >,
+        raw: &std::collections::BTreeMap<Spanned<String>, Spanned<file::RuleTable>>,
     ) -> Result<Vec<RuleConfig>, ConfigError> {
         // In file order, so that the first error reported is the first in the file.
         let mut tables: Vec<_> = raw.iter().collect();

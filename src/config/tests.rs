@@ -101,7 +101,7 @@ min_rows = 12.5
 
     let rules = c.rules(&EngineSettings::default());
     let p001 = rules.iter().find(|r| r.id == "P001").unwrap();
-    assert_eq!(p001.enabled.value, false);
+    assert!(!p001.enabled.value);
     assert_eq!(p001.enabled.origin, origin(17));
     let p002 = rules.iter().find(|r| r.id == "P002").unwrap();
     assert_eq!(p002.severity.value, Severity::Error);
