@@ -415,7 +415,11 @@ impl Checker<'_> {
                             })?;
                         rc.severity = Some(self.at(v, s));
                     }
-                    name if meta.thresholds.contains_key(name) => {
+                    // Thresholds are declared in snake_case; the file's other keys are
+                    // kebab-case, so both spellings are taken.
+                    given if meta.thresholds.contains_key(&given.replace('-', "_")) => {
+                        let name = given.replace('-', "_");
+                        let name = name.as_str();
                         let n = match v.get_ref() {
                             toml::Value::Integer(i) => *i as f64,
                             toml::Value::Float(f) => *f,
@@ -437,6 +441,15 @@ impl Checker<'_> {
                                     "threshold {}.{name} must be a finite number, 0 or more, not {}",
                                     meta.id,
                                     v.get_ref()
+                                ),
+                            ));
+                        }
+                        if let Some((_, first)) = rc.thresholds.iter().find(|(t, _)| t == name) {
+                            return Err(self.error(
+                                k.span(),
+                                format!(
+                                    "threshold {}.{name} is already set on line {}",
+                                    meta.id, first.line
                                 ),
                             ));
                         }

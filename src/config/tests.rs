@@ -57,7 +57,7 @@ enabled = false
 
 [rules.P002]
 severity = "error"
-error_factor = 50
+error-factor = 50
 min_rows = 12.5
 "#,
     );
@@ -257,6 +257,11 @@ fn errors_point_at_file_line_and_column() {
         (
             "[diagnose]\nfiles = [\"\"]\n",
             "dir/pgdiag.toml:2:10: an empty file name in `files`",
+        ),
+        // One threshold set twice, in both spellings.
+        (
+            "[rules.P002]\nerror_factor = 1\nerror-factor = 2\n",
+            "dir/pgdiag.toml:3:1: threshold P002.error_factor is already set on line 2",
         ),
         // One rule configured twice, by id and by name.
         (
