@@ -388,6 +388,15 @@ fn diagnose_takes_connection_defaults_and_query_files_from_the_file() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 
+    // `health` connects with the same defaults.
+    let o = p
+        .command(&["health", "-F", "json", "--fail-on", "none"])
+        .env("PGPASSWORD", &pg.password)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o)["database"]["role"], pg.superuser.as_str());
+
     // -c replaces the file's queries.
     let o = p
         .command(&["diagnose", "--no-stats", "-F", "json", "-c", "SELECT 2"])
