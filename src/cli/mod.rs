@@ -38,6 +38,7 @@ pub fn main() -> ExitCode {
             }
         },
     };
+    // The file's report format, resolved once here so that every writer reads `--format` only.
     if let Some(report) = args.command.report_args_mut() {
         report.format = config.format(report.format).map(|f| f.value);
     }
