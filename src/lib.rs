@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod collect;
+pub mod config;
 pub mod conn;
 pub mod demo;
 pub mod explain;

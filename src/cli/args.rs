@@ -12,6 +12,15 @@ use crate::report::OutputFormat;
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Read settings from this file instead of the `pgdiag.toml` found in the current directory
+    /// or its parents (`PGDIAG_CONFIG` names one too). Command-line flags win over it.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any configuration file.
+    #[arg(long, global = true)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +61,25 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the rules, or explain one (`pgdiag rules P001` or `pgdiag rules seq-scan-large-table`).
     Rules(RulesArgs),
+    /// Print the settings in force (pgdiag.toml, command line, defaults) and where each came from.
+    ///
+    /// Shows fail-on, the report format, the connection defaults, what `diagnose` runs, and
+    /// every rule's enabled/severity/thresholds. Takes the flags that change them (--fail-on,
+    /// --disable, --set), so a command line can be checked before it runs.
+    Config(ConfigArgs),
+}
+
+impl Command {
+    /// The report options of the commands that write a report.
+    pub fn report_args_mut(&mut self) -> Option<&mut ReportArgs> {
+        match self {
+            Command::Analyze(a) => Some(&mut a.report),
+            Command::Diagnose(d) => Some(&mut d.report),
+            Command::Health(h) => Some(&mut h.report),
+            Command::Demo(d) => Some(&mut d.report),
+            Command::Rules(_) | Command::Config(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,9 +99,10 @@ pub struct ReportArgs {
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<OutputFormat>,
 
-    /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
-    pub fail_on: FailOn,
+    /// Exit with 1 when a finding is at or above this severity [default: warning, or
+    /// `fail-on` of pgdiag.toml].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
 
     /// Skip a rule (id or name); repeatable.
     #[arg(long = "disable", value_name = "RULE")]
@@ -105,13 +134,14 @@ pub struct DiagnoseArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Cancel a query running longer than this (`500ms`, `30s`, `2min`; `0` for none).
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub statement_timeout: String,
+    /// Cancel a query running longer than this (`500ms`, `30s`, `2min`; `0` for none)
+    /// [default: 30s].
+    #[arg(long, value_name = "DURATION")]
+    pub statement_timeout: Option<String>,
 
-    /// Give up waiting for a lock after this long (`0` for never).
-    #[arg(long, value_name = "DURATION", default_value = "2s")]
-    pub lock_timeout: String,
+    /// Give up waiting for a lock after this long (`0` for never) [default: 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
 
     /// Run statements that write, in a read-write transaction that is always rolled back.
     /// Their effects are undone, but they still take locks, fire triggers, advance sequences
@@ -123,10 +153,10 @@ pub struct DiagnoseArgs {
     #[arg(long)]
     pub no_analyze: bool,
 
-    /// Run up to N queries at once, on N connections.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+    /// Run up to N queries at once, on N connections [default: 1].
+    #[arg(long, short = 'j', value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub jobs: u16,
+    pub jobs: Option<u16>,
 
     /// Do not read the statistics views. By default, after the plans, one snapshot of
     /// pg_stat_* for the tables the plans touch is joined with the findings (stale statistics,
@@ -171,6 +201,31 @@ pub struct RulesArgs {
     /// Print the list as the Markdown table used in README.md.
     #[arg(long)]
     pub markdown: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// `text` for people, `json` for machines.
+    #[arg(long, short = 'F', value_enum, default_value_t = ConfigFormat::Text)]
+    pub format: ConfigFormat,
+
+    /// As for analyze: shown as set on the command line.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+
+    /// As for analyze: shown as set on the command line; repeatable.
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// As for analyze: shown as set on the command line; repeatable.
+    #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -26,13 +26,29 @@ pub mod exit {
 
 /// Parse the command line, run, and return the exit code.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // `pgdiag rules` describes the catalog, not a run: a broken pgdiag.toml must not hide it.
+    let config = match &args.command {
+        Command::Rules(_) => crate::config::Config::default(),
+        _ => match crate::config::discover_and_load(args.config.as_deref(), args.no_config) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("pgdiag: error: {e}");
+                return ExitCode::from(exit::ERROR);
+            }
+        },
+    };
+    // The file's report format, resolved once here so that every writer reads `--format` only.
+    if let Some(report) = args.command.report_args_mut() {
+        report.format = config.format(report.format).map(|f| f.value);
+    }
     let result = match args.command {
-        Command::Analyze(a) => commands::analyze::run(&a),
-        Command::Diagnose(d) => commands::diagnose::run(&d),
+        Command::Analyze(a) => commands::analyze::run(&a, &config),
+        Command::Diagnose(d) => commands::diagnose::run(&d, &config),
         Command::Rules(r) => commands::rules::run(&r),
-        Command::Health(h) => commands::health::run(&h),
-        Command::Demo(d) => commands::demo::run(&d),
+        Command::Health(h) => commands::health::run(&h, &config),
+        Command::Demo(d) => commands::demo::run(&d, &config),
+        Command::Config(c) => commands::config::run(&c, &config),
     };
     match result {
         Ok(code) => ExitCode::from(code),

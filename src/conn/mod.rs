@@ -116,6 +116,8 @@ pub enum Source {
     Env(&'static str),
     /// The password file.
     PassFile(PathBuf),
+    /// A connection default of the configuration file, as `path:line`.
+    ConfigFile(String),
     /// A built-in default.
     Default,
 }
@@ -129,6 +131,7 @@ impl fmt::Display for Source {
             }
             Source::Env(var) => f.write_str(var),
             Source::PassFile(p) => write!(f, "the password file \"{}\"", p.display()),
+            Source::ConfigFile(at) => f.write_str(at),
             Source::Default => f.write_str("the default"),
         }
     }
@@ -497,12 +500,42 @@ pub fn resolve(
     resolve_with(conninfo, env, home, &Defaults::system())
 }
 
+/// A connection default from the configuration file: used only where the connection string,
+/// the service and the PG* variables say nothing (below them, as libpq ranks its sources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigDefault {
+    pub key: String,
+    pub value: String,
+    /// `path:line`, for messages.
+    pub at: String,
+}
+
+/// [`resolve`] with the configuration file's connection defaults under the environment.
+pub fn resolve_with_config(
+    conninfo: Option<&str>,
+    env: &dyn Env,
+    home: Option<&Path>,
+    config: &[ConfigDefault],
+) -> Result<ConnSettings, ConnError> {
+    resolve_inner(conninfo, env, home, &Defaults::system(), config)
+}
+
 /// [`resolve`] with the machine's defaults given explicitly.
 pub fn resolve_with(
     conninfo: Option<&str>,
     env: &dyn Env,
     home: Option<&Path>,
     defaults: &Defaults,
+) -> Result<ConnSettings, ConnError> {
+    resolve_inner(conninfo, env, home, defaults, &[])
+}
+
+fn resolve_inner(
+    conninfo: Option<&str>,
+    env: &dyn Env,
+    home: Option<&Path>,
+    defaults: &Defaults,
+    config: &[ConfigDefault],
 ) -> Result<ConnSettings, ConnError> {
     let mut secrets: Vec<String> = Vec::new();
     if let Some(p) = env::non_empty(env, "PGPASSWORD") {
@@ -515,7 +548,8 @@ pub fn resolve_with(
     if let Some(p) = given.get("password") {
         secrets.push(p.to_string());
     }
-    resolve_params(&given, env, home, defaults, &mut secrets).map_err(|e| e.redact(&secrets))
+    resolve_params(&given, env, home, defaults, config, &mut secrets)
+        .map_err(|e| e.redact(&secrets))
 }
 
 fn resolve_params(
@@ -523,6 +557,7 @@ fn resolve_params(
     env: &dyn Env,
     home: Option<&Path>,
     defaults: &Defaults,
+    config: &[ConfigDefault],
     secrets: &mut Vec<String>,
 ) -> Result<ConnSettings, ConnError> {
     let mut m = Merged::default();
@@ -557,6 +592,9 @@ fn resolve_params(
         if param != "service" {
             m.add_if_unset(param, &value, Source::Env(var));
         }
+    }
+    for d in config {
+        m.add_if_unset(&d.key, &d.value, Source::ConfigFile(d.at.clone()));
     }
 
     let mut warnings = Vec::new();

@@ -722,3 +722,38 @@ fn mixed_hostaddr_config() {
         "{s}"
     );
 }
+
+fn config_default(key: &str, value: &str, line: usize) -> ConfigDefault {
+    ConfigDefault {
+        key: key.into(),
+        value: value.into(),
+        at: format!("pgdiag.toml:{line}"),
+    }
+}
+
+#[test]
+fn config_defaults_rank_below_conninfo_and_environment() {
+    let config = [
+        config_default("host", "cfg-host", 2),
+        config_default("port", "6000", 3),
+        config_default("dbname", "cfg-db", 4),
+        config_default("user", "cfg-user", 5),
+    ];
+    let env: Vars = &[("PGPORT", "7000")];
+    let s = resolve_inner(Some("dbname=cli-db"), &env, no_home(), &defaults(), &config).unwrap();
+    assert_eq!(s.endpoints, vec![tcp("cfg-host", 7000)]);
+    assert_eq!((s.user.as_str(), s.dbname.as_str()), ("cfg-user", "cli-db"));
+
+    // Without them, the configuration's values; without it, libpq's defaults.
+    let s = resolve_inner(None, &EmptyEnv, no_home(), &defaults(), &config).unwrap();
+    assert_eq!(s.endpoints, vec![tcp("cfg-host", 6000)]);
+    let s = resolve_inner(None, &EmptyEnv, no_home(), &defaults(), &[]).unwrap();
+    assert_eq!(s.endpoints, vec![unix("/var/run/postgresql", 5432)]);
+}
+
+#[test]
+fn a_bad_config_default_says_where_it_is() {
+    let config = [config_default("target_session_attrs", "sideways", 7)];
+    let e = resolve_inner(None, &EmptyEnv, no_home(), &defaults(), &config).unwrap_err();
+    assert!(e.to_string().contains("(from pgdiag.toml:7)"), "{e}");
+}

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::output::{engine_settings, exit_code, write_report};
+use super::output::{engine_settings, exit_code, fail_on, write_report};
 use crate::cli::args::AnalyzeArgs;
+use crate::config::Config;
 use crate::plan::parse_source;
 use crate::report::{PlanReport, Report};
 use crate::rules::{self, EngineSettings};
@@ -14,14 +15,14 @@ use crate::rules::{self, EngineSettings};
 /// File extensions read when a directory is given.
 const PLAN_EXTENSIONS: &[&str] = &["json", "txt", "text", "plan", "yaml", "yml", "xml"];
 
-pub fn run(args: &AnalyzeArgs) -> Result<u8> {
-    let settings = engine_settings(&args.report)?;
+pub fn run(args: &AnalyzeArgs, config: &Config) -> Result<u8> {
+    let settings = engine_settings(&args.report, config)?;
     let mut report = Report::default();
     for source in expand_paths(&args.paths) {
         report.plans.extend(analyze_source(&source, &settings));
     }
     write_report(&report, &args.report)?;
-    Ok(exit_code(&report, args.report.fail_on))
+    Ok(exit_code(&report, fail_on(&args.report, config)))
 }
 
 /// One input: a file or `-`.

@@ -7,16 +7,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::diagnose::{queries_from, Run};
-use super::output::{engine_settings, exit_code, write_report};
+use super::output::{engine_settings, exit_code, fail_on, write_report};
 use crate::cli::args::DemoArgs;
 use crate::cli::exit;
+use crate::config::Config;
 use crate::conn::{self, EmptyEnv};
 use crate::demo::{self, Cluster};
 use crate::explain::Options;
 use crate::report::Report;
 
-pub fn run(args: &DemoArgs) -> Result<u8> {
-    let mut settings = engine_settings(&args.report)?;
+pub fn run(args: &DemoArgs, config: &Config) -> Result<u8> {
+    let mut settings = engine_settings(&args.report, config)?;
     // The demo's idle-in-transaction session is seconds old, not minutes: report it anyway
     // (unless the user set the threshold).
     settings
@@ -63,7 +64,7 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
         "pgdiag demo: done in {:.1}s; the demo server was stopped and removed",
         started.elapsed().as_secs_f64()
     );
-    Ok(exit_code(&report, args.report.fail_on))
+    Ok(exit_code(&report, fail_on(&args.report, config)))
 }
 
 /// Loads the schema, holds a session idle in a transaction, and runs the diagnosis.

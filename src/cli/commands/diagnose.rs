@@ -14,10 +14,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio_postgres::{CancelToken, Client, NoTls};
 
-use super::output::{engine_settings, exit_code, write_report};
+use super::output::{engine_settings, exit_code, fail_on, write_report};
 use crate::cli::args::DiagnoseArgs;
 use crate::cli::exit;
 use crate::collect::{self, Snapshot};
+use crate::config::Config;
 use crate::conn::{self, ConnSettings, ConnectionTask, ProcessEnv};
 use crate::explain::{self, Mode, Options, RunError, ServerInfo};
 use crate::plan::parse_source;
@@ -57,26 +58,44 @@ impl Ignore {
     }
 }
 
-pub fn run(args: &DiagnoseArgs) -> Result<u8> {
-    let settings = engine_settings(&args.report)?;
+pub fn run(args: &DiagnoseArgs, config: &Config) -> Result<u8> {
+    let settings = engine_settings(&args.report, config)?;
     let opts = Options {
         analyze: !args.no_analyze,
         allow_writes: args.allow_writes,
-        statement_timeout: explain::parse_duration(&args.statement_timeout)
-            .map_err(|e| anyhow::anyhow!("--statement-timeout {e}"))?,
-        lock_timeout: explain::parse_duration(&args.lock_timeout)
-            .map_err(|e| anyhow::anyhow!("--lock-timeout {e}"))?,
+        statement_timeout: explain::parse_duration(
+            &config
+                .statement_timeout(args.statement_timeout.as_deref())
+                .value,
+        )
+        .map_err(|e| anyhow::anyhow!("--statement-timeout {e}"))?,
+        lock_timeout: explain::parse_duration(
+            &config.lock_timeout(args.lock_timeout.as_deref()).value,
+        )
+        .map_err(|e| anyhow::anyhow!("--lock-timeout {e}"))?,
         idle_in_transaction_timeout: Duration::from_secs(60),
     };
 
     let (conninfo, stdin) = positional(&args.positional)?;
-    let queries = gather(args, stdin, &opts)?;
+    let mut inputs = inputs_in_order(args, stdin);
+    if inputs.is_empty() {
+        // Nothing named on the command line: the configuration's query files, if any.
+        if let Some(files) = config.diagnose_files() {
+            inputs = files.value.into_iter().map(Input::File).collect();
+        }
+    }
+    let queries = gather(args, inputs, &opts)?;
     if queries.is_empty() {
-        bail!("no queries: give -c SQL, -f FILE or - (standard input)");
+        bail!("no queries: give -c SQL, -f FILE or - (standard input), or `files` in [diagnose] of pgdiag.toml");
     }
 
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    let conn_settings = conn::resolve(conninfo.as_deref(), &ProcessEnv, home.as_deref())?;
+    let conn_settings = conn::resolve_with_config(
+        conninfo.as_deref(),
+        &ProcessEnv,
+        home.as_deref(),
+        &config.connection_defaults(),
+    )?;
     for w in &conn_settings.warnings {
         eprintln!("pgdiag: {w}");
     }
@@ -89,7 +108,7 @@ pub fn run(args: &DiagnoseArgs) -> Result<u8> {
         conn: &conn_settings,
         queries: &queries,
         opts: &opts,
-        jobs: args.jobs as usize,
+        jobs: config.jobs(args.jobs).value as usize,
         settings: &settings,
         stats: !args.no_stats,
     };
@@ -109,7 +128,7 @@ pub fn run(args: &DiagnoseArgs) -> Result<u8> {
         eprintln!("pgdiag: interrupted: the running queries were cancelled and rolled back");
         return Ok(exit::INTERRUPTED);
     }
-    Ok(exit_code(&report, args.report.fail_on))
+    Ok(exit_code(&report, fail_on(&args.report, config)))
 }
 
 /// One diagnosis, as `diagnose` and `demo` run it: the queries on the server, their plans
@@ -337,11 +356,11 @@ fn inputs_in_order(args: &DiagnoseArgs, stdin: bool) -> Vec<Input> {
     keyed.into_iter().map(|(_, x)| x).collect()
 }
 
-/// Every query, in command-line order (see [`inputs_in_order`]).
-fn gather(args: &DiagnoseArgs, stdin: bool, opts: &Options) -> Result<Vec<Query>> {
+/// Every query of `inputs` (in command-line order, see [`inputs_in_order`]).
+fn gather(args: &DiagnoseArgs, inputs: Vec<Input>, opts: &Options) -> Result<Vec<Query>> {
     let mut out: Vec<Query> = Vec::new();
     let mut stdin_used = false;
-    for input in inputs_in_order(args, stdin) {
+    for input in inputs {
         let f = match input {
             Input::Command(n) => {
                 let label = format!("-c #{}", n + 1);

@@ -5,19 +5,20 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::output::{engine_settings, exit_code, write_report};
+use super::output::{engine_settings, exit_code, fail_on, write_report};
 use crate::cli::args::HealthArgs;
 use crate::cli::exit;
 use crate::collect::{self, Snapshot};
+use crate::config::Config;
 use crate::conn::{self, ProcessEnv};
 use crate::report::{DatabaseReport, Report};
 use crate::rules::{self, EngineSettings};
 
-pub fn run(args: &HealthArgs) -> Result<u8> {
-    let settings = engine_settings(&args.report)?;
+pub fn run(args: &HealthArgs, config: &Config) -> Result<u8> {
+    let settings = engine_settings(&args.report, config)?;
     let taken = match &args.from_snapshot {
         Some(path) => read_snapshot(path),
-        None => take_snapshot(args.conninfo.as_deref()),
+        None => take_snapshot(args.conninfo.as_deref(), config),
     };
     let snapshot = match taken {
         Ok(s) => s,
@@ -36,7 +37,7 @@ pub fn run(args: &HealthArgs) -> Result<u8> {
     }
     let report = health_report(&snapshot, &settings);
     write_report(&report, &args.report)?;
-    Ok(exit_code(&report, args.report.fail_on))
+    Ok(exit_code(&report, fail_on(&args.report, config)))
 }
 
 /// The report of a snapshot: the database rules' findings and what was not visible.
@@ -66,10 +67,11 @@ fn read_snapshot(path: &std::path::Path) -> Result<Snapshot, String> {
         .map_err(|e| format!("{}: not a pgdiag snapshot: {e}", path.display()))
 }
 
-fn take_snapshot(conninfo: Option<&str>) -> Result<Snapshot, String> {
+fn take_snapshot(conninfo: Option<&str>, config: &Config) -> Result<Snapshot, String> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let settings =
-        conn::resolve(conninfo, &ProcessEnv, home.as_deref()).map_err(|e| e.to_string())?;
+    let defaults = config.connection_defaults();
+    let settings = conn::resolve_with_config(conninfo, &ProcessEnv, home.as_deref(), &defaults)
+        .map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

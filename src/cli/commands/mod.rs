@@ -1,6 +1,7 @@
 //! One file per subcommand, and what they share (`output`).
 
 pub mod analyze;
+pub mod config;
 pub mod demo;
 pub mod diagnose;
 pub mod health;

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::args::{FailOn, ReportArgs};
 use crate::cli::{exit, use_color};
+use crate::config::{self, Config};
 use crate::report::{self, OutputFormat, RenderOptions, Report};
 use crate::rules::{self, EngineSettings, Severity};
 
@@ -61,16 +62,27 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
     }
 }
 
+/// The rule settings in force: `--disable` and `--set` over `[rules.*]` of the configuration.
+pub fn engine_settings(args: &ReportArgs, config: &Config) -> Result<EngineSettings> {
+    let cli = command_line_rules(&args.disable, &args.set)?;
+    Ok(config::resolve::engine_settings(&config.rules(&cli)))
+}
+
+/// `--fail-on`, else the configuration's, else the default.
+pub fn fail_on(args: &ReportArgs, config: &Config) -> FailOn {
+    config.fail_on(args.fail_on).value
+}
+
 /// `--disable` and `--set` into engine settings, checked against the rule catalog.
-pub fn engine_settings(args: &ReportArgs) -> Result<EngineSettings> {
+pub fn command_line_rules(disable: &[String], set: &[String]) -> Result<EngineSettings> {
     let mut s = EngineSettings::default();
-    for d in &args.disable {
+    for d in disable {
         let Some(rule) = rules::find(d) else {
             bail!("--disable {d}: no such rule (see `pgdiag rules`)");
         };
         s.disabled.push(rule.meta.id.clone());
     }
-    for item in &args.set {
+    for item in set {
         let (lhs, value) = item
             .split_once('=')
             .with_context(|| format!("--set {item}: expected RULE.THRESHOLD=VALUE"))?;
