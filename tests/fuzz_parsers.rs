@@ -91,10 +91,12 @@ fn analyse_and_render(plans: Vec<Plan>) {
     let plain = RenderOptions {
         color: false,
         width: Some(120),
+        ..Default::default()
     };
     let narrow_color = RenderOptions {
         color: true,
         width: Some(40),
+        ..Default::default()
     };
     for (format, opts) in [
         (OutputFormat::Table, &plain),

@@ -5,4 +5,5 @@ pub mod demo;
 pub mod diagnose;
 pub mod health;
 pub mod output;
+pub mod report_output;
 pub mod rules;

@@ -5,27 +5,47 @@ use std::io::{self, IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
 
+use super::report_output;
 use crate::cli::args::{FailOn, ReportArgs};
 use crate::cli::{exit, use_color};
 use crate::report::{self, OutputFormat, RenderOptions, Report};
 use crate::rules::{self, EngineSettings, Severity};
 
-/// Write the report to stdout in the chosen format, then every error on stderr (one line each),
-/// so errors are seen whatever the report format.
+/// Write the report where `--format`, `--output` and the environment send it (see
+/// `report_output`), then every error on stderr (one line each), so errors are seen whatever the
+/// report format.
 pub fn write_report(report: &Report, args: &ReportArgs) -> Result<()> {
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Concise
-    });
+    let targets =
+        report_output::targets(args, io::stdout().is_terminal(), &|k| std::env::var(k).ok())?;
     let opts = RenderOptions {
         color: use_color(args.color),
         width: comfy_width(),
+        fail_on: report_output::fail_floor(args.fail_on),
     };
+    if let Some((path, format)) = &targets.file {
+        let plain = RenderOptions {
+            color: false,
+            width: None,
+            ..opts.clone()
+        };
+        report_output::write_file(report, *format, &plain, path)?;
+    }
     let mut out = io::BufWriter::new(io::stdout().lock());
-    report::write(report, format, &opts, &mut out)?;
+    report::write(report, targets.stdout, &opts, &mut out)?;
+    if targets.annotations {
+        report::write(report, OutputFormat::Github, &opts, &mut out)?;
+    }
     out.flush()?;
     drop(out);
+    if let Some(path) = &targets.step_summary {
+        // The summary is a courtesy: failing to write it does not change the outcome.
+        if let Err(e) = report_output::append_step_summary(report, path) {
+            eprintln!(
+                "pgdiag: warning: cannot write the step summary {}: {e}",
+                path.display()
+            );
+        }
+    }
     for pr in &report.plans {
         if let Some(e) = &pr.error {
             eprintln!("pgdiag: error: {e}");
@@ -63,6 +83,8 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
 
 /// `--disable` and `--set` into engine settings, checked against the rule catalog.
 pub fn engine_settings(args: &ReportArgs) -> Result<EngineSettings> {
+    // Every command reads its settings first: a bad --output is refused before any work.
+    report_output::check(args)?;
     let mut s = EngineSettings::default();
     for d in &args.disable {
         let Some(rule) = rules::find(d) else {
