@@ -114,12 +114,18 @@ fn node_subject(pr: &PlanReport, f: &Finding) -> String {
     }
 }
 
-/// The node a finding is about, as `node 2 (Seq Scan on big b)`, or `None` for a whole-plan one.
+/// The node a finding is about, as `node 2 (Seq Scan on big b)` (just `node 2` when the message
+/// already opens with the label), or `None` for a whole-plan finding.
 pub fn node_text(pr: &PlanReport, f: &Finding) -> Option<String> {
     let id = f.node?;
     Some(match &pr.plan {
         Some(p) if id < p.nodes.len() => {
-            format!("node {id} ({})", fmt::one_line(&p.nodes[id].label()))
+            let label = fmt::one_line(&p.nodes[id].label());
+            if f.message.starts_with(label.as_str()) {
+                format!("node {id}")
+            } else {
+                format!("node {id} ({label})")
+            }
         }
         _ => format!("node {id}"),
     })

@@ -8,7 +8,8 @@
 //!   line the plan starts on (`analyze`); relative paths stay relative (`uriBaseId`
 //!   `%SRCROOT%`), absolute ones are `file://` URIs. Findings on a query given with `-c` or read
 //!   from standard input have no physical location;
-//! - `logicalLocations`: the plan node (`kind` `planNode`), or the database for database findings;
+//! - the location's `logicalLocations`: the plan node (`kind` `planNode`), or the database
+//!   (`kind` `database`) for database findings;
 //! - `partialFingerprints["pgdiag/v1"]`: rule + file + query + node path (see `ci::fingerprint`),
 //!   stable across runs;
 //! - findings silenced by `-- pgdiag: ignore` are results too, with a `suppressions` entry
@@ -61,8 +62,8 @@ pub fn document(report: &Report) -> Value {
         for f in &db.findings {
             let mut r = result_head(f);
             r.insert(
-                "logicalLocations".into(),
-                json!([{ "name": db.database, "kind": "database" }]),
+                "locations".into(),
+                json!([{ "logicalLocations": [{ "name": db.database, "kind": "database" }] }]),
             );
             r.insert(
                 "partialFingerprints".into(),
@@ -147,9 +148,11 @@ fn result_head(f: &Finding) -> Map<String, Value> {
 fn plan_result(pr: &PlanReport, f: &Finding, suppressed: Option<&SuppressedFinding>) -> Value {
     let mut r = result_head(f);
     let loc = ci::location(pr);
-    if let Some(loc) = &loc {
-        r.insert("locations".into(), json!([physical_location(loc)]));
-    }
+    // One location: the file and line, and the plan node as a logical location.
+    let mut location = match &loc {
+        Some(loc) => physical_location(loc),
+        None => json!({}),
+    };
     if let Some(node) = f.node {
         let mut l = json!({ "kind": "planNode" });
         if let Some(p) = pr.plan.as_ref().filter(|p| node < p.nodes.len()) {
@@ -158,7 +161,10 @@ fn plan_result(pr: &PlanReport, f: &Finding, suppressed: Option<&SuppressedFindi
         if let Some(path) = &f.path {
             l["fullyQualifiedName"] = json!(path);
         }
-        r.insert("logicalLocations".into(), json!([l]));
+        location["logicalLocations"] = json!([l]);
+    }
+    if location.as_object().is_some_and(|o| !o.is_empty()) {
+        r.insert("locations".into(), json!([location]));
     }
     r.insert(
         "partialFingerprints".into(),
