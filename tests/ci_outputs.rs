@@ -841,3 +841,32 @@ fn diagnose_sarif_points_at_the_sql_file_and_line() {
     );
     assert!(Path::new(&report).exists());
 }
+
+#[test]
+fn unreadable_standard_input_keeps_its_line_in_every_format() {
+    use std::io::Write as _;
+    for format in ["github", "gitlab", "junit", "sarif"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pgdiag"))
+            .args(["analyze", "-", "--format", format])
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"[{\"Plan\":\n{")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("-:2: cannot read json plan"),
+            "{format}: {stdout}"
+        );
+    }
+}

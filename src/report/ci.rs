@@ -42,14 +42,21 @@ pub fn location(pr: &PlanReport) -> Option<FileLocation> {
     })
 }
 
-/// The error of a plan report that could not be read, without the `source:line:` prefix
-/// (the location says where); `no plan` when the source held none.
+/// The error of a plan report that could not be read, on one line and as printed on stderr
+/// (`source:line: what`); `source: no plan` when the source held none.
+pub fn error_text(pr: &PlanReport) -> Option<String> {
+    match (&pr.error, &pr.plan) {
+        (Some(err), _) => Some(fmt::one_line(err)),
+        (None, None) => Some(format!("{}: no plan", pr.source)),
+        (None, Some(_)) => None,
+    }
+}
+
+/// [`error_text`] without its `source:line:` prefix, for a format that gives the location apart.
 pub fn error_message(pr: &PlanReport) -> Option<String> {
     match (&pr.error, &pr.plan) {
         (Some(err), _) => {
             let (_, msg) = fmt::split_error(&pr.source, err);
-            // diagnose writes `label: what`; the label is the source.
-            let msg = msg.strip_prefix(':').unwrap_or(msg).trim();
             Some(fmt::one_line(msg))
         }
         (None, None) => Some("no plan".to_string()),

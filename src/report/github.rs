@@ -33,13 +33,19 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         } else {
             String::new()
         };
-        if let Some(msg) = ci::error_message(pr) {
+        // With a file and line, the annotation says where; without, the text keeps them.
+        let error = if loc.is_some() {
+            ci::error_message(pr)
+        } else {
+            ci::error_text(pr)
+        };
+        if let Some(msg) = error {
             annotate(
                 &mut w,
                 "error",
                 loc.as_ref(),
                 "pgdiag: unreadable input",
-                &format!("{prefix}{msg}"),
+                &msg,
             )?;
         }
         for (_, group) in fmt::by_severity(&pr.findings) {

@@ -37,9 +37,9 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
             Some(l) => (l.path.clone(), l.line.unwrap_or(1)),
             None => (pr.source.clone(), 1),
         };
-        if let Some(msg) = ci::error_message(pr) {
+        if let Some(text) = ci::error_text(pr) {
             issues.push(issue(
-                format!("{}: {msg}", pr.source),
+                text,
                 "pgdiag-error",
                 ci::error_fingerprint(pr),
                 "major",

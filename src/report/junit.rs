@@ -100,7 +100,7 @@ fn plan_case(report: &Report, pr: &PlanReport, fail_on: Option<Severity>) -> Cas
             .and_then(|p| p.execution_ms)
             .map(|ms| ms / 1000.0),
         failures: Vec::new(),
-        error: ci::error_message(pr),
+        error: ci::error_text(pr),
         out: Vec::new(),
     };
     add_findings(&mut case, Some(pr), &pr.findings, fail_on);

@@ -41,10 +41,10 @@ pub fn document(report: &Report) -> Value {
     let mut results = Vec::new();
     let mut notifications = Vec::new();
     for pr in &report.plans {
-        if let Some(msg) = ci::error_message(pr) {
+        if let Some(text) = ci::error_text(pr) {
             let mut n = json!({
                 "level": "error",
-                "message": { "text": format!("{}: {msg}", pr.source) },
+                "message": { "text": text },
             });
             if let Some(loc) = ci::location(pr) {
                 n["locations"] = json!([physical_location(&loc)]);
