@@ -306,6 +306,21 @@ fn sarif_is_valid_against_the_official_schema() {
             serde_json::from_str(&render(&report, OutputFormat::Sarif, warning())).unwrap();
         assert_valid_sarif(&v, &doc);
     }
+    // Every plan fixture, as `analyze` reports them.
+    let out = pgdiag(
+        &[
+            "analyze",
+            "fixtures/plans",
+            "--fail-on",
+            "none",
+            "-F",
+            "sarif",
+        ],
+        &[],
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["runs"][0]["results"].as_array().unwrap().len() > 100);
+    assert_valid_sarif(&v, &doc);
     // The validator does reject what the schema forbids, so the checks above mean something.
     let mut doc: Value =
         serde_json::from_str(&render(&analyzed_report(), OutputFormat::Sarif, warning())).unwrap();
