@@ -129,6 +129,7 @@ fn plain() -> RenderOptions {
     RenderOptions {
         color: false,
         width: None,
+        ..Default::default()
     }
 }
 
@@ -318,6 +319,7 @@ fn table_colour_only_when_asked() {
         &RenderOptions {
             color: true,
             width: None,
+            ..Default::default()
         },
     );
     assert!(
@@ -348,6 +350,7 @@ fn table_colour_only_when_asked() {
                 &RenderOptions {
                     color: false,
                     width,
+                    ..Default::default()
                 },
             );
             assert!(!out.contains('\x1b'), "{format:?} {width:?}:\n{out}");
@@ -368,6 +371,7 @@ fn table_fits_the_width() {
             &RenderOptions {
                 color: false,
                 width: Some(width),
+                ..Default::default()
             },
         );
         for line in out.lines() {
@@ -870,6 +874,7 @@ fn render_all_formats(path: &Path, source: &str) {
         let opts = RenderOptions {
             color: false,
             width,
+            ..Default::default()
         };
         let table = render(&r, OutputFormat::Table, &opts);
         assert!(!table.contains('\x1b'));
@@ -1049,6 +1054,7 @@ fn render_big(
         &RenderOptions {
             color: false,
             width,
+            ..Default::default()
         },
     );
     let took = start.elapsed();
@@ -1159,7 +1165,8 @@ fn show() {
             f,
             &RenderOptions {
                 color: std::env::var("C").is_ok(),
-                width
+                width,
+                ..Default::default()
             }
         )
     );
@@ -1202,6 +1209,7 @@ fn show_file() {
     let opts = RenderOptions {
         color: std::env::var("C").is_ok(),
         width,
+        ..Default::default()
     };
     print!("{}", render(&report, f, &opts));
 }
@@ -1233,7 +1241,11 @@ fn snapshot(name: &str, actual: &str) {
 #[test]
 fn snapshots_of_the_fixed_report() {
     let r = report();
-    let opts = |color, width| RenderOptions { color, width };
+    let opts = |color, width| RenderOptions {
+        color,
+        width,
+        ..Default::default()
+    };
     snapshot(
         "report.table.txt",
         &render(&r, OutputFormat::Table, &opts(false, None)),
@@ -1288,7 +1300,15 @@ fn odd_inputs_do_not_panic() {
     ] {
         for width in [None, Some(0), Some(1), Some(20), Some(u16::MAX)] {
             for color in [false, true] {
-                let out = render(&r, format, &RenderOptions { color, width });
+                let out = render(
+                    &r,
+                    format,
+                    &RenderOptions {
+                        color,
+                        width,
+                        ..Default::default()
+                    },
+                );
                 assert!(!out.is_empty());
                 if !color {
                     assert!(!out.contains('\x1b'));

@@ -115,6 +115,17 @@ pub struct ReportArgs {
     /// When to colour the output (`NO_COLOR` is honoured under `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Write the --format report to FILE (replaced whole, never left half-written); standard
+    /// output then gets the human report (table on a terminal, concise otherwise). Without
+    /// --format, the format comes from FILE's extension: .sarif, .json, .xml (junit), .md.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Under GitHub Actions (GITHUB_ACTIONS=true), do not add annotations to a human report on
+    /// standard output.
+    #[arg(long)]
+    pub no_github_annotations: bool,
 }
 
 #[derive(Debug, clap::Args)]

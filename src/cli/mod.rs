@@ -38,9 +38,11 @@ pub fn main() -> ExitCode {
             }
         },
     };
-    // The file's report format, resolved once here so that every writer reads `--format` only.
+    // The file's report format and fail-on, resolved once here so that every writer reads
+    // `--format` and `--fail-on` only.
     if let Some(report) = args.command.report_args_mut() {
         report.format = config.format(report.format).map(|f| f.value);
+        report.fail_on = Some(config.fail_on(report.fail_on).value);
     }
     let result = match args.command {
         Command::Analyze(a) => commands::analyze::run(&a, &config),

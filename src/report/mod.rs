@@ -1,15 +1,20 @@
 //! Reports: one file per output format. Reporters read findings and the model; they never analyse.
 
+pub mod ci;
 pub mod concise;
 pub mod fmt;
+pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use std::io::{self, Write};
 
 use crate::plan::Plan;
-use crate::rules::Finding;
+use crate::rules::{Finding, Severity};
 
 /// Everything one run produced, in input order.
 #[derive(Debug, Clone, Default)]
@@ -108,14 +113,35 @@ pub enum OutputFormat {
     Markdown,
     /// One line per finding (default when stdout is not a terminal).
     Concise,
+    /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers.
+    Sarif,
+    /// JUnit XML: one test case per query or plan, a failure per finding at or above --fail-on.
+    Junit,
+    /// GitHub Actions annotations (`::error file=…,line=…::…`).
+    Github,
+    /// GitLab code quality report (JSON).
+    Gitlab,
 }
 
 /// How to render: colours and width are decided by the caller (terminal, `NO_COLOR`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RenderOptions {
     pub color: bool,
     /// Terminal width, when known.
     pub width: Option<u16>,
+    /// `--fail-on`: findings at or above it fail (JUnit); `None` for `--fail-on none`.
+    pub fail_on: Option<Severity>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            width: None,
+            // As `--fail-on`'s default.
+            fail_on: Some(Severity::Warning),
+        }
+    }
 }
 
 /// Write `report` in `format` to `w`.
@@ -130,5 +156,9 @@ pub fn write(
         OutputFormat::Json => json::write(report, w),
         OutputFormat::Markdown => markdown::write(report, w),
         OutputFormat::Concise => concise::write(report, w),
+        OutputFormat::Sarif => sarif::write(report, w),
+        OutputFormat::Junit => junit::write(report, opts, w),
+        OutputFormat::Github => github::write(report, w),
+        OutputFormat::Gitlab => gitlab::write(report, w),
     }
 }

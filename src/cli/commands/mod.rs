@@ -6,4 +6,5 @@ pub mod demo;
 pub mod diagnose;
 pub mod health;
 pub mod output;
+pub mod report_output;
 pub mod rules;

@@ -5,28 +5,48 @@ use std::io::{self, IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
 
+use super::report_output;
 use crate::cli::args::{FailOn, ReportArgs};
 use crate::cli::{exit, use_color};
 use crate::config::{self, Config};
 use crate::report::{self, OutputFormat, RenderOptions, Report};
 use crate::rules::{self, EngineSettings, Severity};
 
-/// Write the report to stdout in the chosen format, then every error on stderr (one line each),
-/// so errors are seen whatever the report format.
+/// Write the report where `--format`, `--output` and the environment send it (see
+/// `report_output`), then every error on stderr (one line each), so errors are seen whatever the
+/// report format.
 pub fn write_report(report: &Report, args: &ReportArgs) -> Result<()> {
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Concise
-    });
+    let targets =
+        report_output::targets(args, io::stdout().is_terminal(), &|k| std::env::var(k).ok())?;
     let opts = RenderOptions {
         color: use_color(args.color),
         width: comfy_width(),
+        fail_on: report_output::fail_floor(args.fail_on.unwrap_or(FailOn::Warning)),
     };
+    if let Some((path, format)) = &targets.file {
+        let plain = RenderOptions {
+            color: false,
+            width: None,
+            ..opts.clone()
+        };
+        report_output::write_file(report, *format, &plain, path)?;
+    }
     let mut out = io::BufWriter::new(io::stdout().lock());
-    report::write(report, format, &opts, &mut out)?;
+    report::write(report, targets.stdout, &opts, &mut out)?;
+    if targets.annotations {
+        report::write(report, OutputFormat::Github, &opts, &mut out)?;
+    }
     out.flush()?;
     drop(out);
+    if let Some(path) = &targets.step_summary {
+        // The summary is a courtesy: failing to write it does not change the outcome.
+        if let Err(e) = report_output::append_step_summary(report, path) {
+            eprintln!(
+                "pgdiag: warning: cannot write the step summary {}: {e}",
+                path.display()
+            );
+        }
+    }
     for pr in &report.plans {
         if let Some(e) = &pr.error {
             eprintln!("pgdiag: error: {e}");
@@ -64,6 +84,8 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
 
 /// The rule settings in force: `--disable` and `--set` over `[rules.*]` of the configuration.
 pub fn engine_settings(args: &ReportArgs, config: &Config) -> Result<EngineSettings> {
+    // Every command reads its settings first: a bad --output is refused before any work.
+    report_output::check(args)?;
     let cli = command_line_rules(&args.disable, &args.set)?;
     Ok(config::resolve::engine_settings(&config.rules(&cli)))
 }
