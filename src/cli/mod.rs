@@ -33,6 +33,7 @@ pub fn main() -> ExitCode {
         Command::Rules(r) => commands::rules::run(&r),
         Command::Health(h) => commands::health::run(&h),
         Command::Demo(d) => commands::demo::run(&d),
+        Command::Compare(c) => commands::compare::run(&c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -7,7 +7,8 @@
 //!   (and by no index scan any more); the finding is on the new Seq Scan;
 //! - a node that spills to disk where the recorded plan had no such spill (same tests as
 //!   `work-mem-spill`, without its size floor);
-//! - a finding of another rule the baseline did not have (same rule on the same relation);
+//! - a finding of another rule the baseline did not have (same rule on the same relation), at
+//!   that finding's severity when it is lower than this rule's (a new `info` does not gate);
 //! - shared buffers (hit + read) or the root's total cost grown by more than `buffers_factor` /
 //!   `cost_factor`, ignored below `min_buffers` / `min_cost`. When a structural change above
 //!   explains the growth, the figures are added to its message instead of a finding of their own;
@@ -38,6 +39,8 @@ pub struct BaselineInput<'a> {
 /// One regression before it becomes a finding.
 struct Change {
     node: Option<usize>,
+    /// Lower than the rule's own when the change is a new finding of lower severity.
+    severity: Option<Severity>,
     message: String,
     advice: String,
     evidence: Vec<(&'static str, serde_json::Value)>,
@@ -88,6 +91,7 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         }
         changes.push(Change {
             node: Some(node.id),
+            severity: None,
             message: format!("{} became {}", old.label, node.label()),
             advice: match &old.index {
                 Some(ix) => format!(
@@ -108,6 +112,7 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         }
         changes.push(Change {
             node: (s.node < plan.nodes.len()).then_some(s.node),
+            severity: None,
             message: format!(
                 "{} now spills to disk ({}); the baseline's plan did not",
                 s.label, s.what
@@ -132,6 +137,8 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             .unwrap_or_default();
         changes.push(Change {
             node: f.node,
+            // A new info finding is worth knowing, not failing CI over.
+            severity: Some(f.severity.min(ctx.severity)),
             message: format!("new finding {} {}{on}: {}", f.rule, f.name, f.message),
             advice: format!("The baseline's plan did not have it. {}", f.advice),
             evidence: vec![("new_rule", f.rule.clone().into())],
@@ -189,6 +196,7 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             }
             None => changes.push(Change {
                 node: None,
+                severity: None,
                 message: format!("{text}, with the same kind of plan"),
                 advice: "More data, or a plan that reads more of it (compare the two plans node \
                          by node with `pgdiag compare`)."
@@ -204,6 +212,9 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             .message(c.message)
             .advice(c.advice)
             .evidence("query", input.before.label());
+        if let Some(sev) = c.severity {
+            f = f.severity(sev);
+        }
         for (k, v) in c.evidence {
             f = f.evidence(k, v);
         }
