@@ -7,8 +7,9 @@
 //!   (and by no index scan any more); the finding is on the new Seq Scan;
 //! - a node that spills to disk where the recorded plan had no such spill (same tests as
 //!   `work-mem-spill`, without its size floor);
-//! - a finding of another rule the baseline did not have (same rule on the same relation), at
-//!   that finding's severity when it is lower than this rule's (a new `info` does not gate);
+//! - a finding at warning or error of another rule that the baseline did not have (same rule on
+//!   the same relation), at most at that finding's severity. New `info` findings are not
+//!   regressions: some follow timing (`hot-spot`), and a gate must not be flaky;
 //! - shared buffers (hit + read) or the root's total cost grown by more than `buffers_factor` /
 //!   `cost_factor`, ignored below `min_buffers` / `min_cost`. When a structural change above
 //!   explains the growth, the figures are added to its message instead of a finding of their own;
@@ -82,18 +83,31 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         else {
             continue;
         };
+        // A bitmap scan names its index on the Bitmap Index Scan below it.
+        let old_index = old.index.clone().or_else(|| {
+            let id = before.nodes.iter().position(|n| std::ptr::eq(n, old))?;
+            before
+                .nodes
+                .iter()
+                .filter(|n| n.parent == Some(id))
+                .find_map(|n| n.index.clone())
+        });
+        let old_label = match (&old.index, &old_index) {
+            (None, Some(ix)) => format!("{} (using {ix})", old.label),
+            _ => old.label.clone(),
+        };
         let mut evidence = vec![
             ("relation", rel.into()),
-            ("before", old.label.clone().into()),
+            ("before", old_label.clone().into()),
         ];
-        if let Some(ix) = &old.index {
+        if let Some(ix) = &old_index {
             evidence.push(("index", ix.clone().into()));
         }
         changes.push(Change {
             node: Some(node.id),
             severity: None,
-            message: format!("{} became {}", old.label, node.label()),
-            advice: match &old.index {
+            message: format!("{old_label} became {}", node.label()),
+            advice: match &old_index {
                 Some(ix) => format!(
                     "Check that index {ix} still exists and is valid (a migration may have dropped \
                      or changed it, or changed the column types), and that statistics on {rel} are \
@@ -124,8 +138,13 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         });
     }
 
-    // Findings the baseline did not have.
-    for f in input.findings.iter().filter(|f| f.rule != ID) {
+    // Findings the baseline did not have. Info findings are not regressions (they are still
+    // listed with the plan): some follow timing (`hot-spot`), which would make the gate flaky.
+    for f in input
+        .findings
+        .iter()
+        .filter(|f| f.rule != ID && f.severity > Severity::Info)
+    {
         let key = FindingKey::of(plan, f);
         if input.before.findings.iter().any(|k| k.same(&key)) {
             continue;
@@ -137,7 +156,7 @@ pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             .unwrap_or_default();
         changes.push(Change {
             node: f.node,
-            // A new info finding is worth knowing, not failing CI over.
+            // Never above the new finding's own severity.
             severity: Some(f.severity.min(ctx.severity)),
             message: format!("new finding {} {}{on}: {}", f.rule, f.name, f.message),
             advice: format!("The baseline's plan did not have it. {}", f.advice),
