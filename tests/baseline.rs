@@ -416,3 +416,53 @@ fn compare_shows_the_node_diff_and_the_regression() {
         "{err}"
     );
 }
+
+#[test]
+fn compare_pairs_the_plans_of_two_files_by_position() {
+    let (b, a) = (
+        fixture("two_plans_before.txt"),
+        fixture("two_plans_after.txt"),
+    );
+    let o = pgdiag(&["compare", &b, &a, "--format", "json"]);
+    let doc = json(&o);
+    let cs = doc["comparisons"].as_array().unwrap();
+    assert_eq!(cs.len(), 2, "{doc:#}");
+    // The first query kept its plan: no regression, every node the same.
+    assert!(cs[0]["findings"].as_array().unwrap().is_empty(), "{doc:#}");
+    assert!(cs[0]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["change"] == "same"));
+    // The second lost its index. Buffers grew 3 → 55, past 2× but under the 100-block floor, so
+    // they are not mentioned; the cost (0.50 → 180) passed both its factor and its floor.
+    let f = cs[1]["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{doc:#}");
+    assert_eq!(
+        f[0]["message"],
+        "Index Only Scan using customers_pkey on customers c became Seq Scan on customers c; \
+         total cost 0.50 → 180.00 (360×)"
+    );
+    assert_eq!(o.status.code(), Some(1));
+
+    // Text: one section per pair, numbered.
+    let o = pgdiag(&["compare", &b, &a]);
+    let out = text(&o.stdout);
+    assert!(out.contains(&format!("══ {b} → {a} [1] ══\n")), "{out}");
+    assert!(out.contains(&format!("══ {b} → {a} [2] ══\n")), "{out}");
+    assert!(out.contains("\nNo plan regressions.\n"), "{out}");
+
+    // Files with different numbers of plans: the common ones, and a warning.
+    let o = pgdiag(&["compare", &b, &fixture("seq_scan.json")]);
+    assert!(
+        text(&o.stderr).contains("holds 2 plans and"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(sections(&text(&o.stdout)), 1);
+}
+
+/// Sections in a text `compare` output.
+fn sections(out: &str) -> usize {
+    out.lines().filter(|l| l.starts_with("══ ")).count()
+}
