@@ -466,3 +466,145 @@ fn compare_pairs_the_plans_of_two_files_by_position() {
 fn sections(out: &str) -> usize {
     out.lines().filter(|l| l.starts_with("══ ")).count()
 }
+
+/// A report compared with a baseline, built through the library: the query at `q.sql:2` had an
+/// index scan when recorded and a seq scan now; `q.sql:9` is new and `q.sql:5` is gone.
+fn compared_report() -> pgdiag::report::Report {
+    use pgdiag::report::{PlanReport, QueryOrigin, Report};
+    use pgdiag::rules::{check_plan, EngineSettings};
+    let load = |name: &str| {
+        let path = fixture(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        pgdiag::plan::parse_source(&path, &text).unwrap().remove(0)
+    };
+    let plan_report = |plan: pgdiag::plan::Plan, line: usize, sql: &str| PlanReport {
+        source: format!("q.sql:{line}"),
+        findings: check_plan(&plan, &EngineSettings::default()),
+        plan: Some(plan),
+        query: Some(QueryOrigin {
+            index: line,
+            file: Some("q.sql".into()),
+            line: Some(line),
+            sql: sql.into(),
+        }),
+        ..PlanReport::default()
+    };
+    let q1 = "SELECT count(*) FROM orders o WHERE customer_id = 42";
+    let then = Report {
+        plans: vec![
+            plan_report(load("index_scan.json"), 2, q1),
+            plan_report(
+                load("seq_scan.json"),
+                5,
+                "SELECT count(*) FROM orders o\nWHERE amount = 1",
+            ),
+        ],
+        ..Report::default()
+    };
+    let baseline = pgdiag::baseline::record(&then);
+    let mut now = Report {
+        plans: vec![
+            plan_report(load("seq_scan.json"), 2, q1),
+            plan_report(load("index_scan.json"), 9, "SELECT 9"),
+        ],
+        ..Report::default()
+    };
+    pgdiag::baseline::apply(
+        &mut now,
+        &baseline,
+        "b.json",
+        &EngineSettings::default(),
+        false,
+    );
+    now
+}
+
+fn render(r: &pgdiag::report::Report, format: pgdiag::report::OutputFormat) -> String {
+    let mut out = Vec::new();
+    pgdiag::report::write(r, format, &Default::default(), &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn every_format_shows_the_baseline_section() {
+    use pgdiag::report::OutputFormat;
+    let r = compared_report();
+    let s = r.baseline.as_ref().unwrap();
+    assert_eq!((s.matched, s.new.len(), s.gone.len()), (1, 1, 1));
+    assert!(r.plans[0].findings.iter().any(|f| f.rule == "R001"));
+
+    let table = render(&r, OutputFormat::Table);
+    assert!(
+        table.ends_with("══ baseline b.json ══\n1 query matched, 1 new, 1 gone\nnew: q.sql:9\ngone: q.sql:5: SELECT count(*) FROM orders o\n"),
+        "{table}"
+    );
+    let md = render(&r, OutputFormat::Markdown);
+    assert!(
+        md.ends_with("## Baseline b.json\n\n- 1 query matched, 1 new, 1 gone\n- new: q.sql:9\n- gone: q.sql:5: SELECT count(\\*) FROM orders o\n"),
+        "{md}"
+    );
+    assert!(md.contains("**R001** `plan-regression` (node 1: Seq Scan on orders o): Index Scan using orders\\_customer\\_idx"), "{md}");
+    let concise = render(&r, OutputFormat::Concise);
+    assert!(
+        concise.contains("q.sql:2 node 1: warning R001[plan-regression] Seq Scan on orders o: Index Scan using orders_customer_idx on orders o became Seq Scan on orders o; shared buffers 12 → 2,145 (179×)"),
+        "{concise}"
+    );
+    assert!(concise.ends_with("b.json: baseline: 1 matched, 1 new, 1 gone\nq.sql:9: new query (not in baseline b.json)\nq.sql:5: SELECT count(*) FROM orders o (gone since baseline b.json)\n"), "{concise}");
+    let doc: Value = serde_json::from_str(&render(&r, OutputFormat::Json)).unwrap();
+    assert_eq!(doc["baseline"]["file"], "b.json");
+    assert_eq!(doc["baseline"]["matched"], 1);
+    assert_eq!(doc["baseline"]["new"], serde_json::json!(["q.sql:9"]));
+    assert_eq!(doc["baseline"]["gone"][0]["line"], 5);
+    assert!(doc["plans"][0]["in_baseline"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(doc["plans"][1]["in_baseline"].is_array());
+}
+
+#[test]
+fn known_findings_move_to_in_baseline_and_stop_failing() {
+    use pgdiag::report::OutputFormat;
+    use pgdiag::rules::{check_plan, EngineSettings};
+    let r = compared_report();
+    // Re-record the run that has the seq scan: its P001 is then known, not new.
+    let baseline = pgdiag::baseline::record(&r);
+    let mut again = r.clone();
+    for p in &mut again.plans {
+        p.findings = check_plan(p.plan.as_ref().unwrap(), &EngineSettings::default());
+        p.in_baseline.clear();
+    }
+    pgdiag::baseline::apply(
+        &mut again,
+        &baseline,
+        "b.json",
+        &EngineSettings::default(),
+        false,
+    );
+    let p = &again.plans[0];
+    assert!(
+        p.findings
+            .iter()
+            .all(|f| f.severity < pgdiag::rules::Severity::Warning),
+        "{:#?}",
+        p.findings
+    );
+    assert!(
+        p.in_baseline.iter().any(|f| f.rule == "P001"),
+        "{:#?}",
+        p.in_baseline
+    );
+    // R001 findings are never recorded.
+    assert!(baseline
+        .queries
+        .iter()
+        .all(|q| q.findings.iter().all(|k| k.rule != "R001")));
+    let table = render(&again, OutputFormat::Table);
+    assert!(table.contains("Already in the baseline ("), "{table}");
+    assert!(
+        table.contains("  P001 seq-scan-large-table · node 1: Seq Scan on orders o"),
+        "{table}"
+    );
+    let md = render(&again, OutputFormat::Markdown);
+    assert!(md.contains("Already in the baseline ("), "{md}");
+}
