@@ -23,8 +23,11 @@ pub struct Matching {
 /// Pairs by fingerprint; within one fingerprint, in file and line order. Plans that did not come
 /// from a query (`analyze`) or whose input could not be read take no part.
 pub fn match_queries(baseline: &[BaselineQuery], plans: &[PlanReport]) -> Matching {
-    type Key<'a> = (Option<&'a String>, Option<usize>, usize);
-    let mut groups: BTreeMap<String, (Vec<(Key, usize)>, Vec<(Key, usize)>)> = BTreeMap::new();
+    // `(file, line, position)` to order the queries of one fingerprint, and the query's index.
+    type Entry<'a> = ((Option<&'a String>, Option<usize>, usize), usize);
+    // Per fingerprint: the baseline's queries, then this run's.
+    type Sides<'a> = (Vec<Entry<'a>>, Vec<Entry<'a>>);
+    let mut groups: BTreeMap<String, Sides> = BTreeMap::new();
     for (i, q) in baseline.iter().enumerate() {
         let key = (q.file.as_ref(), q.line, i);
         groups

@@ -42,6 +42,18 @@ pub fn save(report: &Report, args: &DiagnoseArgs) -> Result<()> {
     };
     let file = baseline::record(report);
     file.write(path).map_err(|e| anyhow!(e))?;
+    let missing = report
+        .plans
+        .iter()
+        .filter(|p| p.query.is_some() && p.plan.is_none())
+        .count();
+    if missing > 0 {
+        // Those queries will show as new next time: say so now rather than then.
+        eprintln!(
+            "pgdiag: warning: {missing} of the queries failed and are not in the baseline {}",
+            path.display()
+        );
+    }
     eprintln!(
         "pgdiag: baseline of {} written to {}",
         match file.queries.len() {

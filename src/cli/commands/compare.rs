@@ -304,7 +304,8 @@ fn node_line(row: &NodeRow) -> String {
 /// `cost 8.47 → 3,814.04`, `rows 10`, …: one value when unchanged or when there is one side only.
 fn figure_parts(before: Option<&Figures>, after: &Figures) -> Vec<String> {
     type Get = fn(&Figures) -> Option<f64>;
-    let items: [(&str, Get, fn(f64) -> String); 5] = [
+    type Show = fn(f64) -> String;
+    let items: [(&str, Get, Show); 5] = [
         ("cost", |f| f.cost, fmt::cost),
         ("est rows", |f| f.plan_rows, fmt::count),
         ("rows", |f| f.actual_rows, fmt::count),
