@@ -282,6 +282,24 @@ fn baseline_lifecycle_against_a_live_server() {
             .any(|l| l.starts_with(&format!("{f}:2 node ")) && l.contains("R001[plan-regression]")),
         "{out}"
     );
+
+    // 6. A query that fails is not recorded, and the run says so (exit 2 for the error).
+    let partial = dir.path().join("partial.sql");
+    std::fs::write(&partial, "SELECT 1;\nSELECT * FROM no_such_table;\n").unwrap();
+    let other = dir.path().join("partial.json");
+    let o = diagnose(
+        &pg,
+        &partial,
+        &["--write-baseline", other.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("1 of the queries failed and are not in the baseline"),
+        "{err}"
+    );
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+    assert_eq!(written["queries"].as_array().unwrap().len(), 1);
 }
 
 #[test]
