@@ -460,4 +460,44 @@ mod tests {
         };
         assert!(crate::rules::check_baseline(&input, &EngineSettings::default()).is_empty());
     }
+
+    #[test]
+    fn a_new_spill() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/plans/generated/pg15/c_sort_external_merge.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let plan = crate::plan::parse_source(path, &text).unwrap().remove(0);
+        let shape = PlanShape::of(&plan);
+        assert_eq!(shape.spills.len(), 1);
+        // The same plan, recorded when its sort still fitted in memory.
+        let mut b = recorded(&plan);
+        b.shape.spills.clear();
+        let input = BaselineInput {
+            before: &b,
+            plan: &plan,
+            shape: &shape,
+            findings: &[],
+            gate_timing: false,
+        };
+        let f = crate::rules::check_baseline(&input, &EngineSettings::default());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].node, Some(shape.spills[0].node));
+        assert!(
+            f[0].message.starts_with(&format!(
+                "{} now spills to disk (external",
+                shape.spills[0].label
+            )),
+            "{}",
+            f[0].message
+        );
+        // Recorded with the spill: nothing new.
+        let b = recorded(&plan);
+        let input = BaselineInput {
+            before: &b,
+            ..input
+        };
+        assert!(crate::rules::check_baseline(&input, &EngineSettings::default()).is_empty());
+    }
 }
