@@ -62,6 +62,9 @@ fn every_toml_is_registered_and_vice_versa() {
                 )
                 || src.contains(
                     "pub fn check(snap: &Snapshot, ctx: &RuleCtx, out: &mut Vec<Finding>)"
+                )
+                || src.contains(
+                    "pub fn check(input: &BaselineInput, ctx: &RuleCtx, out: &mut Vec<Finding>)"
                 ),
             "{module}: check has the wrong signature"
         );
@@ -75,7 +78,7 @@ fn every_toml_is_registered_and_vice_versa() {
 
 #[test]
 fn ids_names_and_file_names_agree() {
-    let id_re = Regex::new(r"^[PD]\d{3}$").unwrap();
+    let id_re = Regex::new(r"^[PDR]\d{3}$").unwrap();
     let name_re = Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$").unwrap();
     let mut ids = BTreeSet::new();
     let mut names = BTreeSet::new();
@@ -110,11 +113,20 @@ fn severities_and_categories_are_valid() {
         );
         assert_eq!(m.severity.as_str(), raw);
         assert!(
-            ["plan", "table", "connection", "settings", "database"].contains(&m.category.as_str()),
+            [
+                "plan",
+                "table",
+                "connection",
+                "settings",
+                "database",
+                "baseline"
+            ]
+            .contains(&m.category.as_str()),
             "{file}: category {}",
             m.category
         );
-        // Plan rules are P…, database rules (which read a statistics snapshot) D….
+        // Plan rules are P…, database rules (which read a statistics snapshot) D…, baseline rules
+        // (which compare a plan with a recorded one) R….
         let rule = pgdiag::rules::find(&m.id).unwrap();
         assert_eq!(
             m.category == "database",
@@ -124,6 +136,13 @@ fn severities_and_categories_are_valid() {
             m.id
         );
         assert_eq!(rule.checks_plans(), m.id.starts_with('P'), "{file}: input");
+        assert_eq!(
+            m.category == "baseline",
+            m.id.starts_with('R'),
+            "{file}: category {} vs id {}",
+            m.category,
+            m.id
+        );
     }
 }
 

@@ -50,7 +50,7 @@ fn analyzed_report() -> Report {
     });
     Report {
         plans,
-        database: None,
+        ..Report::default()
     }
 }
 
@@ -89,6 +89,7 @@ fn diagnosed_report(line: usize) -> Report {
         source: source.clone(),
         plan: Some(plan),
         findings: kept,
+        in_baseline: Vec::new(),
         suppressed: hot
             .into_iter()
             .map(|f| SuppressedFinding {
@@ -157,6 +158,7 @@ fn diagnosed_report(line: usize) -> Report {
             findings: vec![dead],
             not_visible: vec!["other roles' queries".to_string()],
         }),
+        baseline: None,
     }
 }
 
@@ -331,6 +333,48 @@ fn sarif_is_valid_against_the_official_schema() {
     doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
         json!("a b:c");
     assert!(!v.is_valid(&doc), "uri-reference format is checked");
+}
+
+#[test]
+fn sarif_marks_new_and_baselined_results() {
+    let mut report = analyzed_report();
+    let first = report
+        .plans
+        .iter_mut()
+        .find(|p| p.findings.len() >= 2)
+        .expect("a plan with two findings");
+    let known = first.findings.remove(0);
+    first.in_baseline.push(known.clone());
+    report.baseline = Some(pgdiag::report::BaselineSummary {
+        file: "pgdiag-baseline.json".into(),
+        matched: 1,
+        ..Default::default()
+    });
+    let doc: Value =
+        serde_json::from_str(&render(&report, OutputFormat::Sarif, warning())).unwrap();
+    assert_valid_sarif(&sarif_validator(), &doc);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let states: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["baselineState"].as_str())
+        .collect();
+    assert!(
+        states.contains(&"unchanged") && states.contains(&"new"),
+        "{states:?}"
+    );
+    let unchanged = results
+        .iter()
+        .find(|r| r["baselineState"] == "unchanged")
+        .unwrap();
+    assert_eq!(unchanged["ruleId"], known.rule.as_str());
+    // Without a baseline, no result claims a baseline state.
+    let doc: Value =
+        serde_json::from_str(&render(&analyzed_report(), OutputFormat::Sarif, warning())).unwrap();
+    assert!(doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r.get("baselineState").is_none()));
 }
 
 #[test]

@@ -388,6 +388,7 @@ fn pgdiag_health_report(snap: &Snapshot, s: &EngineSettings) -> String {
             findings: rules::check_database(snap, s),
             not_visible: snap.not_visible.clone(),
         }),
+        baseline: None,
     };
     let mut out = Vec::new();
     report::write(&r, OutputFormat::Table, &RenderOptions::default(), &mut out).unwrap();

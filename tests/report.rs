@@ -98,9 +98,11 @@ fn findings() -> Vec<Finding> {
 fn report() -> Report {
     Report {
         database: None,
+        baseline: None,
         plans: vec![
             PlanReport {
                 suppressed: Vec::new(),
+                in_baseline: Vec::new(),
                 source: SOURCE.to_string(),
                 plan: Some(load(HASHJOIN, SOURCE)),
                 findings: findings(),
@@ -109,6 +111,7 @@ fn report() -> Report {
             },
             PlanReport {
                 suppressed: Vec::new(),
+                in_baseline: Vec::new(),
                 source: BAD.to_string(),
                 plan: None,
                 findings: vec![],
@@ -255,6 +258,7 @@ fn table_leaves_out_columns_without_data() {
     );
     let r = Report {
         database: None,
+        baseline: None,
         plans: vec![PlanReport {
             source: "x.json".into(),
             plan: Some(plan),
@@ -280,6 +284,7 @@ fn table_leaves_out_columns_without_data() {
     );
     let r = Report {
         database: None,
+        baseline: None,
         plans: vec![PlanReport {
             source: "y.json".into(),
             plan: Some(plan),
@@ -534,6 +539,7 @@ fn concise_is_empty_without_findings_and_one_line_per_message() {
     )];
     r.plans.push(PlanReport {
         suppressed: Vec::new(),
+        in_baseline: Vec::new(),
         source: "-".into(),
         plan: None,
         findings: vec![],
@@ -553,8 +559,10 @@ fn concise_error_from_the_parser() {
         parse_source("broken.json", "[{\"Plan\": {\"Node Type\": \"Seq Scan\",\n").unwrap_err();
     let r = Report {
         database: None,
+        baseline: None,
         plans: vec![PlanReport {
             suppressed: Vec::new(),
+            in_baseline: Vec::new(),
             source: "broken.json".into(),
             plan: None,
             findings: vec![],
@@ -579,10 +587,12 @@ fn concise_numbers_plans_sharing_a_source() {
     assert_eq!(plans.len(), 2);
     let r = Report {
         database: None,
+        baseline: None,
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
                 suppressed: Vec::new(),
+                in_baseline: Vec::new(),
                 source: "two.json".into(),
                 plan: Some(p),
                 findings: vec![finding(
@@ -802,6 +812,7 @@ fn json_extra_is_an_object_and_settings_too() {
     let expected_settings = plan.settings.clone();
     let r = Report {
         database: None,
+        baseline: None,
         plans: vec![PlanReport {
             source: "k.json".into(),
             plan: Some(plan),
@@ -828,8 +839,10 @@ fn render_all_formats(path: &Path, source: &str) {
             // Not this module's concern; still, an error must render.
             let r = Report {
                 database: None,
+                baseline: None,
                 plans: vec![PlanReport {
                     suppressed: Vec::new(),
+                    in_baseline: Vec::new(),
                     source: source.into(),
                     plan: None,
                     findings: vec![],
@@ -851,10 +864,12 @@ fn render_all_formats(path: &Path, source: &str) {
     let counts: Vec<usize> = plans.iter().map(|p| p.nodes.len()).collect();
     let r = Report {
         database: None,
+        baseline: None,
         plans: plans
             .into_iter()
             .map(|p| PlanReport {
                 suppressed: Vec::new(),
+                in_baseline: Vec::new(),
                 source: source.into(),
                 findings: vec![finding(
                     "P012",
@@ -941,6 +956,7 @@ fn initplans_subplans_and_ctes_are_shown() {
     let plan = parse_source("cte.json", &text).unwrap().remove(0);
     let r = Report {
         database: None,
+        baseline: None,
         plans: vec![PlanReport {
             source: "cte.json".into(),
             plan: Some(plan),
@@ -1021,8 +1037,10 @@ fn big_plan(n: usize, chain: bool) -> Plan {
 fn big_report(n: usize, chain: bool) -> Report {
     Report {
         database: None,
+        baseline: None,
         plans: vec![PlanReport {
             suppressed: Vec::new(),
+            in_baseline: Vec::new(),
             source: "big.json".into(),
             findings: vec![finding(
                 "P012",
@@ -1180,6 +1198,7 @@ fn show_file() {
     let report = match parse_source(&path, &text) {
         Ok(plans) => Report {
             database: None,
+            baseline: None,
             plans: plans
                 .into_iter()
                 .map(|p| PlanReport {
@@ -1191,6 +1210,7 @@ fn show_file() {
         },
         Err(e) => Report {
             database: None,
+            baseline: None,
             plans: vec![PlanReport {
                 source: path.clone(),
                 error: Some(e.to_string()),
@@ -1282,6 +1302,7 @@ fn odd_inputs_do_not_panic() {
         .push(finding("P099", "x", Severity::Error, Some(99), "m", "a"));
     r.plans.push(PlanReport {
         suppressed: Vec::new(),
+        in_baseline: Vec::new(),
         source: "empty.json".into(),
         plan: Some(Plan::default()),
         findings: vec![finding("P098", "y", Severity::Info, Some(0), "m", "")],
@@ -1352,6 +1373,7 @@ fn triggers_and_jit_are_listed() {
     });
     let r = Report {
         database: None,
+        baseline: None,
         plans: vec![PlanReport {
             source: SOURCE.into(),
             plan: Some(plan),

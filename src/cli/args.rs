@@ -59,6 +59,14 @@ pub enum Command {
     /// then stops the server and removes its directory (also on an error or Ctrl-C).
     /// Exit code: as diagnose (1: the demo's problems were found).
     Demo(DemoArgs),
+    /// Compare two plans of the same query, node by node, and report plan regressions.
+    ///
+    /// BEFORE and AFTER are plan files in any format `analyze` reads; when they hold several
+    /// plans, they are compared pairwise by position. Prints what changed per node (type, rows,
+    /// cost, time, buffers; `+` added, `-` removed, `~` changed), then the plan-regression (R001)
+    /// findings. Exit code: 1 when a regression is at or above --fail-on, 2 when a file could not
+    /// be read.
+    Compare(CompareArgs),
     /// List the rules, or explain one (`pgdiag rules P001` or `pgdiag rules seq-scan-large-table`).
     Rules(RulesArgs),
     /// Print the settings in force (pgdiag.toml, command line, defaults) and where each came from.
@@ -77,6 +85,7 @@ impl Command {
             Command::Diagnose(d) => Some(&mut d.report),
             Command::Health(h) => Some(&mut h.report),
             Command::Demo(d) => Some(&mut d.report),
+            Command::Compare(c) => Some(&mut c.report),
             Command::Rules(_) | Command::Config(_) => None,
         }
     }
@@ -174,6 +183,41 @@ pub struct DiagnoseArgs {
     /// table sizes, existing indexes) and the database rules (D…) add a database section.
     #[arg(long)]
     pub no_stats: bool,
+
+    /// Record each query's plan (shape, rows, cost, buffers, findings) in FILE, keyed by a
+    /// fingerprint of its SQL, to compare later runs with (`--baseline`). Written atomically;
+    /// with --baseline, the comparison uses the old file, then FILE is refreshed.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Compare with a baseline written by --write-baseline: plan regressions become R001
+    /// findings, findings the baseline already had no longer fail the run, and queries new or
+    /// gone since the baseline are listed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// With --baseline: a slower execution (R001.time_factor) fails like any regression instead
+    /// of being reported as info. Timing is noisy; plan shape and buffers are not.
+    #[arg(long, requires = "baseline")]
+    pub gate_timing: bool,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The plan file before the change.
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+
+    /// The plan file after the change.
+    #[arg(value_name = "AFTER")]
+    pub after: PathBuf,
+
+    /// A slower execution fails like any regression instead of being reported as info.
+    #[arg(long)]
+    pub gate_timing: bool,
 
     #[command(flatten)]
     pub report: ReportArgs,

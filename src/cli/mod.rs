@@ -51,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Health(h) => commands::health::run(&h, &config),
         Command::Demo(d) => commands::demo::run(&d, &config),
         Command::Config(c) => commands::config::run(&c, &config),
+        Command::Compare(c) => commands::compare::run(&c, &config),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -16,6 +16,10 @@
 //! - an unreadable source is `source:line: error: what` (`source: error: what` when the line is not
 //!   known), `line` being a line of the file.
 //!
+//! With `--baseline`: `BASELINE: baseline: N matched, N new, N gone`, then
+//! `file:line: new query (not in baseline BASELINE)` and `file:line: SQL (gone since baseline
+//! BASELINE)`, one line each. Findings the baseline already had are not listed.
+//!
 //! Findings come in severity order (error, warning, info) within each plan, plans in input order.
 
 use std::io::{self, BufWriter, Write};
@@ -88,6 +92,31 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                     fmt::one_line(&f.message)
                 )?;
             }
+        }
+    }
+    if let Some(b) = &report.baseline {
+        // New queries at their own location, so editors jump to them; gone ones at theirs.
+        let file = fmt::one_line(&b.file);
+        writeln!(
+            w,
+            "{file}: baseline: {} matched, {} new, {} gone",
+            b.matched,
+            b.new.len(),
+            b.gone.len()
+        )?;
+        for n in &b.new {
+            writeln!(
+                w,
+                "{}: new query (not in baseline {file})",
+                fmt::one_line(n)
+            )?;
+        }
+        for g in &b.gone {
+            writeln!(
+                w,
+                "{}",
+                fmt::one_line(&format!("{} (gone since baseline {file})", g.describe()))
+            )?;
         }
     }
     w.flush()

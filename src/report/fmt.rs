@@ -424,6 +424,40 @@ pub fn suppressed_lines(pr: &crate::report::PlanReport) -> Vec<String> {
         .collect()
 }
 
+/// One line per finding the baseline already had: `P001 seq-scan-large-table · node 1: Seq Scan on
+/// orders`.
+pub fn in_baseline_lines(pr: &crate::report::PlanReport) -> Vec<String> {
+    pr.in_baseline
+        .iter()
+        .map(|f| {
+            let at = match (f.node, &pr.plan) {
+                (Some(id), Some(p)) if id < p.nodes.len() => {
+                    format!(" · node {id}: {}", p.nodes[id].label())
+                }
+                _ => String::new(),
+            };
+            format!("{} {}{at}", f.rule, f.name)
+        })
+        .collect()
+}
+
+/// The baseline section: a summary line, then one line per new and per gone query.
+pub fn baseline_lines(b: &crate::report::BaselineSummary) -> Vec<String> {
+    let mut out = vec![format!(
+        "{} matched, {} new, {} gone",
+        plural(b.matched, "query", "queries"),
+        b.new.len(),
+        b.gone.len()
+    )];
+    out.extend(b.new.iter().map(|n| format!("new: {n}")));
+    out.extend(b.gone.iter().map(|g| format!("gone: {}", g.describe())));
+    out
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn severity_title(sev: Severity, n: usize) -> String {
     match sev {
         Severity::Error => format!("Errors ({n})"),

@@ -15,9 +15,14 @@
 //!                           "evidence"{}, <extra: node_label>}],
 //!             "suppressed": [{"finding": {…as in findings…}, "line", "scope": "statement"|"file",
 //!                             "reason"}],   (diagnose: silenced by `-- pgdiag: ignore`)
+//!             "in_baseline": [{…as in findings…}],   (diagnose --baseline only: findings the
+//!                                                    baseline already had; they do not fail)
 //!             "error": null | "source:line: what"}],
 //!  "database": {"server_version", "in_recovery", "database", "role", "findings": [...],
-//!               "not_visible": ["what the role could not see", …]}}   (only from `health`)
+//!               "not_visible": ["what the role could not see", …]},   (only from `health`)
+//!  "baseline": {"file", "matched": N, "new": ["queries.sql:7", …],
+//!               "gone": [{"file", "line", "sql": "first line of the SQL"}]}}
+//!                                                    (only from `diagnose --baseline`)
 //! ```
 //!
 //! - Nodes are in pre-order; `id` is the position, `parent` the parent's id or null, `children`
@@ -63,9 +68,13 @@ impl Serialize for Doc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
-        m.serialize_entry("plans", &Seq(&self.0.plans, PlanOut))?;
+        let with_baseline = self.0.baseline.is_some();
+        m.serialize_entry("plans", &Seq(&self.0.plans, |p| PlanOut(p, with_baseline)))?;
         if let Some(db) = &self.0.database {
             m.serialize_entry("database", &DatabaseOut(db))?;
+        }
+        if let Some(b) = &self.0.baseline {
+            m.serialize_entry("baseline", b)?;
         }
         m.end()
     }
@@ -84,7 +93,8 @@ impl<'a, T, W: Serialize, F: Fn(&'a T) -> W> Serialize for Seq<'a, T, F> {
     }
 }
 
-struct PlanOut<'a>(&'a PlanReport);
+/// A plan, and whether the run was compared with a baseline (then `in_baseline` is written).
+struct PlanOut<'a>(&'a PlanReport, bool);
 
 /// Plan fields written by hand (contract keys, lists turned into objects, the node arena).
 const PLAN_OWN: &[&str] = &[
@@ -135,6 +145,12 @@ impl Serialize for PlanOut<'_> {
             "suppressed",
             &Seq(&pr.suppressed, |x| SuppressedOut(x, plan)),
         )?;
+        if self.1 {
+            m.serialize_entry(
+                "in_baseline",
+                &Seq(&pr.in_baseline, |f| FindingOut(f, plan)),
+            )?;
+        }
         m.serialize_entry("error", &pr.error)?;
         m.end()
     }

@@ -42,6 +42,16 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
             write_findings(&pr, None, &mut w)?;
         }
     }
+    if let Some(b) = &report.baseline {
+        if !report.plans.is_empty() || report.database.is_some() {
+            writeln!(w)?;
+        }
+        writeln!(w, "## Baseline {}", escape(&b.file))?;
+        writeln!(w)?;
+        for line in fmt::baseline_lines(b) {
+            writeln!(w, "- {}", escape(&line))?;
+        }
+    }
     w.flush()
 }
 
@@ -86,6 +96,15 @@ fn write_plan(report: &Report, pr: &PlanReport, w: &mut dyn Write) -> io::Result
         writeln!(w, "Suppressed ({}):", suppressed.len())?;
         writeln!(w)?;
         for line in suppressed {
+            writeln!(w, "- {}", escape(&line))?;
+        }
+    }
+    let known = fmt::in_baseline_lines(pr);
+    if !known.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "Already in the baseline ({}):", known.len())?;
+        writeln!(w)?;
+        for line in known {
             writeln!(w, "- {}", escape(&line))?;
         }
     }

@@ -22,6 +22,42 @@ pub struct Report {
     pub plans: Vec<PlanReport>,
     /// What the database rules found on a live server (`pgdiag health`), if it was asked.
     pub database: Option<DatabaseReport>,
+    /// The comparison with a baseline (`diagnose --baseline`), if one was given.
+    pub baseline: Option<BaselineSummary>,
+}
+
+/// The baseline section: which queries the baseline knew (see `crate::baseline`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BaselineSummary {
+    /// The baseline file.
+    pub file: String,
+    /// Queries of this run found in the baseline.
+    pub matched: usize,
+    /// Queries of this run the baseline does not have: their labels (`queries.sql:3`, `-c #1`).
+    pub new: Vec<String>,
+    /// Queries of the baseline this run did not have.
+    pub gone: Vec<GoneQuery>,
+}
+
+/// A query recorded in the baseline that this run did not have.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct GoneQuery {
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    /// The first line of its SQL.
+    pub sql: String,
+}
+
+impl GoneQuery {
+    /// `queries.sql:3: SELECT …`.
+    pub fn describe(&self) -> String {
+        let at = match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.clone(),
+            (None, _) => "-c".to_string(),
+        };
+        format!("{at}: {}", self.sql)
+    }
 }
 
 /// The database section: the server checked and what the database rules found.
@@ -70,6 +106,9 @@ pub struct PlanReport {
     pub findings: Vec<Finding>,
     /// Findings a `-- pgdiag: ignore` comment silenced: reported, never dropped.
     pub suppressed: Vec<SuppressedFinding>,
+    /// Findings the baseline (`--baseline`) already had for this query: reported, but they do
+    /// not count towards the exit code.
+    pub in_baseline: Vec<Finding>,
     /// One-line error (`file:line: what`), when the source could not be read.
     pub error: Option<String>,
     /// The query this plan was made from, when pgdiag ran it (`diagnose`); `source` is then

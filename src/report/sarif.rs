@@ -16,6 +16,9 @@
 //!   (`kind` `inSource`, the comment's line, its reason as `justification`), so viewers show them
 //!   as suppressed rather than losing them.
 //!
+//! - with `--baseline`, results carry `baselineState`: `new` for the run's findings (plan
+//!   regressions and findings the baseline did not have), `unchanged` for the findings it had.
+//!
 //! An input that could not be read is a `toolExecutionNotifications` entry (level `error`) of the
 //! one invocation, whose `executionSuccessful` is then false.
 
@@ -51,8 +54,20 @@ pub fn document(report: &Report) -> Value {
             }
             notifications.push(n);
         }
+        // Compared with a baseline, a run says which results are new and which the baseline
+        // already had (SARIF's `baselineState`); the latter do not fail the run.
+        let compared = report.baseline.is_some();
         for f in &pr.findings {
-            results.push(plan_result(pr, f, None));
+            let mut r = plan_result(pr, f, None);
+            if compared {
+                r["baselineState"] = json!("new");
+            }
+            results.push(r);
+        }
+        for f in &pr.in_baseline {
+            let mut r = plan_result(pr, f, None);
+            r["baselineState"] = json!("unchanged");
+            results.push(r);
         }
         for s in &pr.suppressed {
             results.push(plan_result(pr, &s.finding, Some(s)));

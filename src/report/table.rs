@@ -60,6 +60,16 @@ pub fn write(report: &Report, opts: &RenderOptions, w: &mut dyn Write) -> io::Re
         }
         write_database(db, opts, paint, &mut w)?;
     }
+    if let Some(b) = &report.baseline {
+        if !report.plans.is_empty() || report.database.is_some() {
+            writeln!(w)?;
+        }
+        let title = format!("══ baseline {} ══", fmt::one_line(&b.file));
+        writeln!(w, "{}", paint.bold(&title))?;
+        for line in fmt::baseline_lines(b) {
+            writeln!(w, "{}", fmt::wrap(&line, opts.width.map(usize::from), "  "))?;
+        }
+    }
     w.flush()
 }
 
@@ -139,6 +149,15 @@ fn write_plan(
             paint.dim(&format!("Suppressed ({}):", suppressed.len()))
         )?;
         for line in suppressed {
+            writeln!(w, "  {}", paint.dim(&fmt::wrap(&line, width, "    ")))?;
+        }
+    }
+    let known = fmt::in_baseline_lines(pr);
+    if !known.is_empty() {
+        writeln!(w)?;
+        let title = format!("Already in the baseline ({}):", known.len());
+        writeln!(w, "{}", paint.dim(&title))?;
+        for line in known {
             writeln!(w, "  {}", paint.dim(&fmt::wrap(&line, width, "    ")))?;
         }
     }

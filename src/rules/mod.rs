@@ -23,6 +23,8 @@ mod seq_scan_large_table;
 mod work_mem_spill;
 mod workers_not_launched;
 
+pub mod plan_regression;
+
 mod blocking_locks;
 mod connection_saturation;
 mod dead_tuples;
@@ -39,6 +41,8 @@ use serde::Serialize;
 use crate::collect::Snapshot;
 use crate::plan::Plan;
 pub use meta::{RuleMeta, Severity};
+pub use plan_regression::BaselineInput;
+pub(crate) use work_mem_spill::spilled_nodes;
 
 /// What a rule says about a plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,11 +70,16 @@ pub type CheckFn = fn(&Plan, &RuleCtx, &mut Vec<Finding>);
 /// A database rule's check: reads a statistics snapshot, pushes findings.
 pub type SnapshotCheckFn = fn(&Snapshot, &RuleCtx, &mut Vec<Finding>);
 
-/// What a rule checks: a plan (`check_plan`) or a statistics snapshot (`check_database`).
+/// A baseline rule's check: reads a recorded plan and today's, pushes findings.
+pub type BaselineCheckFn = fn(&BaselineInput, &RuleCtx, &mut Vec<Finding>);
+
+/// What a rule checks: a plan (`check_plan`), a statistics snapshot (`check_database`), or a plan
+/// against its baseline (`check_baseline`).
 #[derive(Clone, Copy)]
 pub enum Check {
     Plan(CheckFn),
     Snapshot(SnapshotCheckFn),
+    Baseline(BaselineCheckFn),
 }
 
 /// One registry entry: the embedded TOML and the check function.
@@ -93,6 +102,15 @@ macro_rules! db_rule {
         RuleDef {
             toml: include_str!(concat!("../../rules/", $file)),
             check: Check::Snapshot($module::check),
+        }
+    };
+}
+
+macro_rules! baseline_rule {
+    ($module:ident, $file:literal) => {
+        RuleDef {
+            toml: include_str!(concat!("../../rules/", $file)),
+            check: Check::Baseline($module::check),
         }
     };
 }
@@ -124,6 +142,7 @@ static REGISTRY: &[RuleDef] = &[
         long_running_transaction,
         "D007-long-running-transaction.toml"
     ),
+    baseline_rule!(plan_regression, "R001-plan-regression.toml"),
 ];
 
 /// A rule with its metadata parsed.
@@ -334,6 +353,27 @@ pub fn check_database(snapshot: &Snapshot, settings: &EngineSettings) -> Vec<Fin
     }
     sort_findings(&mut out);
     out
+}
+
+/// Run every enabled baseline rule over a plan and its recorded counterpart. Findings come sorted
+/// like `check_plan`'s.
+pub fn check_baseline(input: &BaselineInput, settings: &EngineSettings) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in all() {
+        let Check::Baseline(check) = rule.check else {
+            continue;
+        };
+        if let Some(ctx) = settings.ctx(rule) {
+            check(input, &ctx, &mut out);
+        }
+    }
+    sort_findings(&mut out);
+    out
+}
+
+/// Sort findings as the checks return them: by severity (worst first), then by node and rule.
+pub fn sort(findings: &mut [Finding]) {
+    sort_findings(findings);
 }
 
 /// Run one rule with its defaults (used by tests). A database rule finds nothing in a plan.

@@ -76,6 +76,8 @@ pub fn run(args: &DiagnoseArgs, config: &Config) -> Result<u8> {
         idle_in_transaction_timeout: Duration::from_secs(60),
     };
 
+    // A bad baseline stops the run before anything is sent to the server.
+    let baseline = super::baseline::load(args)?;
     let (conninfo, stdin) = positional(&args.positional)?;
     let mut inputs = inputs_in_order(args, stdin);
     if inputs.is_empty() {
@@ -116,18 +118,22 @@ pub fn run(args: &DiagnoseArgs, config: &Config) -> Result<u8> {
     // Connection tasks still parked in the runtime are dropped with it: sessions end here.
     drop(rt);
 
-    let (report, interrupted) = match outcome {
+    let (mut report, interrupted) = match outcome {
         Ok(o) => o,
         Err(e) => {
             eprintln!("pgdiag: error: {e}");
             return Ok(exit::ERROR);
         }
     };
+    if !interrupted {
+        super::baseline::compare(&mut report, baseline.as_ref(), args, &settings);
+    }
     write_report(&report, &args.report)?;
     if interrupted {
         eprintln!("pgdiag: interrupted: the running queries were cancelled and rolled back");
         return Ok(exit::INTERRUPTED);
     }
+    super::baseline::save(&report, args)?;
     Ok(exit_code(&report, fail_on(&args.report, config)))
 }
 

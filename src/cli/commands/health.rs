@@ -45,6 +45,7 @@ pub fn health_report(snapshot: &Snapshot, settings: &EngineSettings) -> Report {
     Report {
         plans: Vec::new(),
         database: Some(database_report(snapshot, settings)),
+        ..Report::default()
     }
 }
 

@@ -1,6 +1,8 @@
 //! One file per subcommand, and what they share (`output`).
 
 pub mod analyze;
+pub mod baseline;
+pub mod compare;
 pub mod config;
 pub mod demo;
 pub mod diagnose;

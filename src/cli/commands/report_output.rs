@@ -112,7 +112,12 @@ pub fn write_file(
 ) -> Result<()> {
     let mut bytes = Vec::new();
     report::write(report, format, opts, &mut bytes)?;
-    write_atomically(path, &bytes).with_context(|| format!("--output {}", path.display()))
+    write_bytes(path, &bytes)
+}
+
+/// Write an already rendered report into `path`, atomically (see `write_file`).
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes).with_context(|| format!("--output {}", path.display()))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
