@@ -6,7 +6,7 @@
 //! for why this is not sqlparser or pg_query.
 
 mod classify;
-mod lex;
+pub(crate) mod lex;
 mod split;
 
 use serde::Serialize;

@@ -13,6 +13,13 @@ use crate::rules::{self, EngineSettings, Severity};
 /// Write the report to stdout in the chosen format, then every error on stderr (one line each),
 /// so errors are seen whatever the report format.
 pub fn write_report(report: &Report, args: &ReportArgs) -> Result<()> {
+    let anonymized;
+    let report = if args.anonymize {
+        anonymized = crate::anonymize::for_output(report, args.anonymize_map.as_deref())?;
+        &anonymized
+    } else {
+        report
+    };
     let format = args.format.unwrap_or(if io::stdout().is_terminal() {
         OutputFormat::Table
     } else {

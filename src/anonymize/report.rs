@@ -1,0 +1,357 @@
+//! The walk over a finished report: every string field of plans, findings, queries and the
+//! database section, in a fixed order (plans in input order, nodes in pre-order, then each
+//! plan's query, findings and suppressed findings, then the database section).
+
+use serde_json::Value;
+
+use super::sql::Numbers;
+use super::{Anonymizer, Mapping, NameKind};
+use crate::plan::{Node, Plan};
+use crate::report::{DatabaseReport, PlanReport, Report};
+use crate::rules::predicate::strip_outer_parens;
+use crate::rules::Finding;
+
+/// `report` with its names and values replaced, and what was replaced.
+pub fn anonymize_report(report: &Report) -> (Report, Mapping) {
+    let mut a = Anonymizer::new();
+    let plans = report.plans.iter().map(|p| a.plan_report(p)).collect();
+    let database = report.database.as_ref().map(|d| a.database(d));
+    (Report { plans, database }, a.mapping.clone())
+}
+
+/// (original, anonymised) expressions a finding's text may quote.
+type Exprs = Vec<(String, String)>;
+
+impl Anonymizer {
+    fn plan_report(&mut self, pr: &PlanReport) -> PlanReport {
+        let mut exprs_by_node: Vec<Exprs> = Vec::new();
+        let plan = pr.plan.as_ref().map(|p| {
+            let (plan, exprs) = self.plan(p);
+            exprs_by_node = exprs;
+            plan
+        });
+        let query = pr.query.as_ref().map(|q| {
+            let mut q = q.clone();
+            q.sql = self.sql(&q.sql, Numbers::Replace);
+            q
+        });
+        let findings = pr
+            .findings
+            .iter()
+            .map(|f| self.finding(f, plan.as_ref(), &exprs_by_node))
+            .collect();
+        let suppressed = pr
+            .suppressed
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.finding = self.finding(&s.finding, plan.as_ref(), &exprs_by_node);
+                s.reason = s.reason.as_ref().map(|r| self.prose(r, &[]));
+                s
+            })
+            .collect();
+        // An error starts with the source's location, which is kept like `source`.
+        let error = pr.error.as_ref().map(|e| match e.strip_prefix(&pr.source) {
+            Some(rest) => format!("{}{}", pr.source, self.prose(rest, &[])),
+            None => self.prose(e, &[]),
+        });
+        PlanReport {
+            source: pr.source.clone(),
+            plan,
+            findings,
+            suppressed,
+            error,
+            query,
+        }
+    }
+
+    /// The plan, and for each node the expressions its findings may quote.
+    fn plan(&mut self, p: &Plan) -> (Plan, Vec<Exprs>) {
+        let mut plan = p.clone();
+        // Names the plan states as such come first, so they get their own kind even when an
+        // expression of a parent node mentions them earlier (`Sort Key: orders.id`).
+        for n in &plan.nodes {
+            if let Some(s) = &n.schema {
+                self.schema(s);
+            }
+            for (name, kind) in [
+                (&n.relation, NameKind::Table),
+                (&n.alias, NameKind::Alias),
+                (&n.index, NameKind::Index),
+                (&n.cte_name, NameKind::Cte),
+            ] {
+                if let Some(x) = name {
+                    self.name(x, kind);
+                }
+            }
+        }
+        let mut exprs = Vec::with_capacity(plan.nodes.len());
+        for n in &mut plan.nodes {
+            exprs.push(self.node(n));
+        }
+        for t in &mut plan.triggers {
+            // `RI_ConstraintTrigger_a_16412`: PostgreSQL's own name for a foreign key check.
+            if !t.name.starts_with("RI_ConstraintTrigger") {
+                t.name = self.name(&t.name, NameKind::Trigger);
+            }
+            t.constraint_name = t
+                .constraint_name
+                .as_ref()
+                .map(|c| self.name(c, NameKind::Constraint));
+            t.relation = t
+                .relation
+                .as_ref()
+                .map(|r| self.qualified(r, NameKind::Table));
+        }
+        for (name, value) in &mut plan.settings {
+            if name == "search_path" {
+                *value = self.search_path(value);
+            }
+        }
+        plan.query_text = plan
+            .query_text
+            .as_ref()
+            .map(|q| self.sql(q, Numbers::Replace));
+        let extra = std::mem::take(&mut plan.extra);
+        plan.extra = extra
+            .into_iter()
+            .map(|(k, v)| {
+                let v = self.extra_value(&k, v);
+                (k, v)
+            })
+            .collect();
+        (plan, exprs)
+    }
+
+    fn node(&mut self, n: &mut Node) -> Exprs {
+        n.schema = n.schema.as_ref().map(|s| self.schema(s));
+        n.relation = n.relation.as_ref().map(|r| self.name(r, NameKind::Table));
+        n.alias = n.alias.as_ref().map(|r| self.name(r, NameKind::Alias));
+        n.index = n.index.as_ref().map(|r| self.name(r, NameKind::Index));
+        n.cte_name = n.cte_name.as_ref().map(|r| self.name(r, NameKind::Cte));
+        n.function_name = n.function_name.as_ref().map(|f| self.function(f));
+        n.subplan_name = n
+            .subplan_name
+            .as_ref()
+            .map(|s| match s.strip_prefix("CTE ") {
+                Some(cte) => format!("CTE {}", self.name(cte, NameKind::Cte)),
+                None => self.expression(s),
+            });
+        let mut exprs = Exprs::new();
+        for field in [
+            &mut n.filter,
+            &mut n.index_cond,
+            &mut n.recheck_cond,
+            &mut n.hash_cond,
+            &mut n.merge_cond,
+            &mut n.join_filter,
+            &mut n.one_time_filter,
+            &mut n.tid_cond,
+        ] {
+            if let Some(e) = field {
+                let anon = self.expression(e);
+                remember(&mut exprs, e, &anon);
+                *e = anon;
+            }
+        }
+        for list in [
+            &mut n.sort_key,
+            &mut n.presorted_key,
+            &mut n.group_key,
+            &mut n.hash_key,
+            &mut n.output,
+        ] {
+            for e in list.iter_mut() {
+                let anon = self.expression(e);
+                remember(&mut exprs, e, &anon);
+                *e = anon;
+            }
+        }
+        let extra = std::mem::take(&mut n.extra);
+        n.extra = extra
+            .into_iter()
+            .map(|(k, v)| {
+                let v = self.extra_value(&k, v);
+                (k, v)
+            })
+            .collect();
+        exprs
+    }
+
+    /// A key the model does not know: names by the key's wording, modes kept, anything else
+    /// read as an expression. Numbers are measurements.
+    fn extra_value(&mut self, key: &str, v: Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.extra_string(key, &s)),
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|x| self.extra_value(key, x))
+                    .collect(),
+            ),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, x)| {
+                        let x = self.extra_value(&k, x);
+                        (k, x)
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    fn extra_string(&mut self, key: &str, s: &str) -> String {
+        let k = key.to_ascii_lowercase();
+        let mode = [
+            "mode",
+            "method",
+            "type",
+            "direction",
+            "strategy",
+            "format",
+            "provider",
+        ]
+        .iter()
+        .any(|w| k.ends_with(w))
+            || k.contains("methods");
+        if mode {
+            s.to_string()
+        } else if k.contains("index") {
+            self.name(s, NameKind::Index)
+        } else if k.contains("table") || k.contains("relation") {
+            self.qualified(s, NameKind::Table)
+        } else if k.contains("schema") {
+            self.schema(s)
+        } else if k.contains("alias") {
+            self.name(s, NameKind::Alias)
+        } else if k.contains("function name") {
+            self.function(s)
+        } else {
+            self.expression(s)
+        }
+    }
+
+    /// `"$user", public, sales` → `"$user", public, schema_1`.
+    fn search_path(&mut self, value: &str) -> String {
+        value
+            .split(',')
+            .map(|part| {
+                let t = part.trim();
+                let bare = t.trim_matches('"');
+                if bare == "$user" || bare.is_empty() {
+                    t.to_string()
+                } else {
+                    self.schema(bare)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn finding(&mut self, f: &Finding, plan: Option<&Plan>, exprs: &[Exprs]) -> Finding {
+        let mut f = f.clone();
+        // The expressions of the node, its parent and its children: what a rule may quote.
+        let mut quoted: Exprs = Vec::new();
+        match (f.node, plan) {
+            (Some(id), Some(p)) if id < p.nodes.len() => {
+                let n = &p.nodes[id];
+                for i in std::iter::once(id)
+                    .chain(n.parent)
+                    .chain(n.children.iter().copied())
+                {
+                    if let Some(e) = exprs.get(i) {
+                        quoted.extend(e.iter().cloned());
+                    }
+                }
+            }
+            _ => {
+                for e in exprs {
+                    quoted.extend(e.iter().cloned());
+                }
+            }
+        }
+        quoted.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        // Evidence first: it names tables, roles and indexes the sentences then mention.
+        let evidence = std::mem::take(&mut f.evidence);
+        f.evidence = evidence
+            .into_iter()
+            .map(|(k, v)| {
+                let v = self.evidence(&k, v, &quoted);
+                (k, v)
+            })
+            .collect();
+        f.path = match (f.node, plan) {
+            // The path is the labels of the (already anonymised) plan's nodes.
+            (Some(id), Some(p)) if id < p.nodes.len() => Some(p.path(id)),
+            _ => f.path.as_ref().map(|s| self.prose(s, &quoted)),
+        };
+        f.message = self.prose(&f.message, &quoted);
+        f.advice = self.prose(&f.advice, &quoted);
+        f
+    }
+
+    fn evidence(&mut self, key: &str, v: Value, quoted: &Exprs) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.evidence_string(key, &s, quoted)),
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|x| self.evidence(key, x, quoted))
+                    .collect(),
+            ),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, x)| {
+                        let x = self.evidence(&k, x, quoted);
+                        (k, x)
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    fn evidence_string(&mut self, key: &str, s: &str, quoted: &Exprs) -> String {
+        match key {
+            "table" | "relation" => self.qualified(s, NameKind::Table),
+            "roles" | "role" => self.name(s, NameKind::Role),
+            "index" | "existing_index" => self.name(s, NameKind::Index),
+            "filter" | "join_condition" | "index_columns" | "filter_columns"
+            | "include_columns" => self.expression(s),
+            "suggested_index"
+            | "suggested_indexes"
+            | "proposed_index_exists"
+            | "existing_index_definition"
+            | "suggested_statistics" => self.sql(s, Numbers::Keep),
+            "node_type" | "suggested_work_mem" | "work_mem" => s.to_string(),
+            _ => self.prose(s, quoted),
+        }
+    }
+
+    fn database(&mut self, d: &DatabaseReport) -> DatabaseReport {
+        let mut d = d.clone();
+        d.database = self.name(&d.database, NameKind::Database);
+        d.role = self.name(&d.role, NameKind::Role);
+        d.findings = d
+            .findings
+            .iter()
+            .map(|f| self.finding(f, None, &[]))
+            .collect();
+        d.not_visible = d.not_visible.iter().map(|s| self.prose(s, &[])).collect();
+        d
+    }
+}
+
+/// Remember `orig` → `anon`, also without the outer parentheses (rules quote both forms). A
+/// lone name is left to the word-by-word pass.
+fn remember(exprs: &mut Exprs, orig: &str, anon: &str) {
+    let is_name = |s: &str| s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !is_name(orig) {
+        exprs.push((orig.to_string(), anon.to_string()));
+    }
+    let (o, a) = (strip_outer_parens(orig), strip_outer_parens(anon));
+    if o.len() != orig.len() && !is_name(o) {
+        exprs.push((o.to_string(), a.to_string()));
+    }
+}
