@@ -25,8 +25,9 @@ fn is_code_char(c: char) -> bool {
     )
 }
 
-/// Comparison operators: a parenthesised group holding one is a condition, not an aside.
-const CONDITION_MARKS: &[&str] = &["=", "<", ">", "~~", "::"];
+/// Operators as PostgreSQL prints them: a parenthesised group holding one is an expression,
+/// not an aside.
+const CONDITION_MARKS: &[&str] = &["=", "<", ">", "~~", "::", " % ", " + ", " - ", " * ", " / "];
 
 impl Anonymizer {
     /// `text` with the mapping applied. `exprs` are (original, anonymised) plan expressions the

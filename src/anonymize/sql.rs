@@ -11,7 +11,8 @@ pub enum Numbers {
     /// A user's query: every numeric constant is a value.
     Replace,
     /// SQL that pgdiag wrote as advice (`CREATE INDEX …`, `SELECT pg_cancel_backend(123)`):
-    /// its numbers are pgdiag's, so they are kept.
+    /// its numbers are pgdiag's and kept, except values already replaced elsewhere (advice
+    /// quoting a plan expression: `CREATE STATISTICS … ON (v % 3)`).
     Keep,
 }
 
@@ -66,7 +67,10 @@ impl Anonymizer {
                 }
                 Kind::String | Kind::DollarString | Kind::Number => {
                     let setting = is_setting_value(src, prev(1), prev(2), prev(3));
-                    if setting || (t.kind == Kind::Number && numbers == Numbers::Keep) {
+                    let pgdiags_number = t.kind == Kind::Number
+                        && numbers == Numbers::Keep
+                        && !self.numbers.contains_key(text);
+                    if setting || pgdiags_number {
                         out.push_str(text);
                     } else if t.kind == Kind::Number {
                         out.push_str(&self.number(text));
