@@ -28,6 +28,8 @@ const SQL_WORDS: &[&str] = &[
     "verbose",
     "settings",
     "wal",
+    "memory",
+    "serialize",
     "format",
     "json",
     "join",
@@ -110,23 +112,25 @@ fn visible(format: &str, out: &str) -> String {
 fn corpus() -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let generated = root.join("plans/generated/pg16");
-    for e in std::fs::read_dir(&generated).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_str().unwrap().to_string();
-        if !(name.ends_with(".json") || name.ends_with(".txt")) {
-            continue;
+    for version in ["pg13", "pg16", "pg18"] {
+        let generated = root.join("plans/generated").join(version);
+        for e in std::fs::read_dir(&generated).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            if !(name.ends_with(".json") || name.ends_with(".txt")) {
+                continue;
+            }
+            // `x.verbose.json` beside `x.verbose.sql`; `x.psql_aligned.txt` beside `x.sql`.
+            let stem = name.rsplit_once('.').unwrap().0;
+            let sql = [generated.join(format!("{stem}.sql")), {
+                let base = stem.split('.').next().unwrap();
+                generated.join(format!("{base}.sql"))
+            }]
+            .into_iter()
+            .find(|s| s.exists())
+            .unwrap();
+            out.push((p, sql));
         }
-        // `x.verbose.json` beside `x.verbose.sql`; `x.psql_aligned.txt` beside `x.sql`.
-        let stem = name.rsplit_once('.').unwrap().0;
-        let sql = [generated.join(format!("{stem}.sql")), {
-            let base = stem.split('.').next().unwrap();
-            generated.join(format!("{base}.sql"))
-        }]
-        .into_iter()
-        .find(|s| s.exists())
-        .unwrap();
-        out.push((p, sql));
     }
     for rule in std::fs::read_dir(root.join("rules")).unwrap() {
         let dir = rule.unwrap().path();

@@ -108,6 +108,8 @@ impl Anonymizer {
     /// Quoted values and names, `role@database`, and known names as whole words.
     fn plain_words(&mut self, text: &str, out: &mut String) {
         let chars: Vec<(usize, char)> = text.char_indices().collect();
+        // Whether the last word was a name: a word right after one is its alias (`orders o`).
+        let mut after_name = false;
         let mut i = 0;
         while i < chars.len() {
             let (at, c) = chars[i];
@@ -143,9 +145,15 @@ impl Anonymizer {
                 let word = &text[at..end];
                 let next = chars.get(j).map(|x| x.1);
                 let after = chars.get(j + 1).map(|x| x.1);
-                out.push_str(&self.prose_word(word, prev, next, after));
+                let alias_spot = after_name && prev == Some(' ');
+                let r = self.prose_word(word, prev, next, after, alias_spot);
+                after_name = r != word;
+                out.push_str(&r);
                 i = j;
                 continue;
+            }
+            if !c.is_whitespace() {
+                after_name = false;
             }
             out.push(c);
             i += 1;
@@ -158,6 +166,7 @@ impl Anonymizer {
         prev: Option<char>,
         next: Option<char>,
         after: Option<char>,
+        alias_spot: bool,
     ) -> String {
         if word.starts_with(|c: char| c.is_ascii_digit()) {
             return word.to_string();
@@ -172,7 +181,7 @@ impl Anonymizer {
         let Some(p) = self.known(word) else {
             return word.to_string();
         };
-        let code = prev.is_some_and(is_code_char) || next.is_some_and(is_code_char);
+        let code = alias_spot || prev.is_some_and(is_code_char) || next.is_some_and(is_code_char);
         if ENGLISH.contains(&word) && !code {
             return word.to_string();
         }
@@ -318,8 +327,14 @@ mod tests {
             ),
             "Add `CREATE INDEX CONCURRENTLY ON table_1 (column_2)`; pid 7 (role_1@database_1, application \"name_1\"), last query: SELECT * FROM table_1 WHERE column_3 = 1001"
         );
+        // 42 was a value of the query above: the same number in advice is replaced too.
         assert_eq!(
             a.prose("cancel it: `SELECT pg_cancel_backend(42);`", &[]),
+            "cancel it: `SELECT pg_cancel_backend(1001);`"
+        );
+        let mut fresh = known();
+        assert_eq!(
+            fresh.prose("cancel it: `SELECT pg_cancel_backend(42);`", &[]),
             "cancel it: `SELECT pg_cancel_backend(42);`"
         );
     }

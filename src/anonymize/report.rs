@@ -50,11 +50,7 @@ impl Anonymizer {
                 s
             })
             .collect();
-        // An error starts with the source's location, which is kept like `source`.
-        let error = pr.error.as_ref().map(|e| match e.strip_prefix(&pr.source) {
-            Some(rest) => format!("{}{}", pr.source, self.prose(rest, &[])),
-            None => self.prose(e, &[]),
-        });
+        let error = pr.error.as_ref().map(|e| self.error(e, &pr.source));
         PlanReport {
             source: pr.source.clone(),
             plan,
@@ -63,6 +59,30 @@ impl Anonymizer {
             error,
             query,
         }
+    }
+
+    /// An error keeps its location (`source`, kept like `source` itself) and its wording; what it
+    /// quotes from the input is replaced like any sentence's, and a server error's DETAIL (which
+    /// prints row values unquoted: `Key (email)=(…)`) is dropped.
+    fn error(&mut self, e: &str, source: &str) -> String {
+        let (location, text) = match e.strip_prefix(source) {
+            Some(rest) => (source, rest),
+            None => ("", e),
+        };
+        let (text, detail) = match text.find(" DETAIL: ") {
+            Some(at) => {
+                // The HINT after a DETAIL is PostgreSQL's advice: kept (and rewritten).
+                let hint = text[at..].find(" HINT: ").map(|h| &text[at + h..]);
+                (&text[..at], Some(hint.unwrap_or("")))
+            }
+            None => (text, None),
+        };
+        let mut out = format!("{location}{}", self.prose(text, &[]));
+        if let Some(hint) = detail {
+            out.push_str(" DETAIL: (left out by --anonymize)");
+            out.push_str(&self.prose(hint, &[]));
+        }
+        out
     }
 
     /// The plan, and for each node the expressions its findings may quote.
@@ -353,5 +373,194 @@ fn remember(exprs: &mut Exprs, orig: &str, anon: &str) {
     let (o, a) = (strip_outer_parens(orig), strip_outer_parens(anon));
     if o.len() != orig.len() && !is_name(o) {
         exprs.push((o.to_string(), a.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::Trigger;
+    use crate::report::{QueryOrigin, SuppressedFinding};
+    use crate::rules::Severity;
+
+    fn finding(node: Option<usize>, message: &str, advice: &str) -> Finding {
+        Finding {
+            rule: "P001".into(),
+            name: "seq-scan-large-table".into(),
+            severity: Severity::Warning,
+            node,
+            path: Some("Seq Scan on accounts a".into()),
+            message: message.into(),
+            advice: advice.into(),
+            evidence: [
+                ("table".to_string(), Value::from("sales.accounts")),
+                (
+                    "filter".to_string(),
+                    Value::from("(email = 'bob@x.org'::text)"),
+                ),
+                ("rows_read".to_string(), Value::from(12345)),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    fn report() -> Report {
+        let scan = Node {
+            id: 0,
+            node_type: "Seq Scan".into(),
+            relation: Some("accounts".into()),
+            schema: Some("sales".into()),
+            alias: Some("a".into()),
+            filter: Some("(email = 'bob@x.org'::text)".into()),
+            output: vec!["a.id".into(), "a.email".into()],
+            extra: vec![
+                ("Cache Mode".into(), Value::from("logical")),
+                ("Cache Key".into(), Value::from("a.tenant_id")),
+            ],
+            ..Node::default()
+        };
+        let plan = Plan {
+            source: "plans/p1.txt".into(),
+            nodes: vec![scan],
+            triggers: vec![Trigger {
+                name: "audit_accounts".into(),
+                relation: Some("accounts".into()),
+                ..Trigger::default()
+            }],
+            settings: vec![
+                ("search_path".into(), "\"$user\", public, sales".into()),
+                ("work_mem".into(), "64MB".into()),
+            ],
+            query_text: Some("SELECT id FROM accounts WHERE email = 'bob@x.org'".into()),
+            ..Plan::default()
+        };
+        let f = finding(
+            Some(0),
+            "Seq Scan on sales.accounts a read 12,345 rows; Filter: (email = 'bob@x.org'::text)",
+            "`CREATE INDEX CONCURRENTLY ON sales.accounts (email)`",
+        );
+        Report {
+            plans: vec![
+                PlanReport {
+                    source: "plans/p1.txt".into(),
+                    plan: Some(plan),
+                    findings: vec![f.clone()],
+                    suppressed: vec![SuppressedFinding {
+                        finding: f,
+                        line: 3,
+                        scope: "statement",
+                        reason: Some("accounts is small in production".into()),
+                    }],
+                    error: None,
+                    query: Some(QueryOrigin {
+                        index: 1,
+                        file: Some("q.sql".into()),
+                        line: Some(1),
+                        sql: "SELECT id FROM accounts WHERE email = 'bob@x.org'".into(),
+                    }),
+                },
+                PlanReport {
+                    source: "q.sql:9".into(),
+                    error: Some(
+                        "q.sql:9: ERROR: duplicate key value violates unique constraint \"accounts_email_key\" DETAIL: Key (email)=(bob@x.org) already exists."
+                            .into(),
+                    ),
+                    ..PlanReport::default()
+                },
+            ],
+            database: Some(DatabaseReport {
+                server_version: "15.4".into(),
+                database: "shop".into(),
+                role: "app".into(),
+                findings: vec![Finding {
+                    node: None,
+                    path: None,
+                    ..finding(
+                        None,
+                        "1 session(s) idle in transaction; the oldest, pid 7 (app@shop, application \"billing\"), last query: UPDATE accounts SET balance = 10 WHERE id = 99",
+                        "`ALTER ROLE app SET idle_in_transaction_session_timeout = '5min';`",
+                    )
+                }],
+                ..DatabaseReport::default()
+            }),
+        }
+    }
+
+    /// Every string the report holds, through its Debug form (all fields, whatever renders them).
+    fn everything(r: &Report) -> String {
+        format!("{r:?}")
+    }
+
+    #[test]
+    fn every_field_loses_names_and_values() {
+        let (anon, mapping) = anonymize_report(&report());
+        let text = everything(&anon);
+        for secret in [
+            "accounts",
+            "sales",
+            "email",
+            "bob@x.org",
+            "tenant_id",
+            "audit_accounts",
+            "shop",
+            "billing",
+            "balance",
+            "99",
+        ] {
+            assert!(!text.contains(secret), "`{secret}` survived in {text}");
+        }
+        let node = &anon.plans[0].plan.as_ref().unwrap().nodes[0];
+        assert_eq!(node.label(), "Seq Scan on schema_1.table_1 alias_1");
+        assert_eq!(
+            node.filter.as_deref(),
+            Some("(column_1 = 'literal_1'::text)")
+        );
+        assert_eq!(node.extra[0].1, Value::from("logical"));
+        let f = &anon.plans[0].findings[0];
+        assert_eq!(
+            f.path.as_deref(),
+            Some("Seq Scan on schema_1.table_1 alias_1")
+        );
+        assert_eq!(
+            f.message,
+            "Seq Scan on schema_1.table_1 alias_1 read 12,345 rows; Filter: (column_1 = 'literal_1'::text)"
+        );
+        assert_eq!(f.evidence["rows_read"], Value::from(12345));
+        assert_eq!(f.evidence["table"], Value::from("schema_1.table_1"));
+        let plan = anon.plans[0].plan.as_ref().unwrap();
+        assert_eq!(plan.settings[0].1, "\"$user\", public, schema_1");
+        assert_eq!(plan.settings[1].1, "64MB");
+        assert_eq!(plan.source, "plans/p1.txt");
+        assert_eq!(
+            anon.plans[0].query.as_ref().unwrap().sql,
+            "SELECT column_2 FROM table_1 WHERE column_1 = 'literal_1'"
+        );
+        assert_eq!(
+            anon.plans[1].error.as_deref(),
+            Some("q.sql:9: ERROR: duplicate key value violates unique constraint \"name_1\" DETAIL: (left out by --anonymize)")
+        );
+        let db = anon.database.as_ref().unwrap();
+        assert_eq!(
+            (db.database.as_str(), db.role.as_str()),
+            ("database_1", "role_1")
+        );
+        assert!(
+            db.findings[0].advice.contains("'5min'"),
+            "{}",
+            db.findings[0].advice
+        );
+        assert!(mapping
+            .names
+            .iter()
+            .any(|m| m.original == "accounts" && m.placeholder == "table_1"));
+    }
+
+    #[test]
+    fn the_same_report_gives_the_same_output() {
+        let (a, ma) = anonymize_report(&report());
+        let (b, mb) = anonymize_report(&report());
+        assert_eq!(everything(&a), everything(&b));
+        assert_eq!(ma, mb);
     }
 }
