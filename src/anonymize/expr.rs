@@ -108,8 +108,12 @@ impl Anonymizer {
         let before_dot = next.is_some_and(|n| n.0 == Kind::Dot);
         let call = next.is_some_and(|n| n.0 == Kind::Open && n.1 == "(");
         if !quoted && !after_dot {
-            // PostgreSQL quotes a name that is a reserved keyword, so a bare one is the keyword.
-            if names::keyword(text) == Some(KeywordClass::Reserved) || names::is_plan_word(text) {
+            // PostgreSQL quotes a name that is a reserved keyword or has an upper-case letter, so
+            // a bare one is its own vocabulary (`PARTIAL sum(x)`, `SubPlan 1`, `NULLS FIRST`).
+            if names::keyword(text) == Some(KeywordClass::Reserved)
+                || names::is_plan_word(text)
+                || text.bytes().any(|b| b.is_ascii_uppercase())
+            {
                 return text.to_string();
             }
             let after_nulls = prev.is_some_and(|p| p.1.eq_ignore_ascii_case("nulls"));

@@ -94,11 +94,14 @@ impl Anonymizer {
             if let Some(s) = &n.schema {
                 self.schema(s);
             }
+            let cte = n.subplan_name.as_ref().and_then(|s| s.strip_prefix("CTE "));
+            // An alias last: a CTE's or table's own name is what it is named after.
             for (name, kind) in [
-                (&n.relation, NameKind::Table),
-                (&n.alias, NameKind::Alias),
-                (&n.index, NameKind::Index),
+                (&cte.map(str::to_string), NameKind::Cte),
                 (&n.cte_name, NameKind::Cte),
+                (&n.relation, NameKind::Table),
+                (&n.index, NameKind::Index),
+                (&n.alias, NameKind::Alias),
             ] {
                 if let Some(x) = name {
                     self.name(x, kind);
@@ -167,12 +170,13 @@ impl Anonymizer {
             &mut n.join_filter,
             &mut n.one_time_filter,
             &mut n.tid_cond,
-        ] {
-            if let Some(e) = field {
-                let anon = self.expression(e);
-                remember(&mut exprs, e, &anon);
-                *e = anon;
-            }
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let anon = self.expression(field);
+            remember(&mut exprs, field, &anon);
+            *field = anon;
         }
         for list in [
             &mut n.sort_key,
@@ -291,7 +295,7 @@ impl Anonymizer {
                 }
             }
         }
-        quoted.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        quoted.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         // Evidence first: it names tables, roles and indexes the sentences then mention.
         let evidence = std::mem::take(&mut f.evidence);
         f.evidence = evidence
