@@ -125,6 +125,10 @@ impl Anonymizer {
             if before_dot && names::is_system_schema(text) {
                 return text.to_string();
             }
+            // An operator class in an index key (`email text_pattern_ops`).
+            if text.ends_with("_ops") && prev.is_some_and(|p| p.0 == Kind::Ident) {
+                return text.to_string();
+            }
         }
         if call {
             return self.function(name);

@@ -216,6 +216,23 @@ impl Anonymizer {
         self.mapping.numbers[i].placeholder.clone()
     }
 
+    /// The placeholder of a number already replaced.
+    pub fn known_number(&self, original: &str) -> Option<String> {
+        self.numbers
+            .get(original)
+            .map(|&i| self.mapping.numbers[i].placeholder.clone())
+    }
+
+    /// The placeholder of a string literal's content already replaced.
+    pub fn known_literal(&self, content: &str) -> Option<String> {
+        if looks_numeric(content) {
+            return self.known_number(content);
+        }
+        self.literals
+            .get(content)
+            .map(|&i| self.mapping.literals[i].placeholder.clone())
+    }
+
     /// The placeholder for a string literal's content (without quotes): a number for numeric
     /// content, an array of placeholders for an array literal, else `literal_N`.
     pub fn literal(&mut self, content: &str) -> String {

@@ -3,7 +3,7 @@
 //! values and names, and names already seen as whole words. Other numbers are measurements and
 //! stay.
 
-use super::sql::Numbers;
+use super::sql::SqlSource;
 use super::{Anonymizer, NameKind};
 
 /// Short English words pgdiag's own sentences use: a name spelled like one is replaced only where
@@ -43,12 +43,15 @@ impl Anonymizer {
                 out.push('`');
             }
             if in_ticks {
-                let numbers = if is_users_query(part) {
-                    Numbers::Replace
+                // A session's query is quoted as `… on `q`` or `last query `q``.
+                let before = parts[i - 1];
+                let session = before.ends_with("query ") || before.ends_with(" on ");
+                let source = if session || is_users_query(part) {
+                    SqlSource::Query
                 } else {
-                    Numbers::Keep
+                    SqlSource::Advice
                 };
-                out.push_str(&self.sql(part, numbers));
+                out.push_str(&self.sql(part, source));
             } else {
                 self.sentence(part, exprs, &mut out);
             }
@@ -63,7 +66,7 @@ impl Anonymizer {
         if let Some(at) = text.find(LAST_QUERY) {
             self.sentence(&text[..at], exprs, out);
             out.push_str(LAST_QUERY);
-            out.push_str(&self.sql(&text[at + LAST_QUERY.len()..], Numbers::Replace));
+            out.push_str(&self.sql(&text[at + LAST_QUERY.len()..], SqlSource::Query));
             return;
         }
         let mut rest = text;
@@ -91,22 +94,23 @@ impl Anonymizer {
             };
             let group = &rest[open..open + len];
             if CONDITION_MARKS.iter().any(|m| group.contains(m)) {
-                self.plain_words(&rest[..open], out);
-                out.push_str(&self.expression(group));
+                // A condition quoted from the plan: its values were replaced there, so the
+                // numbers known as values are replaced here too.
+                self.plain_words(&rest[..open], out, false);
+                self.plain_words(group, out, true);
             } else {
                 // An aside: its words still count, its numbers are measurements.
-                self.plain_words(&rest[..open + 1], out);
+                self.plain_words(&rest[..open + 1], out, false);
                 self.words(&group[1..], out);
-                rest = &rest[open + len..];
-                continue;
             }
             rest = &rest[open + len..];
         }
-        self.plain_words(rest, out);
+        self.plain_words(rest, out, false);
     }
 
-    /// Quoted values and names, `role@database`, and known names as whole words.
-    fn plain_words(&mut self, text: &str, out: &mut String) {
+    /// Quoted values and names, `role@database`, and known names as whole words; with
+    /// `known_numbers`, numbers replaced elsewhere as values.
+    fn plain_words(&mut self, text: &str, out: &mut String, known_numbers: bool) {
         let chars: Vec<(usize, char)> = text.char_indices().collect();
         // Whether the last word was a name: a word right after one is its alias (`orders o`).
         let mut after_name = false;
@@ -133,6 +137,43 @@ impl Anonymizer {
                     i = end + 1;
                     continue;
                 }
+            }
+            // `e.g.`, `i.e.`: not a qualified name.
+            let abbreviation = ["e.g.", "i.e."].iter().find(|a| text[at..].starts_with(*a));
+            if let (Some(a), false) = (abbreviation, prev.is_some_and(char::is_alphanumeric)) {
+                out.push_str(a);
+                i += a.len();
+                continue;
+            }
+            if known_numbers && c.is_ascii_digit() && !prev.is_some_and(char::is_alphanumeric) {
+                let mut j = i;
+                while j < chars.len()
+                    && (chars[j].1.is_ascii_digit()
+                        || (chars[j].1 == '.'
+                            && chars.get(j + 1).is_some_and(|x| x.1.is_ascii_digit())))
+                {
+                    j += 1;
+                }
+                let end = chars.get(j).map_or(text.len(), |x| x.0);
+                let number = &text[at..end];
+                let standalone = !chars.get(j).is_some_and(|x| x.1.is_alphanumeric());
+                match self.known_number(number) {
+                    Some(p) if standalone => out.push_str(&p),
+                    _ => out.push_str(number),
+                }
+                i = j;
+                continue;
+            }
+            // `join's`: the `s` of a possessive, not a name.
+            if prev == Some('\'') && c.is_alphanumeric() {
+                let mut j = i;
+                while j < chars.len() && chars[j].1.is_alphanumeric() {
+                    j += 1;
+                }
+                let end = chars.get(j).map_or(text.len(), |x| x.0);
+                out.push_str(&text[at..end]);
+                i = j;
+                continue;
             }
             if c.is_alphanumeric() || c == '_' {
                 let mut j = i;
@@ -298,10 +339,13 @@ mod tests {
             ),
             "Seq Scan on table_1 read 1,000,000 rows, keeping 20; Filter: (column_2 = 'literal_1'::text) (115.2 ms, 100.0% of the query)"
         );
+        a.number("100");
         assert_eq!(
             a.prose("rechecked against (a < 100); 845,464 rows removed", &[]),
             "rechecked against (column_1 < 1001); 845,464 rows removed"
         );
+        // A measurement in an aside stays, even when the same number was a value.
+        assert_eq!(a.prose("(100 ms)", &[]), "(100 ms)");
     }
 
     #[test]
@@ -314,6 +358,12 @@ mod tests {
         assert_eq!(
             a.prose("the planner's estimate (big.a) isn't 'secret'", &[]),
             "the planner's estimate (table_1.column_1) isn't 'literal_1'"
+        );
+        a.name("g", NameKind::Cte);
+        a.name("s", NameKind::Alias);
+        assert_eq!(
+            a.prose("the join's own work (e.g. `g.x`)", &[]),
+            "the join's own work (e.g. `cte_1.x`)"
         );
     }
 

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::sql::Numbers;
+use super::sql::SqlSource;
 use super::{Anonymizer, Mapping, NameKind};
 use crate::plan::{Node, Plan};
 use crate::report::{DatabaseReport, PlanReport, Report};
@@ -32,7 +32,7 @@ impl Anonymizer {
         });
         let query = pr.query.as_ref().map(|q| {
             let mut q = q.clone();
-            q.sql = self.sql(&q.sql, Numbers::Replace);
+            q.sql = self.sql(&q.sql, SqlSource::Query);
             q
         });
         let findings = pr
@@ -134,7 +134,7 @@ impl Anonymizer {
         plan.query_text = plan
             .query_text
             .as_ref()
-            .map(|q| self.sql(q, Numbers::Replace));
+            .map(|q| self.sql(q, SqlSource::Query));
         let extra = std::mem::take(&mut plan.extra);
         plan.extra = extra
             .into_iter()
@@ -347,7 +347,7 @@ impl Anonymizer {
             | "suggested_indexes"
             | "proposed_index_exists"
             | "existing_index_definition"
-            | "suggested_statistics" => self.sql(s, Numbers::Keep),
+            | "suggested_statistics" => self.sql(s, SqlSource::Advice),
             "node_type" | "suggested_work_mem" | "work_mem" => s.to_string(),
             _ => self.prose(s, quoted),
         }

@@ -5,15 +5,17 @@ use super::names::{self, KeywordClass};
 use super::{unquote, Anonymizer, NameKind};
 use crate::sql::lex::{Kind, Lexer, Token};
 
-/// Which numbers of a SQL text are user values.
+/// Whose SQL it is, which decides what in it is user data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Numbers {
-    /// A user's query: every numeric constant is a value.
-    Replace,
-    /// SQL that pgdiag wrote as advice (`CREATE INDEX …`, `SELECT pg_cancel_backend(123)`):
-    /// its numbers are pgdiag's and kept, except values already replaced elsewhere (advice
-    /// quoting a plan expression: `CREATE STATISTICS … ON (v % 3)`).
-    Keep,
+pub enum SqlSource {
+    /// A user's query: every name and constant is theirs.
+    Query,
+    /// SQL that pgdiag wrote as advice (`CREATE INDEX CONCURRENTLY ON orders (status)`,
+    /// `SELECT pg_cancel_backend(123)`, `` count `backend_type = 'parallel worker'` ``): its
+    /// words, literals and numbers are pgdiag's, except the names and values it took from the
+    /// plan or the statistics (already replaced elsewhere, so known here) and the role or
+    /// database it names (`ALTER ROLE app SET …`).
+    Advice,
 }
 
 impl Anonymizer {
@@ -21,7 +23,7 @@ impl Anonymizer {
     /// `SELECT * FROM table_1 alias_1 WHERE alias_1.column_1 = 'literal_1' LIMIT 1001`.
     /// Comments are emptied except `-- pgdiag:` directives. Text the lexer cannot read past (an
     /// unterminated quote) is dropped.
-    pub fn sql(&mut self, src: &str, numbers: Numbers) -> String {
+    pub fn sql(&mut self, src: &str, source: SqlSource) -> String {
         let mut out = String::with_capacity(src.len() + 16);
         let mut toks: Vec<Token> = Vec::new();
         let mut unreadable = false;
@@ -59,6 +61,10 @@ impl Anonymizer {
             if prev(1).is_none_or(|(p, _)| p.is_punct(src, b';')) {
                 create = t.is_word(src, "create");
             }
+            if source == SqlSource::Advice {
+                out.push_str(&self.advice_token(t, src, prev(1)));
+                continue;
+            }
             match t.kind {
                 Kind::Word | Kind::QuotedIdent => {
                     let (r, kind) = self.sql_word(t, src, prev(1), create, next, &given);
@@ -66,11 +72,7 @@ impl Anonymizer {
                     out.push_str(&r);
                 }
                 Kind::String | Kind::DollarString | Kind::Number => {
-                    let setting = is_setting_value(src, prev(1), prev(2), prev(3));
-                    let pgdiags_number = t.kind == Kind::Number
-                        && numbers == Numbers::Keep
-                        && !self.numbers.contains_key(text);
-                    if setting || pgdiags_number {
+                    if is_setting_value(src, prev(1), prev(2), prev(3)) {
                         out.push_str(text);
                     } else if t.kind == Kind::Number {
                         out.push_str(&self.number(text));
@@ -92,6 +94,42 @@ impl Anonymizer {
             out.push_str(&src[last_end..]);
         }
         out
+    }
+
+    /// A token of pgdiag's advice: replaced only when it is a known name or value, or the
+    /// role or database an `ALTER ROLE`/`ALTER DATABASE` names.
+    fn advice_token(&mut self, t: &Token, src: &str, prev: Option<(&Token, usize)>) -> String {
+        let text = t.text(src);
+        match t.kind {
+            Kind::Word | Kind::QuotedIdent => {
+                let name = if t.kind == Kind::QuotedIdent {
+                    unquote(text).into_owned()
+                } else {
+                    text.to_ascii_lowercase()
+                };
+                if let Some(p) = self.known(&name).or_else(|| self.known(text)) {
+                    return p.to_string();
+                }
+                let named = |w: &str| prev.is_some_and(|(p, _)| p.is_word(src, w));
+                let is_name = name.chars().any(char::is_alphanumeric);
+                if is_name && (named("role") || named("user")) {
+                    self.name(&name, NameKind::Role)
+                } else if is_name && named("database") {
+                    self.name(&name, NameKind::Database)
+                } else {
+                    text.to_string()
+                }
+            }
+            Kind::String | Kind::DollarString => {
+                match self.known_literal(&literal_content(t.kind, text)) {
+                    Some(p) => format!("'{p}'"),
+                    None => text.to_string(),
+                }
+            }
+            Kind::Number => self.known_number(text).unwrap_or_else(|| text.to_string()),
+            Kind::LineComment | Kind::BlockComment => comment(t.kind, text),
+            _ => text.to_string(),
+        }
     }
 
     /// One word: its replacement, and the kind it was given when it is a name.
@@ -235,7 +273,7 @@ mod tests {
     use super::*;
 
     fn anon(s: &str) -> String {
-        Anonymizer::new().sql(s, Numbers::Replace)
+        Anonymizer::new().sql(s, SqlSource::Query)
     }
 
     #[test]
@@ -260,20 +298,30 @@ mod tests {
         a.name("name", NameKind::Column);
         a.literal("x");
         assert_eq!(
-            a.sql("SELECT Name FROM t WHERE name = 'x'", Numbers::Replace),
+            a.sql("SELECT Name FROM t WHERE name = 'x'", SqlSource::Query),
             "SELECT column_1 FROM table_1 WHERE column_1 = 'literal_1'"
         );
     }
 
     #[test]
-    fn advice_sql_keeps_settings_and_pgdiag_numbers() {
+    fn advice_sql_replaces_only_known_names_and_values() {
         let mut a = Anonymizer::new();
+        a.name("big", NameKind::Table);
+        a.name("c", NameKind::Column);
         assert_eq!(
             a.sql(
                 "ALTER ROLE app SET work_mem = '64MB'; SELECT pg_cancel_backend(42); CREATE INDEX ON big (c)",
-                Numbers::Keep
+                SqlSource::Advice
             ),
             "ALTER ROLE role_1 SET work_mem = '64MB'; SELECT pg_cancel_backend(42); CREATE INDEX ON table_1 (column_1)"
+        );
+        a.literal("x");
+        assert_eq!(
+            a.sql(
+                "count backend_type = 'parallel worker' in pg_stat_activity; ALTER ROLE … SET jit = off; x = 'x'",
+                SqlSource::Advice
+            ),
+            "count backend_type = 'parallel worker' in pg_stat_activity; ALTER ROLE … SET jit = off; x = 'literal_1'"
         );
     }
 }
