@@ -449,12 +449,31 @@ fn diagnose_keeps_a_secret_literal_and_its_names_off_stdout() {
         "SELECT cs.id, cs.zorblax_score FROM customer_secrets cs\n  WHERE cs.email = 'alice@example.com' AND cs.zorblax_score > 4241;\n",
     )
     .unwrap();
+    // A session idle in a transaction whose last query holds the secret too: the database
+    // section quotes it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let idle = rt.block_on(async {
+        let c = pg.client().await;
+        c.batch_execute(
+            "set application_name = 'zorblax_app'; begin; \
+             select * from customer_secrets where email = 'alice@example.com'",
+        )
+        .await
+        .unwrap();
+        c
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     for format in FORMATS {
         let mut c = Command::new(BIN);
         c.arg("diagnose").arg(pg.conninfo()).args([
             "-f",
             file.to_str().unwrap(),
             "--anonymize",
+            "--set",
+            "D004.min_age_s=1",
             "-F",
             format,
         ]);
@@ -468,11 +487,15 @@ fn diagnose_keeps_a_secret_literal_and_its_names_off_stdout() {
         let out = visible(format, &stdout(&o));
         assert_ne!(o.status.code(), Some(2), "{o:?}");
         assert!(out.contains("table_1"), "-F {format}: {out}");
+        if *format == "json" {
+            assert!(out.contains("session(s) idle in transaction"), "{out}");
+        }
         for secret in [
             "alice@example.com",
             "alice",
             "customer_secrets",
             "zorblax_score",
+            "zorblax_app",
             "email",
             "4241",
         ] {
@@ -481,9 +504,15 @@ fn diagnose_keeps_a_secret_literal_and_its_names_off_stdout() {
                 "-F {format}: `{secret}` survived:\n{out}"
             );
         }
-        assert!(
-            whole_word_at(&out, "cs").is_empty(),
-            "-F {format}: alias survived:\n{out}"
-        );
+        // The alias, and the role and database (both `postgres`).
+        for name in ["cs", "postgres"] {
+            assert!(
+                whole_word_at(&out, name).is_empty(),
+                "-F {format}: `{name}` survived:\n{out}"
+            );
+        }
     }
+    rt.block_on(async {
+        idle.batch_execute("rollback").await.unwrap();
+    });
 }

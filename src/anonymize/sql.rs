@@ -71,10 +71,9 @@ impl Anonymizer {
                     given[i] = kind;
                     out.push_str(&r);
                 }
+                // A user's `SET application_name = 'billing'` is user data like any value.
                 Kind::String | Kind::DollarString | Kind::Number => {
-                    if is_setting_value(src, prev(1), prev(2), prev(3)) {
-                        out.push_str(text);
-                    } else if t.kind == Kind::Number {
+                    if t.kind == Kind::Number {
                         out.push_str(&self.number(text));
                     } else {
                         out.push('\'');
@@ -246,20 +245,6 @@ fn literal_content(kind: Kind, text: &str) -> String {
         s = s.replace("\\'", "'");
     }
     s
-}
-
-/// `SET name = value` / `SET name TO value`: a setting's value, which pgdiag's own advice quotes
-/// and which is not user data.
-fn is_setting_value(
-    src: &str,
-    p1: Option<(&Token, usize)>,
-    p2: Option<(&Token, usize)>,
-    p3: Option<(&Token, usize)>,
-) -> bool {
-    let (Some((p1, _)), Some((p2, _)), Some((p3, _))) = (p1, p2, p3) else {
-        return false;
-    };
-    (p1.is_punct(src, b'=') || p1.is_word(src, "to")) && is_setting_name(src, p2, p3)
 }
 
 /// A server setting's name after `SET` (not a column of `UPDATE … SET`: the name must be one of
