@@ -340,6 +340,40 @@ mod tests {
         assert_eq!(a.mapping().names.len(), 6);
     }
 
+    /// Every rewriter on `s`, with a fresh mapping.
+    fn all_rewrites(s: &str) -> (String, String, String, String, Mapping) {
+        let mut a = Anonymizer::new();
+        let e = a.expression(s);
+        let q = a.sql(s, sql::SqlSource::Query);
+        let d = a.sql(s, sql::SqlSource::Advice);
+        let p = a.prose(s, &[(s.to_string(), e.clone())]);
+        (e, q, d, p, a.mapping)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_rewritten_without_panic_and_the_same_way_twice(s in "\\PC{0,80}") {
+            proptest::prop_assert_eq!(all_rewrites(&s), all_rewrites(&s));
+        }
+
+        #[test]
+        fn any_sql_like_text_too(s in "[()a-z_. '=<>:~%$0-9é\\[\\]\"`@{},;E-]{0,60}") {
+            proptest::prop_assert_eq!(all_rewrites(&s), all_rewrites(&s));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_no_crash() {
+        let deep = format!("{}a = 1{}", "(".repeat(20_000), ")".repeat(20_000));
+        let aside = format!("{}x{}", "(".repeat(20_000), ")".repeat(20_000));
+        let (e, q, _, p, _) = all_rewrites(&deep);
+        assert!(e.contains("column_1 = 1001"));
+        assert!(q.contains("column_1 = 1001"));
+        assert!(p.contains("column_1 = 1001"));
+        all_rewrites(&aside);
+        assert_eq!(Anonymizer::new().prose(&aside, &[]), aside);
+    }
+
     #[test]
     fn values_become_stable_placeholders_of_the_same_shape() {
         let mut a = Anonymizer::new();

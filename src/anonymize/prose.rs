@@ -93,16 +93,11 @@ impl Anonymizer {
                 break;
             };
             let group = &rest[open..open + len];
-            if CONDITION_MARKS.iter().any(|m| group.contains(m)) {
-                // A condition quoted from the plan: its values were replaced there, so the
-                // numbers known as values are replaced here too.
-                self.plain_words(&rest[..open], out, false);
-                self.plain_words(group, out, true);
-            } else {
-                // An aside: its words still count, its numbers are measurements.
-                self.plain_words(&rest[..open + 1], out, false);
-                self.words(&group[1..], out);
-            }
+            // A condition quoted from the plan: its values were replaced there, so the numbers
+            // known as values are replaced here too. In an aside, numbers are measurements.
+            let condition = CONDITION_MARKS.iter().any(|m| group.contains(m));
+            self.plain_words(&rest[..open], out, false);
+            self.plain_words(group, out, condition);
             rest = &rest[open + len..];
         }
         self.plain_words(rest, out, false);
