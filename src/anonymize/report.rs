@@ -241,6 +241,8 @@ impl Anonymizer {
             || k.contains("methods");
         if mode {
             s.to_string()
+        } else if k.contains("function name") {
+            self.function(s)
         } else if k.contains("index") {
             self.name(s, NameKind::Index)
         } else if k.contains("table") || k.contains("relation") {
@@ -249,8 +251,6 @@ impl Anonymizer {
             self.schema(s)
         } else if k.contains("alias") {
             self.name(s, NameKind::Alias)
-        } else if k.contains("function name") {
-            self.function(s)
         } else {
             self.expression(s)
         }

@@ -48,7 +48,8 @@ impl Anonymizer {
             last_end = t.end;
             let text = t.text(src);
             if t.is_comment() {
-                out.push_str(&comment(t.kind, text));
+                let c = self.comment(t.kind, text);
+                out.push_str(&c);
                 continue;
             }
             let k = sig_pos;
@@ -126,7 +127,7 @@ impl Anonymizer {
                 }
             }
             Kind::Number => self.known_number(text).unwrap_or_else(|| text.to_string()),
-            Kind::LineComment | Kind::BlockComment => comment(t.kind, text),
+            Kind::LineComment | Kind::BlockComment => self.comment(t.kind, text),
             _ => text.to_string(),
         }
     }
@@ -213,16 +214,18 @@ impl Anonymizer {
     }
 }
 
-/// A comment's replacement: `-- pgdiag:` directives stay (they say which rules were silenced),
-/// other comments lose their text.
-fn comment(kind: Kind, text: &str) -> String {
-    let body = text.trim_start_matches("--").trim_start();
-    if kind == Kind::LineComment && body.starts_with("pgdiag:") {
-        text.to_string()
-    } else if kind == Kind::LineComment {
-        "--".to_string()
-    } else {
-        "/* */".to_string()
+impl Anonymizer {
+    /// A comment's replacement: `-- pgdiag:` directives stay (they say which rules were
+    /// silenced), their reason rewritten like a sentence; other comments lose their text.
+    fn comment(&mut self, kind: Kind, text: &str) -> String {
+        let body = text.trim_start_matches("--").trim_start();
+        match body.strip_prefix("pgdiag:") {
+            Some(rest) if kind == Kind::LineComment => {
+                format!("-- pgdiag:{}", self.prose(rest, &[]))
+            }
+            _ if kind == Kind::LineComment => "--".to_string(),
+            _ => "/* */".to_string(),
+        }
     }
 }
 
@@ -274,6 +277,10 @@ mod tests {
         assert_eq!(
             anon("SELECT $$dollar secret$$, x::text FROM t -- pgdiag: ignore P001"),
             "SELECT 'literal_1', column_1::text FROM table_1 -- pgdiag: ignore P001"
+        );
+        assert_eq!(
+            anon("SELECT 1 FROM tiny -- pgdiag: ignore P001 tiny stays small"),
+            "SELECT 1001 FROM table_1 -- pgdiag: ignore P001 table_1 stays small"
         );
     }
 
