@@ -18,9 +18,18 @@
 //!   (rows, costs, times, buffers), rule ids, settings other than `search_path`, and
 //!   `PlanReport.source` (a path the user chose).
 //! - Finding texts quote plan expressions and names in sentences; they are rewritten with the same
-//!   mapping, and numbers in them are measurements, replaced only inside a quoted expression or a
-//!   query. A name that is also a short English word (`a`, `on`, …) is replaced in a sentence only
-//!   where it reads as code (next to `.`, `,`, `(`, `)`, an operator).
+//!   mapping (`prose`). Numbers in them are measurements, replaced only inside a quoted plan
+//!   expression or a session's query. A name that is also a short English word (`a`, `time`, …)
+//!   is replaced in a sentence only where it reads as code (next to `.`, `,`, `(`, `)`, an
+//!   operator, or right after another name). SQL that pgdiag proposes (between backticks) keeps
+//!   its own words and values; only names and values known from the plan, and the roles and
+//!   databases it names, are replaced.
+//! - A user's SQL (the query `diagnose` ran, `Query Text`, a session's query) loses every name and
+//!   value, `SET` values included; comments are emptied except `-- pgdiag:` directives.
+//! - An error keeps its location (`file:line:`) and wording; a server error's DETAIL, which prints
+//!   row values unquoted, is left out.
+//! - Names share one namespace, so a word is one placeholder everywhere: a column `b` and an alias
+//!   `b` print the same placeholder, of the kind first seen.
 
 mod expr;
 mod names;
