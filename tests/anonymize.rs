@@ -137,7 +137,7 @@ fn corpus() -> Vec<(PathBuf, PathBuf)> {
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
             let name = p.file_name().unwrap().to_str().unwrap();
-            if name.starts_with("fire") && name.ends_with(".json") {
+            if name.starts_with("fire") && (name.ends_with(".json") || name.ends_with(".txt")) {
                 let sql = p.with_extension("sql");
                 if sql.exists() {
                     out.push((p, sql));
