@@ -109,8 +109,15 @@ impl Anonymizer {
             }
         }
         let mut exprs = Vec::with_capacity(plan.nodes.len());
-        for n in &mut plan.nodes {
-            exprs.push(self.node(n));
+        for (n, original) in plan.nodes.iter_mut().zip(&p.nodes) {
+            let mut e = self.node(n);
+            // Sentences name nodes by their label (`Seq Scan on one`): replaced whole, so a
+            // name that is also an English word is caught there too.
+            let (before, after) = (original.label(), n.label());
+            if before != after {
+                e.push((before, after));
+            }
+            exprs.push(e);
         }
         for t in &mut plan.triggers {
             // `RI_ConstraintTrigger_a_16412`: PostgreSQL's own name for a foreign key check.
