@@ -10,8 +10,8 @@ use crate::cli::{exit, use_color};
 use crate::report::{self, OutputFormat, RenderOptions, Report};
 use crate::rules::{self, EngineSettings, Severity};
 
-/// Write the report to stdout in the chosen format, then every error on stderr (one line each),
-/// so errors are seen whatever the report format.
+/// Write the report to stdout in the chosen format (anonymised first with `--anonymize`), then
+/// every error on stderr (one line each), so errors are seen whatever the report format.
 pub fn write_report(report: &Report, args: &ReportArgs) -> Result<()> {
     let anonymized;
     let report = if args.anonymize {
