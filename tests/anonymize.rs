@@ -533,3 +533,28 @@ fn diagnose_keeps_a_secret_literal_and_its_names_off_stdout() {
         idle.batch_execute("rollback").await.unwrap();
     });
 }
+
+#[test]
+fn an_error_keeps_its_location_and_loses_the_input_it_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"[{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Actual Rows": "zorblax_val"}}]"#,
+    )
+    .unwrap();
+    let p = bad.to_str().unwrap();
+    let plain = pgdiag(&["analyze", "-F", "concise", p]);
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("zorblax_val"));
+    let o = pgdiag(&["analyze", "--anonymize", "-F", "concise", p]);
+    assert_eq!(o.status.code(), Some(2));
+    let (out, err) = (stdout(&o), String::from_utf8_lossy(&o.stderr).into_owned());
+    assert!(
+        err.contains(&format!("{p}:1: cannot read json plan")),
+        "{err}"
+    );
+    assert!(
+        !out.contains("zorblax") && !err.contains("zorblax"),
+        "{out}{err}"
+    );
+}

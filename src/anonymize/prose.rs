@@ -127,7 +127,11 @@ impl Anonymizer {
                 if let Some(end) = closing_quote(&chars, i, '"') {
                     let inner = text[at + 1..chars[end].0].replace("\"\"", "\"");
                     out.push('"');
-                    out.push_str(&self.name(&inner, NameKind::Name));
+                    if is_plan_key(&inner) {
+                        out.push_str(&inner);
+                    } else {
+                        out.push_str(&self.name(&inner, NameKind::Name));
+                    }
                     out.push('"');
                     i = end + 1;
                     continue;
@@ -223,6 +227,18 @@ impl Anonymizer {
         }
         p.to_string()
     }
+}
+
+/// A key of EXPLAIN's text format as a parse error quotes it (`"Sort Key:"`): capitalised words
+/// and a colon, which no unquoted user name has.
+fn is_plan_key(s: &str) -> bool {
+    s.strip_suffix(':').is_some_and(|k| {
+        !k.is_empty()
+            && k.split(' ').all(|w| {
+                w.starts_with(|c: char| c.is_ascii_uppercase())
+                    && w.chars().all(|c| c.is_ascii_alphabetic() || c == '/')
+            })
+    })
 }
 
 /// A query a session ran, as opposed to a statement pgdiag proposes.
@@ -371,6 +387,13 @@ mod tests {
                 &[]
             ),
             "Add `CREATE INDEX CONCURRENTLY ON table_1 (column_2)`; pid 7 (role_1@database_1, application \"name_1\"), last query: SELECT * FROM table_1 WHERE column_3 = 1001"
+        );
+        assert_eq!(
+            a.prose(
+                "expected \"Sort Key:\" under a node, found \"big foo\"",
+                &[]
+            ),
+            "expected \"Sort Key:\" under a node, found \"name_2\""
         );
         // 42 was a value of the query above: the same number in advice is replaced too.
         assert_eq!(
