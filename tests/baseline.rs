@@ -442,6 +442,17 @@ fn compare_shows_the_node_diff_and_the_regression() {
         serde_json::from_str(&std::fs::read_to_string(&sarif_file).unwrap()).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().any(|r| r["ruleId"] == "R001"), "{sarif:#}");
+    // --anonymize: one mapping for both files, the regression still found.
+    let o = pgdiag(&["compare", &ix, &seq, "--anonymize"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(!out.contains("orders"), "{out}");
+    assert!(
+        out.contains(
+            "Index Scan using index_1 on table_1 alias_1 became Seq Scan on table_1 alias_1"
+        ),
+        "{out}"
+    );
     let o = pgdiag(&["compare", &ix, &seq, "--format", "junit"]);
     let junit = text(&o.stdout);
     assert!(

@@ -150,7 +150,10 @@ fn the_readme_ci_example_gates_a_migration_that_drops_an_index() {
         .iter()
         .find(|r| r["ruleId"] == "P001")
         .unwrap_or_else(|| panic!("the export's P001 is reported: {sarif:#}"));
-    assert_eq!(accepted["suppressions"][0]["kind"], "inSource", "{accepted:#}");
+    assert_eq!(
+        accepted["suppressions"][0]["kind"], "inSource",
+        "{accepted:#}"
+    );
 
     // A migration drops the index the first query relies on: exit 1, R001 at its file and line.
     pg.execute("DROP INDEX orders_customer_created;");

@@ -135,6 +135,17 @@ pub struct ReportArgs {
     /// standard output.
     #[arg(long)]
     pub no_github_annotations: bool,
+
+    /// Replace names (tables, columns, indexes, aliases, …) and literal values by stable
+    /// placeholders (`table_1`, `column_2`, `'literal_3'`, `1001`) in every output format, so the
+    /// report can be pasted into a ticket. Measurements are kept.
+    #[arg(long)]
+    pub anonymize: bool,
+
+    /// With --anonymize, write the mapping (original → placeholder, JSON) to FILE; it is printed
+    /// nowhere else.
+    #[arg(long, value_name = "FILE", requires = "anonymize")]
+    pub anonymize_map: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

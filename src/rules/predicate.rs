@@ -519,7 +519,7 @@ fn tokens_with_text(s: &str) -> Vec<(Tok, String)> {
 
 /// A token's kind, before its text is copied (see `scan`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Ident,
     Dot,
     Open,
@@ -545,7 +545,7 @@ impl Kind {
 
 /// The tokenizer: calls `emit` with each token's kind and text, in order, without allocating
 /// (conditions are tokenized many times over on big plans).
-fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
+pub(crate) fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
     let at = |i: usize| s[i..].chars().next();
     let mut i = 0;
     while let Some(c) = at(i) {

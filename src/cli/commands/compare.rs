@@ -101,6 +101,11 @@ pub fn run(args: &CompareArgs, config: &Config) -> Result<u8> {
             return Ok(exit::ERROR);
         }
     };
+    let (before, after) = if args.report.anonymize {
+        anonymized(before, after, args.report.anonymize_map.as_deref())?
+    } else {
+        (before, after)
+    };
     if before.len() != after.len() {
         eprintln!(
             "pgdiag: warning: {} holds {} plans and {} holds {}: comparing the first {}",
@@ -174,6 +179,35 @@ pub fn run(args: &CompareArgs, config: &Config) -> Result<u8> {
             .any(|x| x.severity >= f)
     });
     Ok(if failing { exit::FINDINGS } else { exit::CLEAN })
+}
+
+/// Both files' plans anonymised with one mapping, so a table keeps its placeholder on both sides;
+/// the comparison then runs on them and every output is anonymised by construction.
+fn anonymized(
+    before: Vec<Plan>,
+    after: Vec<Plan>,
+    map_file: Option<&Path>,
+) -> Result<(Vec<Plan>, Vec<Plan>)> {
+    let n = before.len();
+    let both = Report {
+        plans: before
+            .into_iter()
+            .chain(after)
+            .map(|p| PlanReport {
+                source: p.source.clone(),
+                plan: Some(p),
+                ..PlanReport::default()
+            })
+            .collect(),
+        ..Report::default()
+    };
+    let mut plans: Vec<Plan> = crate::anonymize::for_output(&both, map_file)?
+        .plans
+        .into_iter()
+        .filter_map(|p| p.plan)
+        .collect();
+    let after = plans.split_off(n);
+    Ok((plans, after))
 }
 
 /// The plans of one file; the error is one line (`file:line: what`).

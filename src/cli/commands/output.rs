@@ -13,9 +13,16 @@ use crate::report::{self, OutputFormat, RenderOptions, Report};
 use crate::rules::{self, EngineSettings, Severity};
 
 /// Write the report where `--format`, `--output` and the environment send it (see
-/// `report_output`), then every error on stderr (one line each), so errors are seen whatever the
-/// report format.
+/// `report_output`), anonymised first with `--anonymize`, then every error on stderr (one line
+/// each), so errors are seen whatever the report format.
 pub fn write_report(report: &Report, args: &ReportArgs) -> Result<()> {
+    let anonymized;
+    let report = if args.anonymize {
+        anonymized = crate::anonymize::for_output(report, args.anonymize_map.as_deref())?;
+        &anonymized
+    } else {
+        report
+    };
     let targets =
         report_output::targets(args, io::stdout().is_terminal(), &|k| std::env::var(k).ok())?;
     let opts = RenderOptions {
