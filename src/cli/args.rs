@@ -108,18 +108,8 @@ pub struct ReportArgs {
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<OutputFormat>,
 
-    /// Exit with 1 when a finding is at or above this severity [default: warning, or
-    /// `fail-on` of pgdiag.toml].
-    #[arg(long, value_enum)]
-    pub fail_on: Option<FailOn>,
-
-    /// Skip a rule (id or name); repeatable.
-    #[arg(long = "disable", value_name = "RULE")]
-    pub disable: Vec<String>,
-
-    /// Set a rule threshold, e.g. `--set P002.error_factor=100`; repeatable.
-    #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 
     /// When to colour the output (`NO_COLOR` is honoured under `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -269,23 +259,33 @@ pub struct RulesArgs {
     pub markdown: bool,
 }
 
+/// What decides the findings and the exit code: shared by every command that checks, and by
+/// `pgdiag config`, which shows their effect.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RuleArgs {
+    /// Exit with 1 when a finding is at or above this severity [default: warning, or
+    /// `fail-on` of pgdiag.toml].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+
+    /// Skip a rule (id or name); repeatable.
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// Set a rule threshold, e.g. `--set P002.error_factor=100`; repeatable.
+    #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
+    pub set: Vec<String>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ConfigArgs {
     /// `text` for people, `json` for machines.
     #[arg(long, short = 'F', value_enum, default_value_t = ConfigFormat::Text)]
     pub format: ConfigFormat,
 
-    /// As for analyze: shown as set on the command line.
-    #[arg(long, value_enum)]
-    pub fail_on: Option<FailOn>,
-
-    /// As for analyze: shown as set on the command line; repeatable.
-    #[arg(long = "disable", value_name = "RULE")]
-    pub disable: Vec<String>,
-
-    /// As for analyze: shown as set on the command line; repeatable.
-    #[arg(long = "set", value_name = "RULE.THRESHOLD=VALUE")]
-    pub set: Vec<String>,
+    /// The rule options of analyze, shown as set on the command line.
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -42,7 +42,7 @@ pub fn main() -> ExitCode {
     // `--format` and `--fail-on` only.
     if let Some(report) = args.command.report_args_mut() {
         report.format = config.format(report.format).map(|f| f.value);
-        report.fail_on = Some(config.fail_on(report.fail_on).value);
+        report.rules.fail_on = Some(config.fail_on(report.rules.fail_on).value);
     }
     let result = match args.command {
         Command::Analyze(a) => commands::analyze::run(&a, &config),

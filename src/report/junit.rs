@@ -182,33 +182,28 @@ fn write_case(c: &Case, w: &mut dyn Write) -> io::Result<()> {
 /// Text for an attribute value: markup characters escaped, line breaks and tabs kept as
 /// character references (an XML parser would turn them into spaces otherwise).
 fn attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c => push_xml_char(&mut out, c),
-        }
-    }
-    out
+    escape(s, true)
 }
 
 /// Text for element content.
 fn text(s: &str) -> String {
+    escape(s, false)
+}
+
+/// XML escaping; quotes, line feeds and tabs only matter inside attribute values.
+fn escape(s: &str, in_attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\n' | '\t' => out.push(ch),
             '\r' => out.push_str("&#13;"),
+            '"' if in_attribute => out.push_str("&quot;"),
+            '\'' if in_attribute => out.push_str("&apos;"),
+            '\n' if in_attribute => out.push_str("&#10;"),
+            '\t' if in_attribute => out.push_str("&#9;"),
+            '\n' | '\t' => out.push(ch),
             c => push_xml_char(&mut out, c),
         }
     }

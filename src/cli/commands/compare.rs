@@ -142,7 +142,7 @@ pub fn run(args: &CompareArgs, config: &Config) -> Result<u8> {
             .collect(),
         ..Report::default()
     };
-    let fail_on = args.report.fail_on.unwrap_or(FailOn::Warning);
+    let fail_on = args.report.rules.fail_on.unwrap_or(FailOn::Warning);
     let targets = report_output::targets(&args.report, io::stdout().is_terminal(), &|k| {
         std::env::var(k).ok()
     })?;

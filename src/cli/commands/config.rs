@@ -20,7 +20,7 @@ struct Row {
 }
 
 pub fn run(args: &ConfigArgs, config: &Config) -> Result<u8> {
-    let cli_rules = command_line_rules(&args.disable, &args.set)?;
+    let cli_rules = command_line_rules(&args.rules.disable, &args.rules.set)?;
     let shown = Shown::resolve(args, config, &cli_rules);
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
@@ -61,7 +61,7 @@ impl Shown {
             (None, _) => "none (defaults and command line only)".to_string(),
         };
 
-        let fail_on = config.fail_on(args.fail_on);
+        let fail_on = config.fail_on(args.rules.fail_on);
         let fail_on_name = value_name(&fail_on.value);
         push("fail-on".into(), fail_on_name.clone(), &fail_on.origin);
         let format = config.format(None);

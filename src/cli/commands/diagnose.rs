@@ -47,6 +47,16 @@ struct Ignore {
 }
 
 impl Ignore {
+    fn all(comments: &[Suppression], scope: &'static str) -> Vec<Ignore> {
+        comments
+            .iter()
+            .map(|c| Ignore {
+                comment: c.clone(),
+                scope,
+            })
+            .collect()
+    }
+
     /// Whether it silences `f`: an `ignore-file` without rules silences every rule.
     fn silences(&self, f: &Finding) -> bool {
         self.comment.rules.is_empty()
@@ -406,25 +416,11 @@ fn gather(args: &DiagnoseArgs, inputs: Vec<Input>, opts: &Options) -> Result<Vec
         for s in &split.skipped {
             eprintln!("pgdiag: {name}:{}: skipped {}", s.line, s.what);
         }
-        let whole_file: Vec<Ignore> = split
-            .ignore_file
-            .iter()
-            .map(|c| Ignore {
-                comment: c.clone(),
-                scope: "file",
-            })
-            .collect();
+        let whole_file = Ignore::all(&split.ignore_file, "file");
         check_suppressed_rules(&name, &whole_file);
         for st in split.statements {
             let label = format!("{name}:{}", st.line);
-            let mut ignores: Vec<Ignore> = st
-                .suppressions
-                .iter()
-                .map(|c| Ignore {
-                    comment: c.clone(),
-                    scope: "statement",
-                })
-                .collect();
+            let mut ignores = Ignore::all(&st.suppressions, "statement");
             check_suppressed_rules(&name, &ignores);
             ignores.extend(whole_file.iter().cloned());
             push(

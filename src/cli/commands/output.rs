@@ -28,7 +28,7 @@ pub fn write_report(report: &Report, args: &ReportArgs) -> Result<()> {
     let opts = RenderOptions {
         color: use_color(args.color),
         width: comfy_width(),
-        fail_on: report_output::fail_floor(args.fail_on.unwrap_or(FailOn::Warning)),
+        fail_on: report_output::fail_floor(args.rules.fail_on.unwrap_or(FailOn::Warning)),
     };
     if let Some((path, format)) = &targets.file {
         let plain = RenderOptions {
@@ -93,13 +93,13 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
 pub fn engine_settings(args: &ReportArgs, config: &Config) -> Result<EngineSettings> {
     // Every command reads its settings first: a bad --output is refused before any work.
     report_output::check(args)?;
-    let cli = command_line_rules(&args.disable, &args.set)?;
+    let cli = command_line_rules(&args.rules.disable, &args.rules.set)?;
     Ok(config::resolve::engine_settings(&config.rules(&cli)))
 }
 
 /// `--fail-on`, else the configuration's, else the default.
 pub fn fail_on(args: &ReportArgs, config: &Config) -> FailOn {
-    config.fail_on(args.fail_on).value
+    config.fail_on(args.rules.fail_on).value
 }
 
 /// `--disable` and `--set` into engine settings, checked against the rule catalog.
