@@ -16,8 +16,10 @@ use std::borrow::Cow;
 
 use super::doc::{Doc, Obj, Text};
 
-use super::psql::{Cleaned, FastTrim};
+use super::json;
+use super::psql::{find_byte, split_lines, Cleaned, FastTrim};
 use super::LocatedError;
+use crate::plan::model::Plan;
 
 // ----------------------------------------------------------------------------------------------
 // Line classification
@@ -36,15 +38,17 @@ enum Kind {
 }
 
 fn classify(t: &str) -> Kind {
-    if t.is_empty() {
-        Kind::Blank
-    } else if t.starts_with("->") {
+    // The first byte rules out most kinds before any prefix is compared.
+    let Some(&first) = t.as_bytes().first() else {
+        return Kind::Blank;
+    };
+    if first == b'-' && t.starts_with("->") {
         Kind::Arrow
-    } else if is_label(t) {
+    } else if matches!(first, b'I' | b'S' | b'C') && is_label(t) {
         Kind::Label
-    } else if is_worker(t) {
+    } else if first == b'W' && is_worker(t) {
         Kind::Worker
-    } else if t.starts_with("Trigger ") && t.contains(':') {
+    } else if first == b'T' && t.starts_with("Trigger ") && t.contains(':') {
         Kind::Trigger
     } else if property_label(t).is_some() {
         Kind::Property
@@ -78,7 +82,7 @@ fn is_label(t: &str) -> bool {
         }
     }
     if let Some(rest) = t.strip_prefix("CTE ") {
-        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.ftrim().is_empty());
+        return read_name(rest).is_some_and(|(_, r)| r.ftrim().is_empty());
     }
     false
 }
@@ -91,6 +95,18 @@ fn is_worker(t: &str) -> bool {
     d > 0 && rest.as_bytes().get(d) == Some(&b':')
 }
 
+/// Bytes a property label is made of (`A-Z a-z 0-9`, space, `/`, `-`, `_`): one lookup a byte.
+const LABEL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b' ' | b'/' | b'-' | b'_');
+        c += 1;
+    }
+    t
+};
+
 /// The label of a `Label: value` line (`Rows Removed by Filter`, `I/O Timings`, `JIT`, …).
 fn property_label(t: &str) -> Option<&str> {
     let b = t.as_bytes();
@@ -98,21 +114,21 @@ fn property_label(t: &str) -> Option<&str> {
         return None;
     }
     for (i, &c) in b.iter().enumerate().take(48) {
-        match c {
-            b':' => {
-                let next = b.get(i + 1);
-                if next.is_none() || next == Some(&b' ') {
-                    let label = &t[..i];
-                    if label.ends_with(' ') {
-                        return None;
-                    }
-                    return Some(label);
-                }
+        if LABEL_BYTE[usize::from(c)] {
+            continue;
+        }
+        if c != b':' {
+            return None;
+        }
+        let next = b.get(i + 1);
+        if next.is_none() || next == Some(&b' ') {
+            let label = &t[..i];
+            if label.ends_with(' ') {
                 return None;
             }
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b' ' | b'/' | b'-' | b'_' => {}
-            _ => return None,
+            return Some(label);
         }
+        return None;
     }
     None
 }
@@ -205,6 +221,29 @@ fn word_prefix<'a>(t: &'a str, w: &str) -> Option<&'a str> {
     }
     let rest = t.strip_prefix(w)?;
     (rest.is_empty() || rest.starts_with(' ')).then_some(rest)
+}
+
+/// A string value taken as it is (no second copy when it was already owned).
+fn owned(v: Cow<'_, str>) -> Doc {
+    Doc::Str(Cow::Owned(v.into_owned()))
+}
+
+/// `read_ident` for a name of one part (an index, an alias): `None` when it has several, as
+/// when `read_ident` has no answer. Borrowed from the line when nothing is quoted.
+fn read_name(t: &str) -> Option<(Cow<'_, str>, &str)> {
+    let end = t.find(' ').unwrap_or(t.len());
+    let word = &t[..end];
+    if !word.contains('"') {
+        if !word.bytes().any(|b| b != b'.') || word.contains('.') {
+            return None;
+        }
+        return Some((Cow::Borrowed(word), &t[end..]));
+    }
+    let (mut parts, rest) = read_ident(t)?;
+    if parts.len() != 1 {
+        return None;
+    }
+    Some((Cow::Owned(parts.pop()?), rest))
 }
 
 /// Read one identifier (`name`, `"quoted ""name"""`, `schema.name`), returning its parts
@@ -456,11 +495,8 @@ fn parse_node_name(name: &str) -> Option<Obj> {
         }
         m.insert("Scan Direction".into(), st(dir));
         let r = rest.ftrim_start().strip_prefix("using ")?;
-        let (mut idx, r) = read_ident(r)?;
-        if idx.len() != 1 {
-            return None;
-        }
-        m.insert("Index Name".into(), s(&idx.pop()?));
+        let (idx, r) = read_name(r)?;
+        m.insert("Index Name".into(), owned(idx));
         rest = r;
     }
     if node_type == "Custom Scan" {
@@ -480,18 +516,18 @@ fn parse_node_name(name: &str) -> Option<Obj> {
         };
         match node_type {
             "Bitmap Index Scan" => {
-                let (mut idx, r) = read_ident(target.ftrim_start())?;
-                if idx.len() != 1 || !r.ftrim().is_empty() {
+                let (idx, r) = read_name(target.ftrim_start())?;
+                if !r.ftrim().is_empty() {
                     return None;
                 }
-                m.insert("Index Name".into(), s(&idx.pop()?));
+                m.insert("Index Name".into(), owned(idx));
             }
             "Values Scan" | "Subquery Scan" => {
-                let (mut a, r) = read_ident(target.ftrim_start())?;
-                if a.len() != 1 || !r.ftrim().is_empty() {
+                let (a, r) = read_name(target.ftrim_start())?;
+                if !r.ftrim().is_empty() {
                     return None;
                 }
-                m.insert("Alias".into(), s(&a.pop()?));
+                m.insert("Alias".into(), owned(a));
             }
             _ => {
                 let (schema, name, alias) = read_target(target)?;
@@ -534,7 +570,7 @@ fn parse_node_name(name: &str) -> Option<Obj> {
 /// Byte offset of the first `(cost=`, `(actual` or `(never executed)` group.
 fn find_header_parens(t: &str) -> Option<usize> {
     let mut from = 0;
-    while let Some(p) = t.get(from..).and_then(|x| x.find('(')) {
+    while let Some(p) = t.get(from..).and_then(|x| find_byte(x.as_bytes(), b'(')) {
         let at = from + p;
         let r = &t[at..];
         if r.starts_with("(cost=") || r.starts_with("(actual ") || r.starts_with("(never executed)")
@@ -546,8 +582,55 @@ fn find_header_parens(t: &str) -> Option<usize> {
     None
 }
 
+/// POW10[k] = 10^k, exact in an f64 for k ≤ 15.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// A number at the start of `t` (`12`, `0.5`, `1e+06`, `-3`), and the rest.
+#[inline]
 fn lead_num(t: &str) -> Option<(f64, &str)> {
+    // The usual figure (unsigned, at most one dot, no exponent, at most 15 digits) in one pass,
+    // with the value `fast_decimal` gives; anything else is read by `lead_num_general`.
+    let b = t.as_bytes();
+    let mut mant: u64 = 0;
+    let mut digits = 0;
+    let mut frac: Option<usize> = None;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c.is_ascii_digit() {
+            if digits == 15 {
+                return lead_num_general(t);
+            }
+            mant = mant * 10 + u64::from(c - b'0');
+            digits += 1;
+            if let Some(f) = frac.as_mut() {
+                *f += 1;
+            }
+        } else if c == b'.' {
+            // Stop before `..` (the range separator in `0.00..1.00`).
+            if b.get(i + 1) == Some(&b'.') {
+                break;
+            }
+            if frac.is_some() {
+                return lead_num_general(t);
+            }
+            frac = Some(0);
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if digits == 0 || matches!(b.get(i), Some(b'e' | b'E')) {
+        return lead_num_general(t);
+    }
+    // `i` follows ASCII bytes only, so it is a char boundary.
+    Some((mant as f64 / POW10[frac.unwrap_or(0)], &t[i..]))
+}
+
+/// `lead_num` for any figure: signs, exponents, long mantissas.
+#[cold]
+fn lead_num_general(t: &str) -> Option<(f64, &str)> {
     let b = t.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
@@ -584,9 +667,6 @@ fn lead_num(t: &str) -> Option<(f64, &str)> {
 /// `123` or `0.456` with at most 15 digits, exactly as `str::parse::<f64>` reads it: the digits
 /// make an integer below 2^53 and the power of ten is exact, so one division rounds correctly.
 fn fast_decimal(s: &str) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
     let b = s.as_bytes();
     let mut mant: u64 = 0;
     let mut digits = 0;
@@ -662,12 +742,20 @@ fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
                 clip(t)
             ));
         };
-        let Some(close) = after_open.find(')') else {
+        let Some(close) = find_byte(after_open.as_bytes(), b')') else {
             return Err(format!("expected ')' closing \"{}\"", clip(t)));
         };
         let g = &after_open[..close];
         let inner_end = close + 1;
-        if let Some(gc) = g.strip_prefix("cost=") {
+        if let Some([a, b, rows, width]) = g
+            .strip_prefix("cost=")
+            .and_then(|gc| canonical_group(gc, " rows=", " width="))
+        {
+            m.insert("Startup Cost".into(), num(a));
+            m.insert("Total Cost".into(), num(b));
+            m.insert("Plan Rows".into(), num(rows));
+            m.insert("Plan Width".into(), num(width));
+        } else if let Some(gc) = g.strip_prefix("cost=") {
             let (a, b) = range_of(g, "cost=").ok_or_else(|| bad_group(g))?;
             let rows = num_of(gc, "rows=").ok_or_else(|| bad_group(g))?;
             let width = num_of(gc, "width=").ok_or_else(|| bad_group(g))?;
@@ -689,8 +777,30 @@ fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
     }
 }
 
+/// `A..B<k1>N<k2>M` and nothing more, read left to right in one pass: the form PostgreSQL prints
+/// (`0.00..1.00 rows=10 width=4`). `None` for anything else; the general reading (which looks
+/// each key up anywhere in the group) then runs, and gives the same figures on this form.
+fn canonical_group(g: &str, k1: &str, k2: &str) -> Option<[f64; 4]> {
+    let (a, r) = lead_num(g)?;
+    let (b, r) = lead_num(r.strip_prefix("..")?)?;
+    let (n, r) = lead_num(r.strip_prefix(k1)?)?;
+    let (l, r) = lead_num(r.strip_prefix(k2)?)?;
+    r.is_empty().then_some([a, b, n, l])
+}
+
 /// `time=a..b rows=r loops=l` or `rows=r loops=l` (TIMING OFF).
 fn parse_actuals(g: &str, m: &mut Obj) -> Option<()> {
+    // The usual form first, in one pass (see `canonical_group`).
+    if let Some([a, b, rows, loops]) = g
+        .strip_prefix(" time=")
+        .and_then(|r| canonical_group(r, " rows=", " loops="))
+    {
+        m.insert("Actual Startup Time".into(), num(a));
+        m.insert("Actual Total Time".into(), num(b));
+        m.insert("Actual Rows".into(), num(rows));
+        m.insert("Actual Loops".into(), num(loops));
+        return Some(());
+    }
     if let Some(r) = group_value(g, "time=") {
         let (a, b) = range_at(r)?;
         m.insert("Actual Startup Time".into(), num(a));
@@ -1582,6 +1692,42 @@ struct Logical<'a> {
     kind: Kind,
 }
 
+/// Read the plans of a (cleaned) text plan: the documents `parse` builds, read by `json.rs`,
+/// each plan with the original line it starts on and its unprinted zero buffers filled in.
+pub fn plans(cleaned: &Cleaned) -> Result<Vec<Plan>, LocatedError> {
+    let docs = parse(cleaned).map_err(|e| LocatedError {
+        line: e.line.map(|l| cleaned.original_line(l)),
+        message: e.message,
+    })?;
+    let mut plans = Vec::new();
+    for (line, doc) in docs {
+        let line = cleaned.original_line(line);
+        let mut ps =
+            json::plans_from_doc(doc).map_err(|e| LocatedError::at(line, e.to_string()))?;
+        for p in &mut ps {
+            p.line = line;
+            fill_unprinted_zero_buffers(p);
+        }
+        plans.extend(ps);
+    }
+    Ok(plans)
+}
+
+/// Text plans leave out a `Buffers:` line when every count is zero; JSON prints the zeros.
+/// When any node of a text plan printed buffers (so `BUFFERS` was on), the silent ones had zero,
+/// which is what the JSON of the same statement says.
+fn fill_unprinted_zero_buffers(plan: &mut Plan) {
+    if plan.nodes.iter().any(|n| n.buffers.is_some()) {
+        for n in &mut plan.nodes {
+            n.buffers.get_or_insert_with(Default::default);
+        }
+        // Likewise the `Planning:` section (PG 13+), printed only when planning touched a block.
+        if plan.planning_ms.is_some() {
+            plan.planning_buffers.get_or_insert_with(Default::default);
+        }
+    }
+}
+
 /// Parse cleaned text into JSON-shaped plan documents, each with the cleaned line it starts on.
 pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
     let mut out = Vec::new();
@@ -1590,7 +1736,7 @@ pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
     // The run of skipped lines just before this one: (first line, its text, last line).
     let mut skipped: Option<(usize, &str, usize)> = None;
 
-    for (i, raw) in text.text.split('\n').enumerate() {
+    for (i, raw) in split_lines(&text.text).enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let body = raw.ftrim_start();
