@@ -59,8 +59,15 @@ pub(crate) fn find_byte(b: &[u8], needle: u8) -> Option<usize> {
 
 /// `s.split('\n')`, searching with `find_byte`.
 pub(crate) fn split_lines(s: &str) -> SplitLines<'_> {
+    split_on(s, b'\n')
+}
+
+/// `s.split(sep)` for an ASCII `sep`, searching with `find_byte`.
+pub(crate) fn split_on(s: &str, sep: u8) -> SplitLines<'_> {
+    debug_assert!(sep.is_ascii());
     SplitLines {
         rest: Some(s),
+        sep,
         strip_cr: false,
         last_cr: false,
     }
@@ -70,14 +77,17 @@ pub(crate) fn split_lines(s: &str) -> SplitLines<'_> {
 pub(crate) fn lines_of(s: &str) -> SplitLines<'_> {
     SplitLines {
         rest: (!s.is_empty()).then(|| s.strip_suffix('\n').unwrap_or(s)),
+        sep: b'\n',
         strip_cr: true,
         last_cr: s.ends_with('\n'),
     }
 }
 
-/// The lines of `split_lines` and `lines_of`.
+/// The pieces of `split_lines`, `split_on` and `lines_of`.
 pub(crate) struct SplitLines<'a> {
     rest: Option<&'a str>,
+    /// An ASCII byte, so the pieces are on char boundaries.
+    sep: u8,
     /// Drop a `\r` before each `\n` (as `str::lines` does)…
     strip_cr: bool,
     /// …including the last line's, when a `\n` (taken off `rest`) ended it.
@@ -89,9 +99,9 @@ impl<'a> Iterator for SplitLines<'a> {
     #[inline]
     fn next(&mut self) -> Option<&'a str> {
         let r = self.rest?;
-        match find_byte(r.as_bytes(), b'\n') {
+        match find_byte(r.as_bytes(), self.sep) {
             Some(i) => {
-                // `\n` is ASCII: `i` and `i + 1` are char boundaries.
+                // `sep` is ASCII: `i` and `i + 1` are char boundaries.
                 self.rest = Some(&r[i + 1..]);
                 let line = &r[..i];
                 Some(if self.strip_cr {
@@ -801,6 +811,8 @@ mod tests {
             "a\rb\n",
             "  ->  Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n        Filter: (a = 1)\n",
             "é\n→ü\r\n\n12345678\n123456789\n1234567\n",
+            "shared hit=1 read=2, temp read=3,,x,",
+            ",",
         ] {
             assert_eq!(
                 split_lines(s).collect::<Vec<_>>(),
@@ -810,6 +822,11 @@ mod tests {
             assert_eq!(
                 lines_of(s).collect::<Vec<_>>(),
                 s.lines().collect::<Vec<_>>(),
+                "{s:?}"
+            );
+            assert_eq!(
+                split_on(s, b',').collect::<Vec<_>>(),
+                s.split(',').collect::<Vec<_>>(),
                 "{s:?}"
             );
         }

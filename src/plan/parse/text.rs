@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use super::doc::{Doc, Obj, Text};
 
 use super::json;
-use super::psql::{find_byte, split_lines, Cleaned, FastTrim};
+use super::psql::{find_byte, split_lines, split_on, Cleaned, FastTrim};
 use super::LocatedError;
 use crate::plan::model::Plan;
 
@@ -231,10 +231,10 @@ fn owned(v: Cow<'_, str>) -> Doc {
 /// `read_ident` for a name of one part (an index, an alias): `None` when it has several, as
 /// when `read_ident` has no answer. Borrowed from the line when nothing is quoted.
 fn read_name(t: &str) -> Option<(Cow<'_, str>, &str)> {
-    let end = t.find(' ').unwrap_or(t.len());
+    let end = find_byte(t.as_bytes(), b' ').unwrap_or(t.len());
     let word = &t[..end];
-    if !word.contains('"') {
-        if !word.bytes().any(|b| b != b'.') || word.contains('.') {
+    if find_byte(word.as_bytes(), b'"').is_none() {
+        if !word.bytes().any(|b| b != b'.') || find_byte(word.as_bytes(), b'.').is_some() {
             return None;
         }
         return Some((Cow::Borrowed(word), &t[end..]));
@@ -311,30 +311,29 @@ type Target<'a> = (Option<Cow<'a, str>>, Cow<'a, str>, Option<Cow<'a, str>>);
 
 fn read_target(t: &str) -> Option<Target<'_>> {
     let t = t.ftrim_start();
-    if !t.contains('"') {
+    if find_byte(t.as_bytes(), b'"').is_none() {
         // No quotes: the same reading as below, by slicing.
-        let end = t.find(' ').unwrap_or(t.len());
+        let end = find_byte(t.as_bytes(), b' ').unwrap_or(t.len());
         let word = &t[..end];
         if !word.bytes().any(|b| b != b'.') {
             return None;
         }
-        let mut parts = word.split('.');
-        let first = parts.next()?;
-        let second = parts.next();
-        if parts.next().is_some() {
-            return None;
-        }
-        let (schema, name) = match second {
-            Some(n) => (Some(first), n),
-            None => (None, first),
+        // `schema.name` or `name`; a second dot is one part too many.
+        let (schema, name) = match split_once_byte(word, b'.') {
+            Some((_, n)) if find_byte(n.as_bytes(), b'.').is_some() => return None,
+            Some((sc, n)) => (Some(sc), n),
+            None => (None, word),
         };
         let rest = t[end..].ftrim();
         let alias = if rest.is_empty() {
             None
         } else {
-            let e2 = rest.find(' ').unwrap_or(rest.len());
+            let e2 = find_byte(rest.as_bytes(), b' ').unwrap_or(rest.len());
             let a = &rest[..e2];
-            if !a.bytes().any(|b| b != b'.') || a.contains('.') || !rest[e2..].ftrim().is_empty() {
+            if !a.bytes().any(|b| b != b'.')
+                || find_byte(a.as_bytes(), b'.').is_some()
+                || !rest[e2..].ftrim().is_empty()
+            {
                 return None;
             }
             Some(Cow::Borrowed(a))
@@ -903,23 +902,89 @@ fn num_or_str(v: &str) -> Doc {
 
 /// `Label: value  Label2: value2` (two spaces between pairs, as explain.c prints them).
 fn pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
-    t.split("  ")
+    split_two_spaces(t)
         .filter(|x| !x.ftrim().is_empty())
         .filter_map(|x| {
-            let (k, v) = x.split_once(':')?;
+            let (k, v) = split_once_byte(x, b':')?;
             Some((k.ftrim(), v.ftrim()))
         })
 }
 
+/// `t.split("  ")`, with `find_byte` (a substring searcher costs more to set up than the
+/// search, on these short lines).
+fn split_two_spaces(t: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(t);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let b = r.as_bytes();
+        let mut from = 0;
+        while let Some(i) = find_byte(&b[from..], b' ').map(|i| from + i) {
+            if b.get(i + 1) == Some(&b' ') {
+                // Spaces are ASCII: `i` and `i + 2` are char boundaries.
+                rest = Some(&r[i + 2..]);
+                return Some(&r[..i]);
+            }
+            from = i + 1;
+        }
+        rest = None;
+        Some(r)
+    })
+}
+
+/// `s.split_once(sep)` for an ASCII `sep`, searching with `find_byte`.
+fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    // `sep` is ASCII: `i` and `i + 1` are char boundaries.
+    find_byte(s.as_bytes(), sep).map(|i| (&s[..i], &s[i + 1..]))
+}
+
 /// `key=value key2=value2` → pairs (used by Buffers, I/O Timings, WAL, Heap Blocks).
-fn eq_pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
-    t.split_whitespace().filter_map(|x| x.split_once('='))
+fn eq_pairs(t: &str) -> EqPairs<'_> {
+    if t.is_ascii() {
+        EqPairs::Ascii(t)
+    } else {
+        EqPairs::General(t.split_whitespace())
+    }
+}
+
+/// The words of `split_whitespace` that hold a `=`, split at the first one; ASCII text is cut
+/// byte by byte (the same words: ASCII's whitespace characters are all ASCII).
+enum EqPairs<'a> {
+    Ascii(&'a str),
+    General(std::str::SplitWhitespace<'a>),
+}
+
+impl<'a> Iterator for EqPairs<'a> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        // `char::is_whitespace` on ASCII: `\t`, `\n`, `\x0B`, `\x0C`, `\r` and the space.
+        let space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        match self {
+            EqPairs::General(words) => words.find_map(|x| x.split_once('=')),
+            EqPairs::Ascii(rest) => loop {
+                let b = rest.as_bytes();
+                let Some(start) = b.iter().position(|c| !space(c)) else {
+                    *rest = "";
+                    return None;
+                };
+                let end = b[start..]
+                    .iter()
+                    .position(space)
+                    .map_or(b.len(), |e| start + e);
+                // The text is ASCII: every offset is a char boundary.
+                let word = &rest[start..end];
+                *rest = &rest[end..];
+                if let Some(eq) = find_byte(word.as_bytes(), b'=') {
+                    return Some((&word[..eq], &word[eq + 1..]));
+                }
+            },
+        }
+    }
 }
 
 fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
-    for seg in v.split(',') {
+    for seg in split_on(v, b',') {
         let seg = seg.ftrim();
-        let (kind, rest) = seg.split_once(' ').ok_or_else(|| {
+        let (kind, rest) = split_once_byte(seg, b' ').ok_or_else(|| {
             format!(
                 "expected 'shared|local|temp key=N', found \"{}\"",
                 clip(seg)
@@ -967,7 +1032,7 @@ fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
 }
 
 fn io_timings(v: &str, m: &mut Obj) -> Result<(), String> {
-    for seg in v.split(',') {
+    for seg in split_on(v, b',') {
         let seg = seg.ftrim();
         let (prefix, rest) = if let Some(r) = seg.strip_prefix("shared/local ") {
             ("", r)
@@ -2368,6 +2433,89 @@ mod tests {
         assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Member");
         let v = one("Update on t  (cost=1..2 rows=0 width=0)\n  ->  Seq Scan on t\n");
         assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Outer");
+    }
+
+    #[test]
+    fn splitting_helpers_match_std() {
+        for t in [
+            "",
+            " ",
+            "  ",
+            "   ",
+            "a  b",
+            "a   b",
+            "a    b  ",
+            "Buckets: 1024  Batches: 1  Memory Usage: 9kB",
+            "é  ü ",
+        ] {
+            assert_eq!(
+                split_two_spaces(t).collect::<Vec<_>>(),
+                t.split("  ").collect::<Vec<_>>(),
+                "{t:?}"
+            );
+            assert_eq!(split_once_byte(t, b' '), t.split_once(' '), "{t:?}");
+        }
+        for t in [
+            "",
+            "hit=1 read=2",
+            " hit=1\tread=2\x0b x=\x0c=y\r\n",
+            "hit=1\u{a0}read=2 w=3",
+            "a b c=",
+            "==",
+        ] {
+            assert_eq!(
+                eq_pairs(t).collect::<Vec<_>>(),
+                t.split_whitespace()
+                    .filter_map(|x| x.split_once('='))
+                    .collect::<Vec<_>>(),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn figures_match_str_parse() {
+        for t in [
+            "0",
+            "12",
+            "0.5",
+            "123456.78",
+            ".5",
+            "5.",
+            "1e+06",
+            "-3",
+            "+2",
+            "1.2.3",
+            "..",
+            "5..6",
+            "123456789012345",
+            "1234567890123456",
+            "0.0000000000001",
+            "7e",
+            "9E-2",
+            "1.25 rows",
+        ] {
+            let expected = {
+                let n = t
+                    .bytes()
+                    .take_while(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'))
+                    .count();
+                t[..n]
+                    .split("..")
+                    .next()
+                    .and_then(|x| x.parse::<f64>().ok())
+            };
+            let got = lead_num(t).map(|x| x.0);
+            if !t.contains(['e', 'E']) {
+                assert_eq!(got, expected, "{t:?}");
+            }
+            assert_eq!(got, lead_num_general(t).map(|x| x.0), "{t:?}");
+            assert_eq!(
+                lead_num(t).map(|x| x.1),
+                lead_num_general(t).map(|x| x.1),
+                "{t:?}"
+            );
+        }
     }
 
     #[test]
