@@ -187,7 +187,7 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
         let format = detect_format(&cleaned.text);
         if format != Format::Text {
             if let std::borrow::Cow::Owned(s) = blank_prelude(&cleaned.text) {
-                cleaned.text = s;
+                cleaned.text = std::borrow::Cow::Owned(s);
             }
         }
         let map = |e: LocatedError| LocatedError {
@@ -239,7 +239,7 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
 }
 
 /// Turn a serde_json error into a located one, mapping its line back through psql cleaning.
-fn json_error(e: &serde_json::Error, cleaned: Option<&psql::Cleaned>) -> LocatedError {
+fn json_error(e: &serde_json::Error, cleaned: Option<&psql::Cleaned<'_>>) -> LocatedError {
     let msg = e.to_string();
     // serde_json appends " at line L column C"; we print the line ourselves.
     let msg = match msg.rfind(" at line ") {

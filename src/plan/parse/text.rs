@@ -1759,7 +1759,7 @@ struct Logical<'a> {
 
 /// Read the plans of a (cleaned) text plan: the documents `parse` builds, read by `json.rs`,
 /// each plan with the original line it starts on and its unprinted zero buffers filled in.
-pub fn plans(cleaned: &Cleaned) -> Result<Vec<Plan>, LocatedError> {
+pub fn plans(cleaned: &Cleaned<'_>) -> Result<Vec<Plan>, LocatedError> {
     let docs = parse(cleaned).map_err(|e| LocatedError {
         line: e.line.map(|l| cleaned.original_line(l)),
         message: e.message,
@@ -1794,7 +1794,7 @@ fn fill_unprinted_zero_buffers(plan: &mut Plan) {
 }
 
 /// Parse cleaned text into JSON-shaped plan documents, each with the cleaned line it starts on.
-pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
+pub fn parse(text: &Cleaned<'_>) -> Result<Vec<(usize, Doc)>, LocatedError> {
     let mut out = Vec::new();
     let mut plan: Option<PlanB> = None;
     let mut pending: Option<Logical> = None;
