@@ -364,3 +364,45 @@ impl fmt::Display for Doc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserting keeps insertion order and replaces a present key in place, whether or not its
+    /// filter bit is shared with other keys.
+    #[test]
+    fn insert_replaces_in_place_and_keeps_order() {
+        // Many keys (so bits collide), inserted again in later rounds; then one key spelled
+        // borrowed and owned.
+        let keys: Vec<String> = (0..200).map(|i| format!("Key {i}")).collect();
+        let mut obj = Obj::new();
+        let mut model: Vec<(String, f64)> = Vec::new();
+        for round in 0..3 {
+            for (i, k) in keys.iter().enumerate() {
+                if (i + round) % 3 == 0 {
+                    continue;
+                }
+                let v = (round * 1000 + i) as f64;
+                obj.insert(Cow::Owned(k.clone()), Doc::Num(v));
+                match model.iter_mut().find(|(mk, _)| mk == k) {
+                    Some(slot) => slot.1 = v,
+                    None => model.push((k.clone(), v)),
+                }
+            }
+        }
+        obj.insert(Cow::Borrowed("Node Type"), Doc::Null);
+        obj.insert(Cow::Owned("Node Type".to_string()), Doc::Bool(true));
+        model.push(("Node Type".to_string(), f64::NAN));
+        assert_eq!(obj.len(), model.len());
+        for ((k, v), (mk, mv)) in obj.iter().zip(&model) {
+            assert_eq!(k, mk);
+            if mv.is_nan() {
+                assert_eq!(v, &Doc::Bool(true));
+            } else {
+                assert_eq!(v.as_f64(), Some(*mv));
+            }
+        }
+        assert_eq!(obj.get("Key 5").and_then(Doc::as_f64), Some(2005.0));
+    }
+}
