@@ -33,49 +33,88 @@ pub enum Doc {
 
 /// A JSON-shaped object: pairs in insertion order, keys unique (inserting a present key replaces
 /// its value in place, as `serde_json::Map` does).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Obj(Vec<(Text, Doc)>);
+#[derive(Debug, Clone, Default)]
+pub struct Obj {
+    pairs: Vec<(Text, Doc)>,
+    /// One bit per key present, chosen by `key_bit`: a key whose bit is clear is new, so
+    /// `insert` appends it without comparing it with every key (a node has ~20).
+    seen: u64,
+}
+
+/// The bit of `seen` a key sets: from its length and its first and last bytes, which tell
+/// PostgreSQL's property names apart well enough for a 64-bit filter.
+#[inline]
+fn key_bit(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let (first, last) = (
+        u32::from(b.first().copied().unwrap_or(0)),
+        u32::from(b.last().copied().unwrap_or(0)),
+    );
+    let h = (key.len() as u32)
+        .wrapping_mul(0x9E37_79B9)
+        .wrapping_add(first.wrapping_mul(0x85EB_CA6B))
+        .wrapping_add(last.wrapping_mul(0xC2B2_AE35));
+    1u64 << (h >> 26)
+}
+
+impl PartialEq for Obj {
+    fn eq(&self, other: &Obj) -> bool {
+        self.pairs == other.pairs
+    }
+}
 
 impl Obj {
     pub fn new() -> Self {
-        Obj(Vec::new())
+        Obj::default()
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        Obj(Vec::with_capacity(n))
+        Obj {
+            pairs: Vec::with_capacity(n),
+            seen: 0,
+        }
     }
 
     pub fn insert(&mut self, key: Text, value: Doc) {
+        let bit = key_bit(&key);
+        if self.seen & bit == 0 {
+            self.seen |= bit;
+            self.pairs.push((key, value));
+            return;
+        }
         let (len, ptr, first) = (key.len(), key.as_ptr(), key.as_bytes().first().copied());
         let same = |k: &Text| {
             k.len() == len
                 && (k.as_ptr() == ptr
                     || (k.as_bytes().first().copied() == first && k.as_bytes() == key.as_bytes()))
         };
-        match self.0.iter_mut().find(|(k, _)| same(k)) {
+        match self.pairs.iter_mut().find(|(k, _)| same(k)) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
+            None => self.pairs.push((key, value)),
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&Doc> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Doc> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.pairs
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs.len()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Doc)> {
-        self.0.iter().map(|(k, v)| (&**k, v))
+        self.pairs.iter().map(|(k, v)| (&**k, v))
     }
 }
 
@@ -83,7 +122,7 @@ impl IntoIterator for Obj {
     type Item = (Text, Doc);
     type IntoIter = std::vec::IntoIter<(Text, Doc)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.pairs.into_iter()
     }
 }
 
@@ -141,8 +180,8 @@ impl Serialize for Doc {
 
 impl Serialize for Obj {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        let mut map = s.serialize_map(Some(self.pairs.len()))?;
+        for (k, v) in &self.pairs {
             map.serialize_entry(&**k, v)?;
         }
         map.end()
@@ -184,9 +223,9 @@ fn visit_arr<'de, V: Visitor<'de>>(a: Vec<Doc>, v: V) -> Result<V::Value, Error>
 }
 
 fn visit_obj<'de, V: Visitor<'de>>(o: Obj, v: V) -> Result<V::Value, Error> {
-    let len = o.0.len();
+    let len = o.pairs.len();
     let mut map = MapDe {
-        iter: o.0.into_iter(),
+        iter: o.pairs.into_iter(),
         value: None,
     };
     let out = v.visit_map(&mut map)?;
@@ -323,5 +362,47 @@ impl fmt::Display for Doc {
             Ok(s) => f.write_str(&s),
             Err(_) => Err(fmt::Error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserting keeps insertion order and replaces a present key in place, whether or not its
+    /// filter bit is shared with other keys.
+    #[test]
+    fn insert_replaces_in_place_and_keeps_order() {
+        // Many keys (so bits collide), inserted again in later rounds; then one key spelled
+        // borrowed and owned.
+        let keys: Vec<String> = (0..200).map(|i| format!("Key {i}")).collect();
+        let mut obj = Obj::new();
+        let mut model: Vec<(String, f64)> = Vec::new();
+        for round in 0..3 {
+            for (i, k) in keys.iter().enumerate() {
+                if (i + round) % 3 == 0 {
+                    continue;
+                }
+                let v = (round * 1000 + i) as f64;
+                obj.insert(Cow::Owned(k.clone()), Doc::Num(v));
+                match model.iter_mut().find(|(mk, _)| mk == k) {
+                    Some(slot) => slot.1 = v,
+                    None => model.push((k.clone(), v)),
+                }
+            }
+        }
+        obj.insert(Cow::Borrowed("Node Type"), Doc::Null);
+        obj.insert(Cow::Owned("Node Type".to_string()), Doc::Bool(true));
+        model.push(("Node Type".to_string(), f64::NAN));
+        assert_eq!(obj.len(), model.len());
+        for ((k, v), (mk, mv)) in obj.iter().zip(&model) {
+            assert_eq!(k, mk);
+            if mv.is_nan() {
+                assert_eq!(v, &Doc::Bool(true));
+            } else {
+                assert_eq!(v.as_f64(), Some(*mv));
+            }
+        }
+        assert_eq!(obj.get("Key 5").and_then(Doc::as_f64), Some(2005.0));
     }
 }

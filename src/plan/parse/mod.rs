@@ -187,7 +187,7 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
         let format = detect_format(&cleaned.text);
         if format != Format::Text {
             if let std::borrow::Cow::Owned(s) = blank_prelude(&cleaned.text) {
-                cleaned.text = s;
+                cleaned.text = std::borrow::Cow::Owned(s);
             }
         }
         let map = |e: LocatedError| LocatedError {
@@ -206,19 +206,7 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
                     plans
                 })
                 .map_err(|e| json_error(&e, Some(&cleaned))),
-            Format::Text => text::parse(&cleaned).map_err(map).and_then(|vals| {
-                let mut plans = Vec::new();
-                for (line, v) in vals {
-                    let mut ps = json::plans_from_doc(v).map_err(|e| {
-                        LocatedError::at(cleaned.original_line(line), e.to_string())
-                    })?;
-                    for p in &mut ps {
-                        p.line = cleaned.original_line(line);
-                    }
-                    plans.extend(ps);
-                }
-                Ok(plans)
-            }),
+            Format::Text => text::plans(&cleaned),
             Format::Yaml => yaml::parse(&cleaned.text).map_err(map).and_then(|v| {
                 json::plans_from_value(v).map_err(|e| LocatedError::nowhere(e.to_string()))
             }),
@@ -242,9 +230,6 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
         if p.line == 0 {
             p.line = line_of.unwrap_or(1);
         }
-        if format == Format::Text {
-            fill_unprinted_zero_buffers(p);
-        }
         derive(p);
     }
     if plans.is_empty() {
@@ -254,7 +239,7 @@ pub fn parse_source(source: &str, text: &str) -> Result<Vec<Plan>, ParseError> {
 }
 
 /// Turn a serde_json error into a located one, mapping its line back through psql cleaning.
-fn json_error(e: &serde_json::Error, cleaned: Option<&psql::Cleaned>) -> LocatedError {
+fn json_error(e: &serde_json::Error, cleaned: Option<&psql::Cleaned<'_>>) -> LocatedError {
     let msg = e.to_string();
     // serde_json appends " at line L column C"; we print the line ourselves.
     let msg = match msg.rfind(" at line ") {
@@ -279,20 +264,5 @@ fn json_error(e: &serde_json::Error, cleaned: Option<&psql::Cleaned>) -> Located
                 String::new()
             }
         ),
-    }
-}
-
-/// Text plans leave out a `Buffers:` line when every count is zero; JSON prints the zeros.
-/// When any node of a text plan printed buffers (so `BUFFERS` was on), the silent ones had zero,
-/// which is what the JSON of the same statement says.
-fn fill_unprinted_zero_buffers(plan: &mut Plan) {
-    if plan.nodes.iter().any(|n| n.buffers.is_some()) {
-        for n in &mut plan.nodes {
-            n.buffers.get_or_insert_with(Default::default);
-        }
-        // Likewise the `Planning:` section (PG 13+), printed only when planning touched a block.
-        if plan.planning_ms.is_some() {
-            plan.planning_buffers.get_or_insert_with(Default::default);
-        }
     }
 }

@@ -36,6 +36,92 @@ pub(crate) fn leading_spaces(b: &[u8]) -> usize {
     i
 }
 
+/// The first `needle` in `b`, eight bytes at a time: plan lines are short (~80 bytes), where
+/// `str::find` and `str::split` spend more setting up their search than searching.
+#[inline]
+pub(crate) fn find_byte(b: &[u8], needle: u8) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let pattern = LOW * u64::from(needle);
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ pattern;
+        // The lowest byte of `w` that is zero (a match) sets the lowest flagged bit; bytes above
+        // it may be flagged by the borrow, which `trailing_zeros` never reaches.
+        let found = w.wrapping_sub(LOW) & !w & HIGH;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == needle).map(|p| i + p)
+}
+
+/// `s.split('\n')`, searching with `find_byte`.
+pub(crate) fn split_lines(s: &str) -> SplitLines<'_> {
+    split_on(s, b'\n')
+}
+
+/// `s.split(sep)` for an ASCII `sep`, searching with `find_byte`.
+pub(crate) fn split_on(s: &str, sep: u8) -> SplitLines<'_> {
+    debug_assert!(sep.is_ascii());
+    SplitLines {
+        rest: Some(s),
+        sep,
+        strip_cr: false,
+        last_cr: false,
+    }
+}
+
+/// `s.lines()` (a final `\n` ends the last line; `\r\n` ends a line too), with `find_byte`.
+pub(crate) fn lines_of(s: &str) -> SplitLines<'_> {
+    SplitLines {
+        rest: (!s.is_empty()).then(|| s.strip_suffix('\n').unwrap_or(s)),
+        sep: b'\n',
+        strip_cr: true,
+        last_cr: s.ends_with('\n'),
+    }
+}
+
+/// The pieces of `split_lines`, `split_on` and `lines_of`.
+pub(crate) struct SplitLines<'a> {
+    rest: Option<&'a str>,
+    /// An ASCII byte, so the pieces are on char boundaries.
+    sep: u8,
+    /// Drop a `\r` before each `\n` (as `str::lines` does)…
+    strip_cr: bool,
+    /// …including the last line's, when a `\n` (taken off `rest`) ended it.
+    last_cr: bool,
+}
+
+impl<'a> Iterator for SplitLines<'a> {
+    type Item = &'a str;
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.rest?;
+        match find_byte(r.as_bytes(), self.sep) {
+            Some(i) => {
+                // `sep` is ASCII: `i` and `i + 1` are char boundaries.
+                self.rest = Some(&r[i + 1..]);
+                let line = &r[..i];
+                Some(if self.strip_cr {
+                    line.strip_suffix('\r').unwrap_or(line)
+                } else {
+                    line
+                })
+            }
+            None => {
+                self.rest = None;
+                Some(if self.last_cr {
+                    r.strip_suffix('\r').unwrap_or(r)
+                } else {
+                    r
+                })
+            }
+        }
+    }
+}
+
 impl FastTrim for str {
     #[inline]
     fn ftrim_start(&self) -> &str {
@@ -64,13 +150,14 @@ impl FastTrim for str {
 
 /// Plan text with psql's decorations removed, remembering where each line came from.
 #[derive(Debug, Clone, Default)]
-pub struct Cleaned {
-    pub text: String,
+pub struct Cleaned<'a> {
+    /// Borrowed from the input when cleaning changed nothing (no copy of a 100 MB plan).
+    pub text: Cow<'a, str>,
     /// `line_map[i]` is the 1-based line in the original input of cleaned line `i + 1`.
     pub line_map: Vec<usize>,
 }
 
-impl Cleaned {
+impl Cleaned<'_> {
     /// The original line of cleaned line `line` (1-based).
     pub fn original_line(&self, line: usize) -> usize {
         if line == 0 {
@@ -208,14 +295,20 @@ fn is_prompt_line(l: &str) -> bool {
 /// frames, `↵`, `…`), a line ending in `+` or starting with `.` (continuation and wrap marks) —
 /// or when no kept line rules out line numbers, quotes, expanded display and side frames. What
 /// it returns is what the full cleaner returns for the same input.
-fn clean_quick(input: &str) -> Option<Cleaned> {
+fn clean_quick(input: &str) -> Option<Cleaned<'_>> {
     // Kept lines: (1-based line number, text); blank lines are kept too.
     let mut kept: Vec<(usize, &str)> = Vec::with_capacity(input.len() / 48 + 1);
     // Whether the previous physical line was dropped (a rule, a header or a footer).
     let mut refuted = false;
-    for (i, l) in input.lines().enumerate() {
+    // Any non-ASCII line sends the input to the full cleaner: ask once, for the whole input
+    // (line ends are ASCII); likewise look for `\r` in lines only when the input has one.
+    if !input.is_ascii() {
+        return None;
+    }
+    let has_cr = input.as_bytes().contains(&b'\r');
+    for (i, l) in lines_of(input).enumerate() {
         let n = i + 1;
-        if !l.is_ascii() || l.as_bytes().contains(&b'\r') {
+        if has_cr && l.as_bytes().contains(&b'\r') {
             return None;
         }
         let t = l.ftrim();
@@ -284,17 +377,18 @@ fn clean_quick(input: &str) -> Option<Cleaned> {
     if !refuted {
         return None;
     }
-    Some(finish(&kept, input.len()))
+    // Kept lines are the input's own (no `\r` was taken off): `finish` may borrow the input.
+    Some(finish(&kept, input, !has_cr))
 }
 
 /// Remove psql decorations.
-pub fn clean(input: &str) -> Cleaned {
+pub fn clean(input: &str) -> Cleaned<'_> {
     clean_quick(input).unwrap_or_else(|| clean_full(input))
 }
 
 /// The full cleaner (every pass); `clean` tries the quick path first.
 #[doc(hidden)]
-pub fn clean_full(input: &str) -> Cleaned {
+pub fn clean_full(input: &str) -> Cleaned<'_> {
     // 1. Physical lines, with their original (1-based) numbers; trailing whitespace and CR gone.
     // psql prompts echoed with a pasted session (`db=# EXPLAIN …`, `db-# …`): not plan text.
     let mut lines: Vec<(usize, Cow<'_, str>)> = input
@@ -426,12 +520,19 @@ pub fn clean_full(input: &str) -> Cleaned {
         join_next = wrapped;
     }
 
-    finish(&out_lines, input.len())
+    finish(&out_lines, input, false)
 }
 
 /// Step 4 of `clean`, shared by its quick path: the common indentation removed, trailing spaces
 /// trimmed, the text joined with its line map.
-fn finish<S: std::ops::Deref<Target = str>>(out_lines: &[(usize, S)], capacity: usize) -> Cleaned {
+///
+/// `input_lines`: the lines are `input`'s own, in order (each one, split at `\n`, as it is). Then,
+/// as long as every line is kept as it is, nothing is copied: the text is `input` (or its start).
+fn finish<'a, S: std::ops::Deref<Target = str>>(
+    out_lines: &[(usize, S)],
+    input: &'a str,
+    input_lines: bool,
+) -> Cleaned<'a> {
     // 4. Remove the indentation common to every non-blank line. In a text plan, a line that
     //    cannot start a node or property was wrapped by a terminal: its leading and trailing
     //    spaces are part of the text it continues, so it is left as it is and not counted.
@@ -464,9 +565,14 @@ fn finish<S: std::ops::Deref<Target = str>>(out_lines: &[(usize, S)], capacity: 
         common = 0;
     }
 
-    let mut out = Cleaned::default();
-    out.text.reserve(capacity);
-    out.line_map.reserve(out_lines.len());
+    let mut text = String::new();
+    let mut line_map = Vec::with_capacity(out_lines.len());
+    // While `copying` is false, the cleaned text so far is `input[..same]`.
+    let mut copying = !input_lines;
+    let mut same = 0;
+    if copying {
+        text.reserve(input.len());
+    }
     let count = out_lines.len();
     for (k, (n, l)) in out_lines.iter().enumerate() {
         let l: &str = l;
@@ -488,11 +594,33 @@ fn finish<S: std::ops::Deref<Target = str>>(out_lines: &[(usize, S)], capacity: 
                 body.ftrim_end()
             }
         };
-        out.text.push_str(s);
-        out.text.push('\n');
-        out.line_map.push(*n);
+        // `s` is part of `l`: the same length means the line is kept as it is.
+        if !copying && (*n != k + 1 || s.len() != l.len()) {
+            text.reserve(input.len());
+            text.push_str(&input[..same]);
+            copying = true;
+        }
+        if copying {
+            text.push_str(s);
+            text.push('\n');
+        } else {
+            same += l.len() + 1;
+        }
+        line_map.push(*n);
     }
-    out
+    let text = if copying {
+        Cow::Owned(text)
+    } else if same == input.len() {
+        Cow::Borrowed(input)
+    } else {
+        // The input's last line had no `\n`, or lines after the last kept one were dropped.
+        let mut t = input[..same.min(input.len())].to_string();
+        if same > input.len() {
+            t.push('\n');
+        }
+        Cow::Owned(t)
+    };
+    Cleaned { text, line_map }
 }
 
 /// Line numbers from a paste (`  1 | Seq Scan …`, `1: …`, `1. …`, `1 …`): removed when every
@@ -700,6 +828,76 @@ mod tests {
             }
         }
         assert!(quick > 0);
+    }
+
+    #[test]
+    fn line_splitting_matches_std() {
+        for s in [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\r\nb\r\n",
+            "a\r\nb\r",
+            "a\r",
+            "\r",
+            "\r\n",
+            "a\rb\n",
+            "  ->  Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n        Filter: (a = 1)\n",
+            "é\n→ü\r\n\n12345678\n123456789\n1234567\n",
+            "shared hit=1 read=2, temp read=3,,x,",
+            ",",
+        ] {
+            assert_eq!(
+                split_lines(s).collect::<Vec<_>>(),
+                s.split('\n').collect::<Vec<_>>(),
+                "{s:?}"
+            );
+            assert_eq!(
+                lines_of(s).collect::<Vec<_>>(),
+                s.lines().collect::<Vec<_>>(),
+                "{s:?}"
+            );
+            assert_eq!(
+                split_on(s, b',').collect::<Vec<_>>(),
+                s.split(',').collect::<Vec<_>>(),
+                "{s:?}"
+            );
+        }
+        let hay = b"0123456789abcdef0123456789)";
+        for n in 0..=hay.len() {
+            for needle in [b')', b'0', b'f', b'\n', 0x80] {
+                assert_eq!(
+                    find_byte(&hay[..n], needle),
+                    hay[..n].iter().position(|&c| c == needle),
+                    "{n} {needle}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_to_clean_borrows_the_input() {
+        let plan = "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t\n\nResult  (cost=1..2 rows=1 width=4)\n";
+        let c = clean(plan);
+        assert!(matches!(c.text, Cow::Borrowed(_)));
+        assert_eq!(c.text, clean_full(plan).text);
+        assert_eq!(c.line_map, vec![1, 2, 3, 4]);
+        // Something to clean, or a last line without `\n`: a copy, as the full cleaner has it.
+        for v in [
+            "Limit  (cost=0.00..0.01 rows=1 width=4)\n  ->  Seq Scan on t",
+            "Limit  (cost=0.00..0.01 rows=1 width=4)\n(1 row)\n",
+            "Limit  (cost=0.00..0.01 rows=1 width=4)   \n  ->  Seq Scan on t\n",
+            " QUERY PLAN\n----\n Limit  (cost=1..2 rows=1 width=4)\n   ->  Seq Scan on t\n",
+            " Limit  (cost=1..2 rows=1 width=4)\n   ->  Seq Scan on t\n",
+        ] {
+            let (c, full) = (clean(v), clean_full(v));
+            assert!(matches!(c.text, Cow::Owned(_)), "{v:?}");
+            assert_eq!(c.text, full.text, "{v:?}");
+            assert_eq!(c.line_map, full.line_map, "{v:?}");
+        }
     }
 
     #[test]

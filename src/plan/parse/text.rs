@@ -16,8 +16,10 @@ use std::borrow::Cow;
 
 use super::doc::{Doc, Obj, Text};
 
-use super::psql::{Cleaned, FastTrim};
+use super::json;
+use super::psql::{find_byte, split_lines, split_on, Cleaned, FastTrim};
 use super::LocatedError;
+use crate::plan::model::Plan;
 
 // ----------------------------------------------------------------------------------------------
 // Line classification
@@ -36,15 +38,17 @@ enum Kind {
 }
 
 fn classify(t: &str) -> Kind {
-    if t.is_empty() {
-        Kind::Blank
-    } else if t.starts_with("->") {
+    // The first byte rules out most kinds before any prefix is compared.
+    let Some(&first) = t.as_bytes().first() else {
+        return Kind::Blank;
+    };
+    if first == b'-' && t.starts_with("->") {
         Kind::Arrow
-    } else if is_label(t) {
+    } else if matches!(first, b'I' | b'S' | b'C') && is_label(t) {
         Kind::Label
-    } else if is_worker(t) {
+    } else if first == b'W' && is_worker(t) {
         Kind::Worker
-    } else if t.starts_with("Trigger ") && t.contains(':') {
+    } else if first == b'T' && t.starts_with("Trigger ") && t.contains(':') {
         Kind::Trigger
     } else if property_label(t).is_some() {
         Kind::Property
@@ -78,7 +82,7 @@ fn is_label(t: &str) -> bool {
         }
     }
     if let Some(rest) = t.strip_prefix("CTE ") {
-        return read_ident(rest).is_some_and(|(parts, r)| parts.len() == 1 && r.ftrim().is_empty());
+        return read_name(rest).is_some_and(|(_, r)| r.ftrim().is_empty());
     }
     false
 }
@@ -91,6 +95,18 @@ fn is_worker(t: &str) -> bool {
     d > 0 && rest.as_bytes().get(d) == Some(&b':')
 }
 
+/// Bytes a property label is made of (`A-Z a-z 0-9`, space, `/`, `-`, `_`): one lookup a byte.
+const LABEL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b' ' | b'/' | b'-' | b'_');
+        c += 1;
+    }
+    t
+};
+
 /// The label of a `Label: value` line (`Rows Removed by Filter`, `I/O Timings`, `JIT`, …).
 fn property_label(t: &str) -> Option<&str> {
     let b = t.as_bytes();
@@ -98,21 +114,21 @@ fn property_label(t: &str) -> Option<&str> {
         return None;
     }
     for (i, &c) in b.iter().enumerate().take(48) {
-        match c {
-            b':' => {
-                let next = b.get(i + 1);
-                if next.is_none() || next == Some(&b' ') {
-                    let label = &t[..i];
-                    if label.ends_with(' ') {
-                        return None;
-                    }
-                    return Some(label);
-                }
+        if LABEL_BYTE[usize::from(c)] {
+            continue;
+        }
+        if c != b':' {
+            return None;
+        }
+        let next = b.get(i + 1);
+        if next.is_none() || next == Some(&b' ') {
+            let label = &t[..i];
+            if label.ends_with(' ') {
                 return None;
             }
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b' ' | b'/' | b'-' | b'_' => {}
-            _ => return None,
+            return Some(label);
         }
+        return None;
     }
     None
 }
@@ -207,6 +223,29 @@ fn word_prefix<'a>(t: &'a str, w: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with(' ')).then_some(rest)
 }
 
+/// A string value taken as it is (no second copy when it was already owned).
+fn owned(v: Cow<'_, str>) -> Doc {
+    Doc::Str(Cow::Owned(v.into_owned()))
+}
+
+/// `read_ident` for a name of one part (an index, an alias): `None` when it has several, as
+/// when `read_ident` has no answer. Borrowed from the line when nothing is quoted.
+fn read_name(t: &str) -> Option<(Cow<'_, str>, &str)> {
+    let end = find_byte(t.as_bytes(), b' ').unwrap_or(t.len());
+    let word = &t[..end];
+    if find_byte(word.as_bytes(), b'"').is_none() {
+        if !word.bytes().any(|b| b != b'.') || find_byte(word.as_bytes(), b'.').is_some() {
+            return None;
+        }
+        return Some((Cow::Borrowed(word), &t[end..]));
+    }
+    let (mut parts, rest) = read_ident(t)?;
+    if parts.len() != 1 {
+        return None;
+    }
+    Some((Cow::Owned(parts.pop()?), rest))
+}
+
 /// Read one identifier (`name`, `"quoted ""name"""`, `schema.name`), returning its parts
 /// unquoted and the rest of the text.
 fn read_ident(t: &str) -> Option<(Vec<String>, &str)> {
@@ -272,30 +311,29 @@ type Target<'a> = (Option<Cow<'a, str>>, Cow<'a, str>, Option<Cow<'a, str>>);
 
 fn read_target(t: &str) -> Option<Target<'_>> {
     let t = t.ftrim_start();
-    if !t.contains('"') {
+    if find_byte(t.as_bytes(), b'"').is_none() {
         // No quotes: the same reading as below, by slicing.
-        let end = t.find(' ').unwrap_or(t.len());
+        let end = find_byte(t.as_bytes(), b' ').unwrap_or(t.len());
         let word = &t[..end];
         if !word.bytes().any(|b| b != b'.') {
             return None;
         }
-        let mut parts = word.split('.');
-        let first = parts.next()?;
-        let second = parts.next();
-        if parts.next().is_some() {
-            return None;
-        }
-        let (schema, name) = match second {
-            Some(n) => (Some(first), n),
-            None => (None, first),
+        // `schema.name` or `name`; a second dot is one part too many.
+        let (schema, name) = match split_once_byte(word, b'.') {
+            Some((_, n)) if find_byte(n.as_bytes(), b'.').is_some() => return None,
+            Some((sc, n)) => (Some(sc), n),
+            None => (None, word),
         };
         let rest = t[end..].ftrim();
         let alias = if rest.is_empty() {
             None
         } else {
-            let e2 = rest.find(' ').unwrap_or(rest.len());
+            let e2 = find_byte(rest.as_bytes(), b' ').unwrap_or(rest.len());
             let a = &rest[..e2];
-            if !a.bytes().any(|b| b != b'.') || a.contains('.') || !rest[e2..].ftrim().is_empty() {
+            if !a.bytes().any(|b| b != b'.')
+                || find_byte(a.as_bytes(), b'.').is_some()
+                || !rest[e2..].ftrim().is_empty()
+            {
                 return None;
             }
             Some(Cow::Borrowed(a))
@@ -456,11 +494,8 @@ fn parse_node_name(name: &str) -> Option<Obj> {
         }
         m.insert("Scan Direction".into(), st(dir));
         let r = rest.ftrim_start().strip_prefix("using ")?;
-        let (mut idx, r) = read_ident(r)?;
-        if idx.len() != 1 {
-            return None;
-        }
-        m.insert("Index Name".into(), s(&idx.pop()?));
+        let (idx, r) = read_name(r)?;
+        m.insert("Index Name".into(), owned(idx));
         rest = r;
     }
     if node_type == "Custom Scan" {
@@ -480,18 +515,18 @@ fn parse_node_name(name: &str) -> Option<Obj> {
         };
         match node_type {
             "Bitmap Index Scan" => {
-                let (mut idx, r) = read_ident(target.ftrim_start())?;
-                if idx.len() != 1 || !r.ftrim().is_empty() {
+                let (idx, r) = read_name(target.ftrim_start())?;
+                if !r.ftrim().is_empty() {
                     return None;
                 }
-                m.insert("Index Name".into(), s(&idx.pop()?));
+                m.insert("Index Name".into(), owned(idx));
             }
             "Values Scan" | "Subquery Scan" => {
-                let (mut a, r) = read_ident(target.ftrim_start())?;
-                if a.len() != 1 || !r.ftrim().is_empty() {
+                let (a, r) = read_name(target.ftrim_start())?;
+                if !r.ftrim().is_empty() {
                     return None;
                 }
-                m.insert("Alias".into(), s(&a.pop()?));
+                m.insert("Alias".into(), owned(a));
             }
             _ => {
                 let (schema, name, alias) = read_target(target)?;
@@ -534,7 +569,7 @@ fn parse_node_name(name: &str) -> Option<Obj> {
 /// Byte offset of the first `(cost=`, `(actual` or `(never executed)` group.
 fn find_header_parens(t: &str) -> Option<usize> {
     let mut from = 0;
-    while let Some(p) = t.get(from..).and_then(|x| x.find('(')) {
+    while let Some(p) = t.get(from..).and_then(|x| find_byte(x.as_bytes(), b'(')) {
         let at = from + p;
         let r = &t[at..];
         if r.starts_with("(cost=") || r.starts_with("(actual ") || r.starts_with("(never executed)")
@@ -546,8 +581,55 @@ fn find_header_parens(t: &str) -> Option<usize> {
     None
 }
 
+/// POW10[k] = 10^k, exact in an f64 for k ≤ 15.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// A number at the start of `t` (`12`, `0.5`, `1e+06`, `-3`), and the rest.
+#[inline]
 fn lead_num(t: &str) -> Option<(f64, &str)> {
+    // The usual figure (unsigned, at most one dot, no exponent, at most 15 digits) in one pass,
+    // with the value `fast_decimal` gives; anything else is read by `lead_num_general`.
+    let b = t.as_bytes();
+    let mut mant: u64 = 0;
+    let mut digits = 0;
+    let mut frac: Option<usize> = None;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c.is_ascii_digit() {
+            if digits == 15 {
+                return lead_num_general(t);
+            }
+            mant = mant * 10 + u64::from(c - b'0');
+            digits += 1;
+            if let Some(f) = frac.as_mut() {
+                *f += 1;
+            }
+        } else if c == b'.' {
+            // Stop before `..` (the range separator in `0.00..1.00`).
+            if b.get(i + 1) == Some(&b'.') {
+                break;
+            }
+            if frac.is_some() {
+                return lead_num_general(t);
+            }
+            frac = Some(0);
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if digits == 0 || matches!(b.get(i), Some(b'e' | b'E')) {
+        return lead_num_general(t);
+    }
+    // `i` follows ASCII bytes only, so it is a char boundary.
+    Some((mant as f64 / POW10[frac.unwrap_or(0)], &t[i..]))
+}
+
+/// `lead_num` for any figure: signs, exponents, long mantissas.
+#[cold]
+fn lead_num_general(t: &str) -> Option<(f64, &str)> {
     let b = t.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
@@ -584,9 +666,6 @@ fn lead_num(t: &str) -> Option<(f64, &str)> {
 /// `123` or `0.456` with at most 15 digits, exactly as `str::parse::<f64>` reads it: the digits
 /// make an integer below 2^53 and the power of ten is exact, so one division rounds correctly.
 fn fast_decimal(s: &str) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
     let b = s.as_bytes();
     let mut mant: u64 = 0;
     let mut digits = 0;
@@ -662,12 +741,20 @@ fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
                 clip(t)
             ));
         };
-        let Some(close) = after_open.find(')') else {
+        let Some(close) = find_byte(after_open.as_bytes(), b')') else {
             return Err(format!("expected ')' closing \"{}\"", clip(t)));
         };
         let g = &after_open[..close];
         let inner_end = close + 1;
-        if let Some(gc) = g.strip_prefix("cost=") {
+        if let Some([a, b, rows, width]) = g
+            .strip_prefix("cost=")
+            .and_then(|gc| canonical_group(gc, " rows=", " width="))
+        {
+            m.insert("Startup Cost".into(), num(a));
+            m.insert("Total Cost".into(), num(b));
+            m.insert("Plan Rows".into(), num(rows));
+            m.insert("Plan Width".into(), num(width));
+        } else if let Some(gc) = g.strip_prefix("cost=") {
             let (a, b) = range_of(g, "cost=").ok_or_else(|| bad_group(g))?;
             let rows = num_of(gc, "rows=").ok_or_else(|| bad_group(g))?;
             let width = num_of(gc, "width=").ok_or_else(|| bad_group(g))?;
@@ -689,8 +776,30 @@ fn parse_header_groups(mut t: &str, m: &mut Obj) -> Result<(), String> {
     }
 }
 
+/// `A..B<k1>N<k2>M` and nothing more, read left to right in one pass: the form PostgreSQL prints
+/// (`0.00..1.00 rows=10 width=4`). `None` for anything else; the general reading (which looks
+/// each key up anywhere in the group) then runs, and gives the same figures on this form.
+fn canonical_group(g: &str, k1: &str, k2: &str) -> Option<[f64; 4]> {
+    let (a, r) = lead_num(g)?;
+    let (b, r) = lead_num(r.strip_prefix("..")?)?;
+    let (n, r) = lead_num(r.strip_prefix(k1)?)?;
+    let (l, r) = lead_num(r.strip_prefix(k2)?)?;
+    r.is_empty().then_some([a, b, n, l])
+}
+
 /// `time=a..b rows=r loops=l` or `rows=r loops=l` (TIMING OFF).
 fn parse_actuals(g: &str, m: &mut Obj) -> Option<()> {
+    // The usual form first, in one pass (see `canonical_group`).
+    if let Some([a, b, rows, loops]) = g
+        .strip_prefix(" time=")
+        .and_then(|r| canonical_group(r, " rows=", " loops="))
+    {
+        m.insert("Actual Startup Time".into(), num(a));
+        m.insert("Actual Total Time".into(), num(b));
+        m.insert("Actual Rows".into(), num(rows));
+        m.insert("Actual Loops".into(), num(loops));
+        return Some(());
+    }
     if let Some(r) = group_value(g, "time=") {
         let (a, b) = range_at(r)?;
         m.insert("Actual Startup Time".into(), num(a));
@@ -793,23 +902,89 @@ fn num_or_str(v: &str) -> Doc {
 
 /// `Label: value  Label2: value2` (two spaces between pairs, as explain.c prints them).
 fn pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
-    t.split("  ")
+    split_two_spaces(t)
         .filter(|x| !x.ftrim().is_empty())
         .filter_map(|x| {
-            let (k, v) = x.split_once(':')?;
+            let (k, v) = split_once_byte(x, b':')?;
             Some((k.ftrim(), v.ftrim()))
         })
 }
 
+/// `t.split("  ")`, with `find_byte` (a substring searcher costs more to set up than the
+/// search, on these short lines).
+fn split_two_spaces(t: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(t);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let b = r.as_bytes();
+        let mut from = 0;
+        while let Some(i) = find_byte(&b[from..], b' ').map(|i| from + i) {
+            if b.get(i + 1) == Some(&b' ') {
+                // Spaces are ASCII: `i` and `i + 2` are char boundaries.
+                rest = Some(&r[i + 2..]);
+                return Some(&r[..i]);
+            }
+            from = i + 1;
+        }
+        rest = None;
+        Some(r)
+    })
+}
+
+/// `s.split_once(sep)` for an ASCII `sep`, searching with `find_byte`.
+fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    // `sep` is ASCII: `i` and `i + 1` are char boundaries.
+    find_byte(s.as_bytes(), sep).map(|i| (&s[..i], &s[i + 1..]))
+}
+
 /// `key=value key2=value2` → pairs (used by Buffers, I/O Timings, WAL, Heap Blocks).
-fn eq_pairs(t: &str) -> impl Iterator<Item = (&str, &str)> {
-    t.split_whitespace().filter_map(|x| x.split_once('='))
+fn eq_pairs(t: &str) -> EqPairs<'_> {
+    if t.is_ascii() {
+        EqPairs::Ascii(t)
+    } else {
+        EqPairs::General(t.split_whitespace())
+    }
+}
+
+/// The words of `split_whitespace` that hold a `=`, split at the first one; ASCII text is cut
+/// byte by byte (the same words: ASCII's whitespace characters are all ASCII).
+enum EqPairs<'a> {
+    Ascii(&'a str),
+    General(std::str::SplitWhitespace<'a>),
+}
+
+impl<'a> Iterator for EqPairs<'a> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        // `char::is_whitespace` on ASCII: `\t`, `\n`, `\x0B`, `\x0C`, `\r` and the space.
+        let space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        match self {
+            EqPairs::General(words) => words.find_map(|x| x.split_once('=')),
+            EqPairs::Ascii(rest) => loop {
+                let b = rest.as_bytes();
+                let Some(start) = b.iter().position(|c| !space(c)) else {
+                    *rest = "";
+                    return None;
+                };
+                let end = b[start..]
+                    .iter()
+                    .position(space)
+                    .map_or(b.len(), |e| start + e);
+                // The text is ASCII: every offset is a char boundary.
+                let word = &rest[start..end];
+                *rest = &rest[end..];
+                if let Some(eq) = find_byte(word.as_bytes(), b'=') {
+                    return Some((&word[..eq], &word[eq + 1..]));
+                }
+            },
+        }
+    }
 }
 
 fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
-    for seg in v.split(',') {
+    for seg in split_on(v, b',') {
         let seg = seg.ftrim();
-        let (kind, rest) = seg.split_once(' ').ok_or_else(|| {
+        let (kind, rest) = split_once_byte(seg, b' ').ok_or_else(|| {
             format!(
                 "expected 'shared|local|temp key=N', found \"{}\"",
                 clip(seg)
@@ -857,7 +1032,7 @@ fn buffers(v: &str, m: &mut Obj) -> Result<(), String> {
 }
 
 fn io_timings(v: &str, m: &mut Obj) -> Result<(), String> {
-    for seg in v.split(',') {
+    for seg in split_on(v, b',') {
         let seg = seg.ftrim();
         let (prefix, rest) = if let Some(r) = seg.strip_prefix("shared/local ") {
             ("", r)
@@ -1582,15 +1757,51 @@ struct Logical<'a> {
     kind: Kind,
 }
 
+/// Read the plans of a (cleaned) text plan: the documents `parse` builds, read by `json.rs`,
+/// each plan with the original line it starts on and its unprinted zero buffers filled in.
+pub fn plans(cleaned: &Cleaned<'_>) -> Result<Vec<Plan>, LocatedError> {
+    let docs = parse(cleaned).map_err(|e| LocatedError {
+        line: e.line.map(|l| cleaned.original_line(l)),
+        message: e.message,
+    })?;
+    let mut plans = Vec::new();
+    for (line, doc) in docs {
+        let line = cleaned.original_line(line);
+        let mut ps =
+            json::plans_from_doc(doc).map_err(|e| LocatedError::at(line, e.to_string()))?;
+        for p in &mut ps {
+            p.line = line;
+            fill_unprinted_zero_buffers(p);
+        }
+        plans.extend(ps);
+    }
+    Ok(plans)
+}
+
+/// Text plans leave out a `Buffers:` line when every count is zero; JSON prints the zeros.
+/// When any node of a text plan printed buffers (so `BUFFERS` was on), the silent ones had zero,
+/// which is what the JSON of the same statement says.
+fn fill_unprinted_zero_buffers(plan: &mut Plan) {
+    if plan.nodes.iter().any(|n| n.buffers.is_some()) {
+        for n in &mut plan.nodes {
+            n.buffers.get_or_insert_with(Default::default);
+        }
+        // Likewise the `Planning:` section (PG 13+), printed only when planning touched a block.
+        if plan.planning_ms.is_some() {
+            plan.planning_buffers.get_or_insert_with(Default::default);
+        }
+    }
+}
+
 /// Parse cleaned text into JSON-shaped plan documents, each with the cleaned line it starts on.
-pub fn parse(text: &Cleaned) -> Result<Vec<(usize, Doc)>, LocatedError> {
+pub fn parse(text: &Cleaned<'_>) -> Result<Vec<(usize, Doc)>, LocatedError> {
     let mut out = Vec::new();
     let mut plan: Option<PlanB> = None;
     let mut pending: Option<Logical> = None;
     // The run of skipped lines just before this one: (first line, its text, last line).
     let mut skipped: Option<(usize, &str, usize)> = None;
 
-    for (i, raw) in text.text.split('\n').enumerate() {
+    for (i, raw) in split_lines(&text.text).enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let body = raw.ftrim_start();
@@ -2222,6 +2433,89 @@ mod tests {
         assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Member");
         let v = one("Update on t  (cost=1..2 rows=0 width=0)\n  ->  Seq Scan on t\n");
         assert_eq!(v["Plan"]["Plans"][0]["Parent Relationship"], "Outer");
+    }
+
+    #[test]
+    fn splitting_helpers_match_std() {
+        for t in [
+            "",
+            " ",
+            "  ",
+            "   ",
+            "a  b",
+            "a   b",
+            "a    b  ",
+            "Buckets: 1024  Batches: 1  Memory Usage: 9kB",
+            "é  ü ",
+        ] {
+            assert_eq!(
+                split_two_spaces(t).collect::<Vec<_>>(),
+                t.split("  ").collect::<Vec<_>>(),
+                "{t:?}"
+            );
+            assert_eq!(split_once_byte(t, b' '), t.split_once(' '), "{t:?}");
+        }
+        for t in [
+            "",
+            "hit=1 read=2",
+            " hit=1\tread=2\x0b x=\x0c=y\r\n",
+            "hit=1\u{a0}read=2 w=3",
+            "a b c=",
+            "==",
+        ] {
+            assert_eq!(
+                eq_pairs(t).collect::<Vec<_>>(),
+                t.split_whitespace()
+                    .filter_map(|x| x.split_once('='))
+                    .collect::<Vec<_>>(),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn figures_match_str_parse() {
+        for t in [
+            "0",
+            "12",
+            "0.5",
+            "123456.78",
+            ".5",
+            "5.",
+            "1e+06",
+            "-3",
+            "+2",
+            "1.2.3",
+            "..",
+            "5..6",
+            "123456789012345",
+            "1234567890123456",
+            "0.0000000000001",
+            "7e",
+            "9E-2",
+            "1.25 rows",
+        ] {
+            let expected = {
+                let n = t
+                    .bytes()
+                    .take_while(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'))
+                    .count();
+                t[..n]
+                    .split("..")
+                    .next()
+                    .and_then(|x| x.parse::<f64>().ok())
+            };
+            let got = lead_num(t).map(|x| x.0);
+            if !t.contains(['e', 'E']) {
+                assert_eq!(got, expected, "{t:?}");
+            }
+            assert_eq!(got, lead_num_general(t).map(|x| x.0), "{t:?}");
+            assert_eq!(
+                lead_num(t).map(|x| x.1),
+                lead_num_general(t).map(|x| x.1),
+                "{t:?}"
+            );
+        }
     }
 
     #[test]
