@@ -190,11 +190,14 @@ fn sort_spill(node: &Node, factor: f64) -> Option<Spill> {
     };
     let mut kb: Option<f64> = None;
     let mut method = None;
-    if disk(node.sort_method.as_deref(), node.sort_space_type.as_deref()) {
-        kb = Some(node.sort_space_used_kb.unwrap_or(0.0));
-        method = node.sort_method.clone();
+    if disk(
+        node.details().sort_method.as_deref(),
+        node.details().sort_space_type.as_deref(),
+    ) {
+        kb = Some(node.details().sort_space_used_kb.unwrap_or(0.0));
+        method = node.details().sort_method.clone();
     }
-    for w in &node.workers {
+    for w in &node.details().workers {
         if disk(w.sort_method.as_deref(), w.sort_space_type.as_deref()) {
             let k = w.sort_space_used_kb.unwrap_or(0.0);
             if kb.is_none_or(|cur| k > cur) {
@@ -212,13 +215,13 @@ fn sort_spill(node: &Node, factor: f64) -> Option<Spill> {
             .unwrap_or(0.0);
     }
     Some(Spill {
-        what: if node.sort_key.is_empty() {
+        what: if node.details().sort_key.is_empty() {
             method.unwrap_or_else(|| "sort".into())
         } else {
             format!(
                 "{} on {}",
                 method.unwrap_or_else(|| "sort".into()),
-                node.sort_key.join(", ")
+                node.details().sort_key.join(", ")
             )
         },
         spill_kb: kb,
@@ -233,8 +236,8 @@ fn hash_spill(node: &Node) -> Option<Spill> {
     if node.node_type != "Hash" {
         return None;
     }
-    let batches = node.hash_batches.filter(|b| *b > 1.0)?;
-    let mem = node.peak_memory_kb.unwrap_or(0.0);
+    let batches = node.details().hash_batches.filter(|b| *b > 1.0)?;
+    let mem = node.details().peak_memory_kb.unwrap_or(0.0);
     let need = mem * batches;
     let written = node
         .exclusive_buffers
@@ -250,7 +253,7 @@ fn hash_spill(node: &Node) -> Option<Spill> {
         spill_kb: spill,
         need_kb: need,
         batches: Some(batches),
-        original_batches: node.original_hash_batches,
+        original_batches: node.details().original_hash_batches,
         hash: true,
     })
 }
@@ -259,12 +262,12 @@ fn agg_spill(node: &Node, factor: f64) -> Option<Spill> {
     if node.node_type != "Aggregate" {
         return None;
     }
-    let disk = node.disk_usage_kb.unwrap_or(0.0);
-    let batches = node.hashagg_batches.unwrap_or(0.0);
+    let disk = node.details().disk_usage_kb.unwrap_or(0.0);
+    let batches = node.details().hashagg_batches.unwrap_or(0.0);
     if disk <= 0.0 && batches <= 1.0 {
         return None;
     }
-    let mem = node.peak_memory_kb.unwrap_or(0.0);
+    let mem = node.details().peak_memory_kb.unwrap_or(0.0);
     Some(Spill {
         what: format!(
             "hash aggregate in {} batches (Memory Usage {} kB)",
@@ -321,7 +324,10 @@ mod tests {
         assert_eq!(f[0].evidence["suggested_work_mem"], "32MB");
         // The in-memory sort of the same rows (quiet fixture) fits in the suggestion.
         let quiet = fixture(DIR, "quiet");
-        assert!(quiet.nodes[0].sort_space_used_kb.unwrap() <= kb(&f[0], "suggested_work_mem_kb"));
+        assert!(
+            quiet.nodes[0].details().sort_space_used_kb.unwrap()
+                <= kb(&f[0], "suggested_work_mem_kb")
+        );
         assert!(f[0].advice.contains("SET work_mem = '32MB'"));
         assert!(!f[0].advice.contains("ALTER SYSTEM"));
     }
