@@ -294,7 +294,7 @@ fn settings_query_identifier_planning_and_serialization() {
         Some("external merge")
     );
     assert_eq!(sort.details().sort_space_used_kb, Some(6152.0));
-    assert_eq!(sort.details().disabled, Some(false));
+    assert_eq!(sort.disabled, Some(false));
 }
 
 #[test]

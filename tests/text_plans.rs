@@ -197,8 +197,8 @@ fn generated_text_plans_equal_their_json_twins() {
                 );
                 // PG 18 JSON prints `"Disabled": false` on every node; text only `Disabled: true`.
                 assert_eq!(
-                    a.details().disabled.unwrap_or(false),
-                    b.details().disabled.unwrap_or(false),
+                    a.disabled.unwrap_or(false),
+                    b.disabled.unwrap_or(false),
                     "{} node {}",
                     txt.display(),
                     a.id

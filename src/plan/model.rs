@@ -219,6 +219,10 @@ pub struct Node {
     pub strategy: Option<String>,
     pub partial_mode: Option<String>,
     pub parallel_aware: bool,
+    /// PostgreSQL 14+ prints it for every node.
+    pub async_capable: Option<bool>,
+    /// PG 18: node disabled by an `enable_*` setting (printed for every node).
+    pub disabled: Option<bool>,
     pub relation: Option<String>,
     pub schema: Option<String>,
     pub alias: Option<String>,
@@ -276,7 +280,6 @@ pub struct NodeDetails {
     // ---- what the node is ----
     /// `InitPlan 1 (returns $0)`, `SubPlan 2`, `CTE foo` (`Subplan Name`).
     pub subplan_name: Option<String>,
-    pub async_capable: Option<bool>,
     pub scan_direction: Option<String>,
     pub operation: Option<String>,
     pub cte_name: Option<String>,
@@ -318,8 +321,6 @@ pub struct NodeDetails {
     /// PG 18: `Storage: Memory|Disk  Maximum Storage: NkB` (Material, CTE Scan, WindowAgg…).
     pub storage: Option<String>,
     pub maximum_storage_kb: Option<f64>,
-    /// PG 18: node disabled by an `enable_*` setting.
-    pub disabled: Option<bool>,
 
     // ---- parallelism ----
     pub workers_planned: Option<f64>,
@@ -334,7 +335,6 @@ impl NodeDetails {
     /// A node without details: what `Node::details` reads when there are none.
     const NONE: NodeDetails = NodeDetails {
         subplan_name: None,
-        async_capable: None,
         scan_direction: None,
         operation: None,
         cte_name: None,
@@ -370,7 +370,6 @@ impl NodeDetails {
         lossy_heap_blocks: None,
         storage: None,
         maximum_storage_kb: None,
-        disabled: None,
         workers_planned: None,
         workers_launched: None,
         workers: Vec::new(),
@@ -406,7 +405,7 @@ impl Serialize for Node {
             strategy: &self.strategy,
             partial_mode: &self.partial_mode,
             parallel_aware: &self.parallel_aware,
-            async_capable: &d.async_capable,
+            async_capable: &self.async_capable,
             scan_direction: &d.scan_direction,
             operation: &d.operation,
             relation: &self.relation,
@@ -459,7 +458,7 @@ impl Serialize for Node {
             lossy_heap_blocks: &d.lossy_heap_blocks,
             storage: &d.storage,
             maximum_storage_kb: &d.maximum_storage_kb,
-            disabled: &d.disabled,
+            disabled: &self.disabled,
             workers_planned: &d.workers_planned,
             workers_launched: &d.workers_launched,
             workers: &d.workers,

@@ -567,7 +567,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                     let Bool(v) = map.next_value()?;
                     n.parallel_aware = v;
                 }
-                K::AsyncCapable => b!(details_mut().async_capable),
+                K::AsyncCapable => b!(async_capable),
                 K::Strategy => s!(strategy),
                 K::PartialMode => s!(partial_mode),
                 K::Operation => s!(details_mut().operation),
@@ -588,7 +588,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 K::ActualTotalTime => f!(actual_total_ms),
                 K::ActualRows => f!(actual_rows),
                 K::ActualLoops => f!(actual_loops),
-                K::Disabled => b!(details_mut().disabled),
+                K::Disabled => b!(disabled),
                 K::Output => l!(output),
                 K::Filter => s!(filter),
                 K::IndexCond => s!(index_cond),
