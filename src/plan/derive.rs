@@ -199,6 +199,7 @@ fn initplan_tokens(name: &str) -> Vec<String> {
 
 /// Whether one of the node's printed expressions uses one of `tokens` (`$1` is not `$10`).
 fn references(node: &Node, tokens: &[String]) -> bool {
+    let d = node.details();
     let uses = |text: &str| {
         tokens.iter().any(|t| {
             text.match_indices(t.as_str()).any(|(at, _)| {
@@ -213,12 +214,12 @@ fn references(node: &Node, tokens: &[String]) -> bool {
     [
         &node.filter,
         &node.index_cond,
-        &node.details().recheck_cond,
-        &node.details().hash_cond,
-        &node.details().merge_cond,
-        &node.details().join_filter,
-        &node.details().one_time_filter,
-        &node.details().tid_cond,
+        &d.recheck_cond,
+        &d.hash_cond,
+        &d.merge_cond,
+        &d.join_filter,
+        &d.one_time_filter,
+        &d.tid_cond,
     ]
     .into_iter()
     .flatten()
@@ -226,8 +227,8 @@ fn references(node: &Node, tokens: &[String]) -> bool {
         || node
             .output
             .iter()
-            .chain(&node.details().sort_key)
-            .chain(&node.details().group_key)
+            .chain(&d.sort_key)
+            .chain(&d.group_key)
             .any(|t| uses(t))
 }
 

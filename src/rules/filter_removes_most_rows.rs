@@ -65,6 +65,7 @@ fn report(
     ratio: f64,
     out: &mut Vec<Finding>,
 ) {
+    let d = node.details();
     let removed = by_filter + by_join + by_recheck;
     let loops = node.loops();
     let mut parts = Vec::new();
@@ -78,18 +79,18 @@ fn report(
     if by_join > 0.0 {
         parts.push(format!(
             "the Join Filter {} removed {}",
-            node.details().join_filter.as_deref().unwrap_or(""),
+            d.join_filter.as_deref().unwrap_or(""),
             count(by_join)
         ));
     }
     if by_recheck > 0.0 {
         parts.push(format!(
             "the index recheck {} removed {}",
-            node.details().recheck_cond.as_deref().unwrap_or(""),
+            d.recheck_cond.as_deref().unwrap_or(""),
             count(by_recheck)
         ));
     }
-    let source = match (&node.index_cond, &node.details().recheck_cond) {
+    let source = match (&node.index_cond, &d.recheck_cond) {
         (Some(c), _) => format!(" the Index Cond {c} found"),
         (None, Some(c)) => format!(" the bitmap for {c} found"),
         _ if by_join > 0.0 => " the join built".to_string(),
@@ -119,7 +120,7 @@ fn report(
         let stmt = format!("CREATE INDEX CONCURRENTLY ON {table} ({col})");
         advice = format!(
             "The join condition {} is an equality evaluated as a filter on every pair: the              nested loop has no index to look up the inner side. Create one, `{stmt}`, so each              outer row finds its matches directly (or let the planner use a hash join, if              enable_hashjoin was turned off).",
-            node.details().join_filter.as_deref().unwrap_or("")
+            d.join_filter.as_deref().unwrap_or("")
         );
         f = f.evidence("suggested_index", stmt);
     } else if dominant_join {
@@ -128,15 +129,12 @@ fn report(
              side's column is compared with an expression of the other (e.g. `a.x = <expr of b>`), \
              which a hash or merge join key or an index on the inner side can use; check that no \
              join condition is missing (a near cross join).",
-            node.details().join_filter.as_deref().unwrap_or("")
+            d.join_filter.as_deref().unwrap_or("")
         );
     } else if node.relation.is_some() && by_filter >= by_recheck {
         let own = own_names(node);
         let mut a = Analysis::default();
-        for c in [&node.index_cond, &node.details().recheck_cond]
-            .into_iter()
-            .flatten()
-        {
+        for c in [&node.index_cond, &d.recheck_cond].into_iter().flatten() {
             a.conds.extend(predicate::analyze(c, &own).conds);
         }
         a.conds
