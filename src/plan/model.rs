@@ -388,7 +388,7 @@ impl Serialize for Node {
     /// boxed (the JSON report's contract): a boxed field reads as its value, or null/empty.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = self.details();
-        let mut m = s.serialize_struct("Node", 76)?;
+        let mut m = s.serialize_struct("Node", 75)?;
         macro_rules! fields {
             ($($key:ident: $value:expr),* $(,)?) => {
                 $(m.serialize_field(stringify!($key), $value)?;)*
