@@ -663,10 +663,12 @@ pub fn strip_outer_parens(s: &str) -> &str {
             return s;
         }
         // Does the first '(' close at the very end?
+        // Bytes, not characters: every byte this looks for is ASCII, and no byte of a
+        // multi-byte character is.
         let mut depth = 0i64;
         let mut closes_at_end = false;
-        let mut in_quote: Option<char> = None;
-        for (n, c) in s.char_indices() {
+        let mut in_quote: Option<u8> = None;
+        for (n, c) in s.bytes().enumerate() {
             if let Some(q) = in_quote {
                 if c == q {
                     in_quote = None;
@@ -674,9 +676,9 @@ pub fn strip_outer_parens(s: &str) -> &str {
                 continue;
             }
             match c {
-                '\'' | '"' => in_quote = Some(c),
-                '(' => depth += 1,
-                ')' => {
+                b'\'' | b'"' => in_quote = Some(c),
+                b'(' => depth += 1,
+                b')' => {
                     depth -= 1;
                     if depth == 0 {
                         // `)` is one byte: the last character when it ends the text.
