@@ -141,11 +141,11 @@ fn corpus_same_statement_in_every_format() {
                     n.join_type,
                     n.strategy,
                     n.relationship,
-                    n.subplan_name,
+                    n.details().subplan_name,
                     n.relation,
                     n.alias,
                     n.index,
-                    n.cte_name,
+                    n.details().cte_name,
                     n.startup_cost,
                     n.total_cost,
                     fmt_opt(n.plan_rows)
@@ -405,7 +405,7 @@ fn relationship(n: &Node) -> &'static str {
     if n.parent.is_none() {
         return "root";
     }
-    let sub = n.subplan_name.as_deref().unwrap_or("");
+    let sub = n.details().subplan_name.as_deref().unwrap_or("");
     match n.relationship.as_deref() {
         Some("InitPlan") if sub.starts_with("CTE ") => "cte",
         Some("InitPlan") => "initplan",
@@ -475,7 +475,11 @@ fn text_name(n: &Node) -> String {
         ("Aggregate", Some("Sorted")) => "GroupAggregate".to_string(),
         ("Aggregate", Some("Mixed")) => "MixedAggregate".to_string(),
         ("SetOp", Some("Hashed")) => "HashSetOp".to_string(),
-        ("ModifyTable", _) => n.operation.clone().unwrap_or_else(|| "ModifyTable".into()),
+        ("ModifyTable", _) => n
+            .details()
+            .operation
+            .clone()
+            .unwrap_or_else(|| "ModifyTable".into()),
         (t, _) => t.to_string(),
     };
     s.push_str(&base);
@@ -492,7 +496,7 @@ fn text_name(n: &Node) -> String {
             }
         }
     }
-    if n.scan_direction.as_deref() == Some("Backward") {
+    if n.details().scan_direction.as_deref() == Some("Backward") {
         s.push_str(" Backward");
     }
     s
@@ -612,12 +616,13 @@ fn compare(plan: &Plan, expected: &Value) -> Vec<String> {
         }
         if let Some(c) = e["cte_name"].as_str() {
             let ours_cte = if their_rel == "cte" {
-                n.subplan_name
+                n.details()
+                    .subplan_name
                     .as_deref()
                     .and_then(|s| s.strip_prefix("CTE "))
                     .map(str::to_string)
             } else {
-                n.cte_name.clone()
+                n.details().cte_name.clone()
             };
             if ours_cte.as_deref() != Some(c) {
                 d(format!("CTE: ours {ours_cte:?}, reference {c:?}"));
@@ -735,12 +740,15 @@ fn compare_pev2(ours: &Plan, theirs: &Plan) -> Vec<String> {
         }
         macro_rules! same_num {
             ($f:ident) => {
-                if let Some(x) = e.$f {
-                    if n.$f.is_none_or(|v| !close(v, x)) {
+                same_num!($f, e.$f, n.$f)
+            };
+            ($f:ident, $theirs:expr, $ours:expr) => {
+                if let Some(x) = $theirs {
+                    if $ours.is_none_or(|v| !close(v, x)) {
                         d(format!(
                             "{}: ours {}, pev2 {x}",
                             stringify!($f),
-                            fmt_opt(n.$f)
+                            fmt_opt($ours)
                         ));
                     }
                 }
@@ -771,8 +779,16 @@ fn compare_pev2(ours: &Plan, theirs: &Plan) -> Vec<String> {
         same_num!(actual_total_ms);
         same_num!(actual_rows);
         same_num!(actual_loops);
-        same_num!(workers_planned);
-        same_num!(workers_launched);
+        same_num!(
+            workers_planned,
+            e.details().workers_planned,
+            n.details().workers_planned
+        );
+        same_num!(
+            workers_launched,
+            e.details().workers_launched,
+            n.details().workers_launched
+        );
         if !e.children.is_empty() {
             if e.children.len() != n.children.len() {
                 d(format!(

@@ -196,10 +196,11 @@ fn never_executed_nodes() {
 fn workers_of_a_parallel_plan() {
     let p = one(&fixture("pg16/h_parallel_seqscan.verbose.json"));
     let gather = node(&p, "Gather");
-    assert_eq!(gather.workers_planned, Some(2.0));
-    assert_eq!(gather.workers_launched, Some(2.0));
+    assert_eq!(gather.details().workers_planned, Some(2.0));
+    assert_eq!(gather.details().workers_launched, Some(2.0));
     let scan = node(&p, "Seq Scan");
     let w: Vec<_> = scan
+        .details()
         .workers
         .iter()
         .map(|w| (w.number, w.actual_rows, w.actual_loops))
@@ -258,7 +259,7 @@ fn triggers() {
     assert_eq!(p.triggers[1].constraint_name, None);
     let root = &p.nodes[0];
     assert_eq!(root.node_type, "ModifyTable");
-    assert_eq!(root.operation.as_deref(), Some("Update"));
+    assert_eq!(root.details().operation.as_deref(), Some("Update"));
     assert_eq!(root.label(), "Update on public.child");
 }
 
@@ -288,8 +289,11 @@ fn settings_query_identifier_planning_and_serialization() {
     let s = p.serialization.expect("serialization");
     assert_eq!((s.time_ms, s.output_kb), (Some(29.943), Some(6272.0)));
     let sort = &p.nodes[0];
-    assert_eq!(sort.sort_method.as_deref(), Some("external merge"));
-    assert_eq!(sort.sort_space_used_kb, Some(6152.0));
+    assert_eq!(
+        sort.details().sort_method.as_deref(),
+        Some("external merge")
+    );
+    assert_eq!(sort.details().sort_space_used_kb, Some(6152.0));
     assert_eq!(sort.disabled, Some(false));
 }
 
@@ -298,8 +302,8 @@ fn io_timings_old_and_new_spelling() {
     // PG 13: `I/O Read Time` (shared + local, kept as shared); planning buffers without memory.
     let p = one(&fixture("pg13/a_seqscan_selective.json"));
     let root = &p.nodes[0];
-    assert_eq!(root.io.shared_read_ms, Some(13.497));
-    assert_eq!(root.io.shared_write_ms, Some(8.214));
+    assert_eq!(root.io().shared_read_ms, Some(13.497));
+    assert_eq!(root.io().shared_write_ms, Some(8.214));
     let b = root.buffers.expect("buffers");
     assert_eq!(
         (b.shared_hit, b.shared_read, b.shared_dirtied),
@@ -309,7 +313,7 @@ fn io_timings_old_and_new_spelling() {
     assert_eq!(p.planning_memory_used_kb, None);
     // PG 17: `Shared I/O Read Time` and friends.
     let p = one(&fixture("pg17/a_seqscan_selective.full.json"));
-    let io = p.nodes[0].io;
+    let io = *p.nodes[0].io();
     assert_eq!(io.shared_read_ms, Some(8.515));
     assert_eq!(io.local_read_ms, Some(0.0));
     assert_eq!(io.temp_write_ms, Some(0.0));

@@ -99,7 +99,11 @@ fn full_parallel_corpus_is_quiet_for_p009() {
             .collect();
         assert!(!gathers.is_empty(), "{name}");
         for g in gathers {
-            assert_eq!(g.workers_planned, g.workers_launched, "{name}");
+            assert_eq!(
+                g.details().workers_planned,
+                g.details().workers_launched,
+                "{name}"
+            );
         }
         assert!(run(&plan, "P009").is_empty(), "{name}");
     }
@@ -168,15 +172,15 @@ fn rules_survive_degenerate_plans() {
             n.inclusive_ms = Some(f64::NAN);
             n.exclusive_ms = Some(f64::NAN);
             n.time_share = Some(f64::NAN);
-            n.heap_fetches = Some(f64::NAN);
+            n.details_mut().heap_fetches = Some(f64::NAN);
             n.plan_rows = Some(f64::NAN);
         }),
         ("huge", |n| {
             n.actual_loops = Some(1e300);
             n.actual_rows = Some(1e300);
-            n.heap_fetches = Some(f64::INFINITY);
-            n.workers_planned = Some(1e300);
-            n.workers_launched = Some(-1.0);
+            n.details_mut().heap_fetches = Some(f64::INFINITY);
+            n.details_mut().workers_planned = Some(1e300);
+            n.details_mut().workers_launched = Some(-1.0);
         }),
         ("no relationships", |n| {
             n.relationship = None;

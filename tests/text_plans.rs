@@ -33,17 +33,17 @@ fn shape(n: &Node, with_plan_rows: bool) -> String {
         n.alias,
         n.schema,
         n.index,
-        n.cte_name,
-        n.function_name,
-        n.operation,
-        n.scan_direction,
+        n.details().cte_name,
+        n.details().function_name,
+        n.details().operation,
+        n.details().scan_direction,
         n.relationship,
-        n.subplan_name,
+        n.details().subplan_name,
         if with_plan_rows { f(n.plan_rows) } else { "-".into() },
         f(n.actual_loops),
         n.never_executed,
-        f(n.workers_planned),
-        n.workers.len(),
+        f(n.details().workers_planned),
+        n.details().workers.len(),
     )
 }
 
@@ -109,7 +109,10 @@ fn generated_text_plans_equal_their_json_twins() {
                 ));
                 continue;
             }
-            let parallel = j.nodes.iter().any(|n| n.workers_planned.is_some());
+            let parallel = j
+                .nodes
+                .iter()
+                .any(|n| n.details().workers_planned.is_some());
             // The UPDATE case changes its table between the text and the JSON run, so the
             // estimates drift; everything else is planned on identical data.
             let est = !txt.file_name().unwrap().to_str().unwrap().starts_with("k_");
@@ -142,22 +145,22 @@ fn generated_text_plans_equal_their_json_twins() {
                     a.id
                 );
                 assert_eq!(
-                    a.sort_method,
-                    b.sort_method,
+                    a.details().sort_method,
+                    b.details().sort_method,
                     "{} node {}",
                     txt.display(),
                     a.id
                 );
                 assert_eq!(
-                    a.sort_space_type,
-                    b.sort_space_type,
+                    a.details().sort_space_type,
+                    b.details().sort_space_type,
                     "{} node {}",
                     txt.display(),
                     a.id
                 );
                 assert_eq!(
-                    a.hash_batches,
-                    b.hash_batches,
+                    a.details().hash_batches,
+                    b.details().hash_batches,
                     "{} node {}",
                     txt.display(),
                     a.id
@@ -170,12 +173,24 @@ fn generated_text_plans_equal_their_json_twins() {
                     txt.display(),
                     a.id
                 );
-                assert_eq!(a.hash_cond, b.hash_cond, "{} node {}", txt.display(), a.id);
-                assert_eq!(a.sort_key, b.sort_key, "{} node {}", txt.display(), a.id);
+                assert_eq!(
+                    a.details().hash_cond,
+                    b.details().hash_cond,
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
+                assert_eq!(
+                    a.details().sort_key,
+                    b.details().sort_key,
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
                 assert_eq!(a.output, b.output, "{} node {}", txt.display(), a.id);
                 assert_eq!(
-                    a.workers.len(),
-                    b.workers.len(),
+                    a.details().workers.len(),
+                    b.details().workers.len(),
                     "{} node {} workers",
                     txt.display(),
                     a.id
@@ -188,7 +203,13 @@ fn generated_text_plans_equal_their_json_twins() {
                     txt.display(),
                     a.id
                 );
-                assert_eq!(a.storage, b.storage, "{} node {}", txt.display(), a.id);
+                assert_eq!(
+                    a.details().storage,
+                    b.details().storage,
+                    "{} node {}",
+                    txt.display(),
+                    a.id
+                );
             }
             assert_eq!(
                 t.planning_ms.is_some(),
@@ -371,7 +392,7 @@ fn dump() {
                             "  ".repeat(n.depth),
                             n.label(),
                             n.relationship,
-                            n.subplan_name,
+                            n.details().subplan_name,
                             n.startup_cost,
                             n.total_cost,
                             n.plan_rows,
@@ -379,8 +400,8 @@ fn dump() {
                             n.actual_total_ms,
                             n.actual_rows,
                             n.actual_loops,
-                            n.filter.as_deref().or(n.join_filter.as_deref()),
-                            n.extra
+                            n.filter.as_deref().or(n.details().join_filter.as_deref()),
+                            n.details().extra
                         );
                     }
                 }
@@ -496,7 +517,10 @@ fn wrapped_text_plans_read_whole() {
     }
     assert_eq!(a.nodes[0].plan_width, Some(224.0));
     let w = get("line-wrapped-10.txt");
-    assert_eq!(w.nodes[0].join_filter.as_deref(), Some("(t1.c1 > t2.c2)"));
+    assert_eq!(
+        w.nodes[0].details().join_filter.as_deref(),
+        Some("(t1.c1 > t2.c2)")
+    );
     let w = get("line-wrapped-08.txt");
     assert!(w.nodes[0]
         .filter

@@ -115,11 +115,15 @@ impl Anonymizer {
             if let Some(s) = &n.schema {
                 self.schema(s);
             }
-            let cte = n.subplan_name.as_ref().and_then(|s| s.strip_prefix("CTE "));
+            let cte = n
+                .details()
+                .subplan_name
+                .as_ref()
+                .and_then(|s| s.strip_prefix("CTE "));
             // An alias last: a CTE's or table's own name is what it is named after.
             for (name, kind) in [
                 (&cte.map(str::to_string), NameKind::Cte),
-                (&n.cte_name, NameKind::Cte),
+                (&n.details().cte_name, NameKind::Cte),
                 (&n.relation, NameKind::Table),
                 (&n.index, NameKind::Index),
                 (&n.alias, NameKind::Alias),
@@ -179,54 +183,58 @@ impl Anonymizer {
         n.relation = n.relation.as_ref().map(|r| self.name(r, NameKind::Table));
         n.alias = n.alias.as_ref().map(|r| self.name(r, NameKind::Alias));
         n.index = n.index.as_ref().map(|r| self.name(r, NameKind::Index));
-        n.cte_name = n.cte_name.as_ref().map(|r| self.name(r, NameKind::Cte));
-        n.function_name = n.function_name.as_ref().map(|f| self.function(f));
-        n.subplan_name = n
-            .subplan_name
-            .as_ref()
-            .map(|s| match s.strip_prefix("CTE ") {
-                Some(cte) => format!("CTE {}", self.name(cte, NameKind::Cte)),
-                None => self.expression(s),
-            });
         let mut exprs = Exprs::new();
-        for field in [
-            &mut n.filter,
-            &mut n.index_cond,
-            &mut n.recheck_cond,
-            &mut n.hash_cond,
-            &mut n.merge_cond,
-            &mut n.join_filter,
-            &mut n.one_time_filter,
-            &mut n.tid_cond,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let mut conditions: Vec<&mut Option<String>> = vec![&mut n.filter, &mut n.index_cond];
+        let mut lists: Vec<&mut Vec<String>> = Vec::new();
+        if let Some(d) = n.details.as_deref_mut() {
+            d.cte_name = d.cte_name.as_ref().map(|r| self.name(r, NameKind::Cte));
+            d.function_name = d.function_name.as_ref().map(|f| self.function(f));
+            d.subplan_name = d
+                .subplan_name
+                .as_ref()
+                .map(|s| match s.strip_prefix("CTE ") {
+                    Some(cte) => format!("CTE {}", self.name(cte, NameKind::Cte)),
+                    None => self.expression(s),
+                });
+            conditions.extend([
+                &mut d.recheck_cond,
+                &mut d.hash_cond,
+                &mut d.merge_cond,
+                &mut d.join_filter,
+                &mut d.one_time_filter,
+                &mut d.tid_cond,
+            ]);
+            lists.extend([
+                &mut d.sort_key,
+                &mut d.presorted_key,
+                &mut d.group_key,
+                &mut d.hash_key,
+            ]);
+        }
+        lists.push(&mut n.output);
+        for field in conditions.into_iter().flatten() {
             let anon = self.expression(field);
             remember(&mut exprs, field, &anon);
             *field = anon;
         }
-        for list in [
-            &mut n.sort_key,
-            &mut n.presorted_key,
-            &mut n.group_key,
-            &mut n.hash_key,
-            &mut n.output,
-        ] {
+        for list in lists {
             for e in list.iter_mut() {
                 let anon = self.expression(e);
                 remember(&mut exprs, e, &anon);
                 *e = anon;
             }
         }
-        let extra = std::mem::take(&mut n.extra);
-        n.extra = extra
-            .into_iter()
-            .map(|(k, v)| {
-                let v = self.extra_value(&k, v);
-                (k, v)
-            })
-            .collect();
+        // Unknown keys last, as they always were: names are numbered in the order they are met.
+        if let Some(d) = n.details.as_deref_mut() {
+            let extra = std::mem::take(&mut d.extra);
+            d.extra = extra
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = self.extra_value(&k, v);
+                    (k, v)
+                })
+                .collect();
+        }
         exprs
     }
 
@@ -412,6 +420,7 @@ fn remember(exprs: &mut Exprs, orig: &str, anon: &str) {
 mod tests {
     use super::*;
     use crate::plan::model::Trigger;
+    use crate::plan::NodeDetails;
     use crate::report::{QueryOrigin, SuppressedFinding};
     use crate::rules::Severity;
 
@@ -446,10 +455,13 @@ mod tests {
             alias: Some("a".into()),
             filter: Some("(email = 'bob@x.org'::text)".into()),
             output: vec!["a.id".into(), "a.email".into()],
-            extra: vec![
-                ("Cache Mode".into(), Value::from("logical")),
-                ("Cache Key".into(), Value::from("a.tenant_id")),
-            ],
+            details: Some(Box::new(NodeDetails {
+                extra: vec![
+                    ("Cache Mode".into(), Value::from("logical")),
+                    ("Cache Key".into(), Value::from("a.tenant_id")),
+                ],
+                ..NodeDetails::default()
+            })),
             ..Node::default()
         };
         let plan = Plan {
@@ -559,7 +571,7 @@ mod tests {
             node.filter.as_deref(),
             Some("(column_1 = 'literal_1'::text)")
         );
-        assert_eq!(node.extra[0].1, Value::from("logical"));
+        assert_eq!(node.details().extra[0].1, Value::from("logical"));
         let f = &anon.plans[0].findings[0];
         assert_eq!(
             f.path.as_deref(),

@@ -63,7 +63,7 @@ pub fn derive(plan: &mut Plan) {
         .nodes
         .iter()
         .filter_map(|nd| {
-            let name = nd.subplan_name.as_deref()?.strip_prefix("CTE ")?;
+            let name = nd.details().subplan_name.as_deref()?.strip_prefix("CTE ")?;
             Some((name.trim().to_string(), nd.id))
         })
         .collect();
@@ -76,7 +76,9 @@ pub fn derive(plan: &mut Plan) {
         let scans: Vec<usize> = plan
             .nodes
             .iter()
-            .filter(|nd| nd.node_type == "CTE Scan" && nd.cte_name.as_deref() == Some(name))
+            .filter(|nd| {
+                nd.node_type == "CTE Scan" && nd.details().cte_name.as_deref() == Some(name)
+            })
             .map(|nd| nd.id)
             .collect();
         let cte_time = plan.nodes[*cte_id].inclusive_ms.unwrap_or(0.0);
@@ -113,7 +115,8 @@ pub fn derive(plan: &mut Plan) {
         if is_cte_subplan[i] || node.relationship.as_deref() != Some("InitPlan") {
             continue;
         }
-        let (Some(parent), Some(name)) = (node.parent, node.subplan_name.as_deref()) else {
+        let (Some(parent), Some(name)) = (node.parent, node.details().subplan_name.as_deref())
+        else {
             continue;
         };
         let tokens = initplan_tokens(name);
@@ -196,6 +199,7 @@ fn initplan_tokens(name: &str) -> Vec<String> {
 
 /// Whether one of the node's printed expressions uses one of `tokens` (`$1` is not `$10`).
 fn references(node: &Node, tokens: &[String]) -> bool {
+    let d = node.details();
     let uses = |text: &str| {
         tokens.iter().any(|t| {
             text.match_indices(t.as_str()).any(|(at, _)| {
@@ -210,12 +214,12 @@ fn references(node: &Node, tokens: &[String]) -> bool {
     [
         &node.filter,
         &node.index_cond,
-        &node.recheck_cond,
-        &node.hash_cond,
-        &node.merge_cond,
-        &node.join_filter,
-        &node.one_time_filter,
-        &node.tid_cond,
+        &d.recheck_cond,
+        &d.hash_cond,
+        &d.merge_cond,
+        &d.join_filter,
+        &d.one_time_filter,
+        &d.tid_cond,
     ]
     .into_iter()
     .flatten()
@@ -223,8 +227,8 @@ fn references(node: &Node, tokens: &[String]) -> bool {
         || node
             .output
             .iter()
-            .chain(&node.sort_key)
-            .chain(&node.group_key)
+            .chain(&d.sort_key)
+            .chain(&d.group_key)
             .any(|t| uses(t))
 }
 
@@ -237,10 +241,11 @@ fn is_gather(node: &Node) -> bool {
 /// (plans without ANALYZE), and never below one.
 fn gather_processes(gather: &Node) -> f64 {
     let workers = gather
+        .details()
         .workers_launched
-        .or(gather.workers_planned)
+        .or(gather.details().workers_planned)
         .unwrap_or(0.0);
-    let leader = if gather.single_copy == Some(true) && workers > 0.0 {
+    let leader = if gather.details().single_copy == Some(true) && workers > 0.0 {
         0.0
     } else {
         1.0

@@ -4,5 +4,5 @@ pub mod derive;
 pub mod model;
 pub mod parse;
 
-pub use model::{Buffers, EstimateDirection, Node, Plan};
+pub use model::{Buffers, EstimateDirection, Node, NodeDetails, Plan};
 pub use parse::{parse_source, Format, ParseError};

@@ -8,6 +8,7 @@
 //! Nodes live in a flat arena in pre-order: `id` is the position, `parent` the id of the parent.
 //! That keeps huge plans cheap (no recursion to walk or drop them) and gives stable node ids.
 
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 /// One EXPLAIN output: a plan tree plus the per-statement facts printed after it.
@@ -106,6 +107,15 @@ pub struct IoTimings {
 }
 
 impl IoTimings {
+    const NONE: IoTimings = IoTimings {
+        shared_read_ms: None,
+        shared_write_ms: None,
+        local_read_ms: None,
+        local_write_ms: None,
+        temp_read_ms: None,
+        temp_write_ms: None,
+    };
+
     pub fn is_empty(&self) -> bool {
         *self == IoTimings::default()
     }
@@ -121,6 +131,13 @@ pub struct Wal {
 }
 
 impl Wal {
+    const NONE: Wal = Wal {
+        records: None,
+        fpi: None,
+        bytes: None,
+        buffers_full: None,
+    };
+
     pub fn is_empty(&self) -> bool {
         *self == Wal::default()
     }
@@ -178,18 +195,23 @@ pub struct Serialization {
 }
 
 /// One plan node. Field names follow PostgreSQL's JSON keys, in snake case.
-#[derive(Debug, Clone, Default, Serialize)]
+///
+/// A node keeps inline only what most nodes print; the groups most nodes lack (sort/hash/memory
+/// statistics, the rarer conditions and keys, parallel workers, unknown keys) live in
+/// `details`, and I/O timings and WAL (printed only with `track_io_timing`/`WAL`) in `io_wal`,
+/// each allocated only when a node has one of their keys. A 50,000-node plan is then tens of
+/// megabytes smaller (see BENCHMARKS.md). Read them through `details()`, `io()` and `wal()`,
+/// write through `details_mut()`, `io_mut()` and `wal_mut()`. The JSON report still lists every
+/// field in one flat object (the `Serialize` impl below).
+#[derive(Debug, Clone, Default)]
 pub struct Node {
     // ---- position in the tree (filled by the arena builder) ----
     pub id: usize,
     pub parent: Option<usize>,
     pub depth: usize,
-    #[serde(skip)]
     pub children: Vec<usize>,
     /// `Outer`, `Inner`, `Member`, `InitPlan`, `SubPlan`, `Subquery`, … (`Parent Relationship`).
     pub relationship: Option<String>,
-    /// `InitPlan 1 (returns $0)`, `SubPlan 2`, `CTE foo` (`Subplan Name`).
-    pub subplan_name: Option<String>,
 
     // ---- what the node is ----
     pub node_type: String,
@@ -197,17 +219,14 @@ pub struct Node {
     pub strategy: Option<String>,
     pub partial_mode: Option<String>,
     pub parallel_aware: bool,
+    /// PostgreSQL 14+ prints it for every node.
     pub async_capable: Option<bool>,
-    pub scan_direction: Option<String>,
-    pub operation: Option<String>,
+    /// PG 18: node disabled by an `enable_*` setting (printed for every node).
+    pub disabled: Option<bool>,
     pub relation: Option<String>,
     pub schema: Option<String>,
     pub alias: Option<String>,
     pub index: Option<String>,
-    pub cte_name: Option<String>,
-    pub function_name: Option<String>,
-    pub custom_plan_provider: Option<String>,
-    pub single_copy: Option<bool>,
 
     // ---- estimates ----
     pub startup_cost: Option<f64>,
@@ -222,9 +241,53 @@ pub struct Node {
     pub actual_loops: Option<f64>,
     pub never_executed: bool,
 
-    // ---- conditions ----
+    // ---- the conditions most scans print ----
     pub filter: Option<String>,
     pub index_cond: Option<String>,
+    pub output: Vec<String>,
+    pub rows_removed_by_filter: Option<f64>,
+
+    // ---- I/O ----
+    pub buffers: Option<Buffers>,
+    /// I/O timings and WAL usage; `None` when the node printed neither.
+    pub io_wal: Option<Box<IoWal>>,
+
+    /// Everything else PostgreSQL prints for some nodes only; `None` when the node has none of it.
+    pub details: Option<Box<NodeDetails>>,
+
+    // ---- derived (see `derive.rs`) ----
+    /// Time spent in this node and below, over all loops, in ms.
+    pub inclusive_ms: Option<f64>,
+    /// Time spent in this node alone, in ms; never negative.
+    pub exclusive_ms: Option<f64>,
+    /// `exclusive_ms` as a share of the plan's total time (0..=1).
+    pub time_share: Option<f64>,
+    /// Buffers touched by this node alone.
+    pub exclusive_buffers: Option<Buffers>,
+}
+
+/// I/O timings and WAL usage of a node, boxed together (a plan prints them for all its nodes
+/// or for none).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IoWal {
+    pub io: IoTimings,
+    pub wal: Wal,
+}
+
+/// The parts of a node that only some nodes print (see `Node`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeDetails {
+    // ---- what the node is ----
+    /// `InitPlan 1 (returns $0)`, `SubPlan 2`, `CTE foo` (`Subplan Name`).
+    pub subplan_name: Option<String>,
+    pub scan_direction: Option<String>,
+    pub operation: Option<String>,
+    pub cte_name: Option<String>,
+    pub function_name: Option<String>,
+    pub custom_plan_provider: Option<String>,
+    pub single_copy: Option<bool>,
+
+    // ---- conditions ----
     pub recheck_cond: Option<String>,
     pub hash_cond: Option<String>,
     pub merge_cond: Option<String>,
@@ -235,8 +298,6 @@ pub struct Node {
     pub presorted_key: Vec<String>,
     pub group_key: Vec<String>,
     pub hash_key: Vec<String>,
-    pub output: Vec<String>,
-    pub rows_removed_by_filter: Option<f64>,
     pub rows_removed_by_index_recheck: Option<f64>,
     pub rows_removed_by_join_filter: Option<f64>,
     pub heap_fetches: Option<f64>,
@@ -260,34 +321,191 @@ pub struct Node {
     /// PG 18: `Storage: Memory|Disk  Maximum Storage: NkB` (Material, CTE Scan, WindowAgg…).
     pub storage: Option<String>,
     pub maximum_storage_kb: Option<f64>,
-    /// PG 18: node disabled by an `enable_*` setting.
-    pub disabled: Option<bool>,
 
     // ---- parallelism ----
     pub workers_planned: Option<f64>,
     pub workers_launched: Option<f64>,
     pub workers: Vec<Worker>,
 
-    // ---- I/O ----
-    pub buffers: Option<Buffers>,
-    pub io: IoTimings,
-    pub wal: Wal,
-
     /// Keys we do not model, kept verbatim.
     pub extra: Vec<(String, serde_json::Value)>,
+}
 
-    // ---- derived (see `derive.rs`) ----
-    /// Time spent in this node and below, over all loops, in ms.
-    pub inclusive_ms: Option<f64>,
-    /// Time spent in this node alone, in ms; never negative.
-    pub exclusive_ms: Option<f64>,
-    /// `exclusive_ms` as a share of the plan's total time (0..=1).
-    pub time_share: Option<f64>,
-    /// Buffers touched by this node alone.
-    pub exclusive_buffers: Option<Buffers>,
+impl NodeDetails {
+    /// A node without details: what `Node::details` reads when there are none.
+    const NONE: NodeDetails = NodeDetails {
+        subplan_name: None,
+        scan_direction: None,
+        operation: None,
+        cte_name: None,
+        function_name: None,
+        custom_plan_provider: None,
+        single_copy: None,
+        recheck_cond: None,
+        hash_cond: None,
+        merge_cond: None,
+        join_filter: None,
+        one_time_filter: None,
+        tid_cond: None,
+        sort_key: Vec::new(),
+        presorted_key: Vec::new(),
+        group_key: Vec::new(),
+        hash_key: Vec::new(),
+        rows_removed_by_index_recheck: None,
+        rows_removed_by_join_filter: None,
+        heap_fetches: None,
+        index_searches: None,
+        sort_method: None,
+        sort_space_used_kb: None,
+        sort_space_type: None,
+        hash_buckets: None,
+        original_hash_buckets: None,
+        hash_batches: None,
+        original_hash_batches: None,
+        peak_memory_kb: None,
+        planned_partitions: None,
+        hashagg_batches: None,
+        disk_usage_kb: None,
+        exact_heap_blocks: None,
+        lossy_heap_blocks: None,
+        storage: None,
+        maximum_storage_kb: None,
+        workers_planned: None,
+        workers_launched: None,
+        workers: Vec::new(),
+        extra: Vec::new(),
+    };
+}
+
+static NO_DETAILS: NodeDetails = NodeDetails::NONE;
+static NO_IO_WAL: IoWal = IoWal {
+    io: IoTimings::NONE,
+    wal: Wal::NONE,
+};
+
+impl Serialize for Node {
+    /// One flat object, every field in the order the model had before the rare groups were
+    /// boxed (the JSON report's contract): a boxed field reads as its value, or null/empty.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.details();
+        let mut m = s.serialize_struct("Node", 75)?;
+        macro_rules! fields {
+            ($($key:ident: $value:expr),* $(,)?) => {
+                $(m.serialize_field(stringify!($key), $value)?;)*
+            };
+        }
+        fields! {
+            id: &self.id,
+            parent: &self.parent,
+            depth: &self.depth,
+            relationship: &self.relationship,
+            subplan_name: &d.subplan_name,
+            node_type: &self.node_type,
+            join_type: &self.join_type,
+            strategy: &self.strategy,
+            partial_mode: &self.partial_mode,
+            parallel_aware: &self.parallel_aware,
+            async_capable: &self.async_capable,
+            scan_direction: &d.scan_direction,
+            operation: &d.operation,
+            relation: &self.relation,
+            schema: &self.schema,
+            alias: &self.alias,
+            index: &self.index,
+            cte_name: &d.cte_name,
+            function_name: &d.function_name,
+            custom_plan_provider: &d.custom_plan_provider,
+            single_copy: &d.single_copy,
+            startup_cost: &self.startup_cost,
+            total_cost: &self.total_cost,
+            plan_rows: &self.plan_rows,
+            plan_width: &self.plan_width,
+            actual_startup_ms: &self.actual_startup_ms,
+            actual_total_ms: &self.actual_total_ms,
+            actual_rows: &self.actual_rows,
+            actual_loops: &self.actual_loops,
+            never_executed: &self.never_executed,
+            filter: &self.filter,
+            index_cond: &self.index_cond,
+            recheck_cond: &d.recheck_cond,
+            hash_cond: &d.hash_cond,
+            merge_cond: &d.merge_cond,
+            join_filter: &d.join_filter,
+            one_time_filter: &d.one_time_filter,
+            tid_cond: &d.tid_cond,
+            sort_key: &d.sort_key,
+            presorted_key: &d.presorted_key,
+            group_key: &d.group_key,
+            hash_key: &d.hash_key,
+            output: &self.output,
+            rows_removed_by_filter: &self.rows_removed_by_filter,
+            rows_removed_by_index_recheck: &d.rows_removed_by_index_recheck,
+            rows_removed_by_join_filter: &d.rows_removed_by_join_filter,
+            heap_fetches: &d.heap_fetches,
+            index_searches: &d.index_searches,
+            sort_method: &d.sort_method,
+            sort_space_used_kb: &d.sort_space_used_kb,
+            sort_space_type: &d.sort_space_type,
+            hash_buckets: &d.hash_buckets,
+            original_hash_buckets: &d.original_hash_buckets,
+            hash_batches: &d.hash_batches,
+            original_hash_batches: &d.original_hash_batches,
+            peak_memory_kb: &d.peak_memory_kb,
+            planned_partitions: &d.planned_partitions,
+            hashagg_batches: &d.hashagg_batches,
+            disk_usage_kb: &d.disk_usage_kb,
+            exact_heap_blocks: &d.exact_heap_blocks,
+            lossy_heap_blocks: &d.lossy_heap_blocks,
+            storage: &d.storage,
+            maximum_storage_kb: &d.maximum_storage_kb,
+            disabled: &self.disabled,
+            workers_planned: &d.workers_planned,
+            workers_launched: &d.workers_launched,
+            workers: &d.workers,
+            buffers: &self.buffers,
+            io: self.io(),
+            wal: self.wal(),
+            extra: &d.extra,
+            inclusive_ms: &self.inclusive_ms,
+            exclusive_ms: &self.exclusive_ms,
+            time_share: &self.time_share,
+            exclusive_buffers: &self.exclusive_buffers,
+        }
+        m.end()
+    }
 }
 
 impl Node {
+    /// The rarely printed parts of the node (all absent when it printed none).
+    pub fn details(&self) -> &NodeDetails {
+        self.details.as_deref().unwrap_or(&NO_DETAILS)
+    }
+
+    /// The rarely printed parts, allocated on first write.
+    pub fn details_mut(&mut self) -> &mut NodeDetails {
+        self.details.get_or_insert_with(Default::default)
+    }
+
+    /// I/O timings (all absent when the node printed none).
+    pub fn io(&self) -> &IoTimings {
+        &self.io_wal.as_deref().unwrap_or(&NO_IO_WAL).io
+    }
+
+    /// WAL usage (all absent when the node printed none).
+    pub fn wal(&self) -> &Wal {
+        &self.io_wal.as_deref().unwrap_or(&NO_IO_WAL).wal
+    }
+
+    /// I/O timings, allocated (with WAL) on first write.
+    pub fn io_mut(&mut self) -> &mut IoTimings {
+        &mut self.io_wal.get_or_insert_with(Default::default).io
+    }
+
+    /// WAL usage, allocated (with I/O timings) on first write.
+    pub fn wal_mut(&mut self) -> &mut Wal {
+        &mut self.io_wal.get_or_insert_with(Default::default).wal
+    }
+
     /// Whether the plan was run with ANALYZE (it printed actuals or `never executed`).
     pub fn analyzed(&self) -> bool {
         self.actual_loops.is_some() || self.never_executed
@@ -337,6 +555,7 @@ impl Node {
 
     /// `label`, appended to `s`.
     pub fn write_label(&self, s: &mut String) {
+        let d = self.details();
         if self.parallel_aware {
             s.push_str("Parallel ");
         }
@@ -353,7 +572,7 @@ impl Node {
             ("Aggregate", Some("Sorted"), _) => s.push_str("GroupAggregate"),
             ("Aggregate", Some("Mixed"), _) => s.push_str("MixedAggregate"),
             ("SetOp", Some("Hashed"), _) => s.push_str("HashSetOp"),
-            ("ModifyTable", _, _) => s.push_str(self.operation.as_deref().unwrap_or("ModifyTable")),
+            ("ModifyTable", _, _) => s.push_str(d.operation.as_deref().unwrap_or("ModifyTable")),
             ("Nested Loop", _, Some(j)) => {
                 s.push_str("Nested Loop ");
                 s.push_str(j);
@@ -374,8 +593,8 @@ impl Node {
         let target = self
             .relation
             .as_deref()
-            .or(self.cte_name.as_deref())
-            .or(self.function_name.as_deref());
+            .or(d.cte_name.as_deref())
+            .or(d.function_name.as_deref());
         if let Some(rel) = target {
             s.push_str(" on ");
             if let Some(schema) = &self.schema {
@@ -486,6 +705,26 @@ mod tests {
         p.relation = Some("big".into());
         p.alias = Some("big".into());
         assert_eq!(p.label(), "Parallel Seq Scan on big");
+    }
+
+    #[test]
+    fn a_node_stays_small() {
+        // Big plans hold tens of thousands of nodes: the rare groups are boxed so that the
+        // arena stays small (1,672 bytes a node before; see BENCHMARKS.md).
+        assert!(std::mem::size_of::<Node>() <= 768);
+    }
+
+    #[test]
+    fn absent_details_read_as_empty_and_are_allocated_on_write() {
+        let mut n = node("Sort", None);
+        assert!(n.details.is_none() && n.io_wal.is_none());
+        assert_eq!(n.details(), &NodeDetails::default());
+        assert!(n.io().is_empty() && n.wal().is_empty());
+        n.details_mut().sort_method = Some("quicksort".into());
+        n.wal_mut().records = Some(3.0);
+        assert_eq!(n.details().sort_method.as_deref(), Some("quicksort"));
+        assert_eq!(n.wal().records, Some(3.0));
+        assert!(n.io().is_empty());
     }
 
     #[test]

@@ -269,7 +269,7 @@ pub fn cost(c: f64) -> String {
 /// `[InitPlan 1 (returns $0)] Seq Scan on t`, `Gather (2/2 workers)`.
 pub fn node_text(n: &Node) -> String {
     let mut s = String::new();
-    match (&n.subplan_name, n.relationship.as_deref()) {
+    match (&n.details().subplan_name, n.relationship.as_deref()) {
         (Some(name), _) => {
             s.push('[');
             s.push_str(name);
@@ -283,8 +283,8 @@ pub fn node_text(n: &Node) -> String {
         _ => {}
     }
     s.push_str(&n.label());
-    if let Some(planned) = n.workers_planned {
-        match n.workers_launched {
+    if let Some(planned) = n.details().workers_planned {
+        match n.details().workers_launched {
             Some(l) => s.push_str(&format!(" ({}/{} workers)", count(l), count(planned))),
             None => s.push_str(&format!(" ({} workers planned)", count(planned))),
         }

@@ -250,7 +250,7 @@ impl Serialize for NodeOut<'_> {
         m.serialize_entry("inclusive_ms", &n.inclusive_ms.map(round))?;
         m.serialize_entry("exclusive_ms", &n.exclusive_ms.map(round))?;
         m.serialize_entry("time_share", &n.time_share.map(round))?;
-        m.serialize_entry("extra", &Pairs(&n.extra))?;
+        m.serialize_entry("extra", &Pairs(&n.details().extra))?;
         m.serialize_entry("label", self.label)?;
         let est = n.estimate_factor();
         m.serialize_entry("estimate_factor", &est.map(|e| round(e.0)))?;

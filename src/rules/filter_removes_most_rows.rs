@@ -29,12 +29,12 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         }
         let loops = node.loops();
         let by_filter = node.rows_removed_by_filter.unwrap_or(0.0) * loops;
-        let by_join = node.rows_removed_by_join_filter.unwrap_or(0.0) * loops;
-        let lossy = node.lossy_heap_blocks.unwrap_or(0.0) > 0.0;
+        let by_join = node.details().rows_removed_by_join_filter.unwrap_or(0.0) * loops;
+        let lossy = node.details().lossy_heap_blocks.unwrap_or(0.0) > 0.0;
         let by_recheck = if lossy {
             0.0
         } else {
-            node.rows_removed_by_index_recheck.unwrap_or(0.0) * loops
+            node.details().rows_removed_by_index_recheck.unwrap_or(0.0) * loops
         };
         let removed = by_filter + by_join + by_recheck;
         let Some(returned) = node.total_actual_rows() else {
@@ -65,6 +65,7 @@ fn report(
     ratio: f64,
     out: &mut Vec<Finding>,
 ) {
+    let d = node.details();
     let removed = by_filter + by_join + by_recheck;
     let loops = node.loops();
     let mut parts = Vec::new();
@@ -78,18 +79,18 @@ fn report(
     if by_join > 0.0 {
         parts.push(format!(
             "the Join Filter {} removed {}",
-            node.join_filter.as_deref().unwrap_or(""),
+            d.join_filter.as_deref().unwrap_or(""),
             count(by_join)
         ));
     }
     if by_recheck > 0.0 {
         parts.push(format!(
             "the index recheck {} removed {}",
-            node.recheck_cond.as_deref().unwrap_or(""),
+            d.recheck_cond.as_deref().unwrap_or(""),
             count(by_recheck)
         ));
     }
-    let source = match (&node.index_cond, &node.recheck_cond) {
+    let source = match (&node.index_cond, &d.recheck_cond) {
         (Some(c), _) => format!(" the Index Cond {c} found"),
         (None, Some(c)) => format!(" the bitmap for {c} found"),
         _ if by_join > 0.0 => " the join built".to_string(),
@@ -119,7 +120,7 @@ fn report(
         let stmt = format!("CREATE INDEX CONCURRENTLY ON {table} ({col})");
         advice = format!(
             "The join condition {} is an equality evaluated as a filter on every pair: the              nested loop has no index to look up the inner side. Create one, `{stmt}`, so each              outer row finds its matches directly (or let the planner use a hash join, if              enable_hashjoin was turned off).",
-            node.join_filter.as_deref().unwrap_or("")
+            d.join_filter.as_deref().unwrap_or("")
         );
         f = f.evidence("suggested_index", stmt);
     } else if dominant_join {
@@ -128,12 +129,12 @@ fn report(
              side's column is compared with an expression of the other (e.g. `a.x = <expr of b>`), \
              which a hash or merge join key or an index on the inner side can use; check that no \
              join condition is missing (a near cross join).",
-            node.join_filter.as_deref().unwrap_or("")
+            d.join_filter.as_deref().unwrap_or("")
         );
     } else if node.relation.is_some() && by_filter >= by_recheck {
         let own = own_names(node);
         let mut a = Analysis::default();
-        for c in [&node.index_cond, &node.recheck_cond].into_iter().flatten() {
+        for c in [&node.index_cond, &d.recheck_cond].into_iter().flatten() {
             a.conds.extend(predicate::analyze(c, &own).conds);
         }
         a.conds
@@ -200,7 +201,7 @@ fn inner_equi_join_column(plan: &Plan, node: &Node) -> Option<(String, String)> 
     if node.node_type != "Nested Loop" {
         return None;
     }
-    let ((q1, c1), (q2, c2)) = predicate::equi_join(node.join_filter.as_deref()?)?;
+    let ((q1, c1), (q2, c2)) = predicate::equi_join(node.details().join_filter.as_deref()?)?;
     let inner = *node.children.get(1)?;
     // Pre-order: the inner subtree is the contiguous run of nodes deeper than the inner child.
     let depth = plan.nodes[inner].depth;

@@ -14,7 +14,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         }
         // `Heap Fetches` is a total over all loops (PostgreSQL prints the raw counter), unlike
         // rows, which are per loop.
-        let Some(fetches) = node.heap_fetches else {
+        let Some(fetches) = node.details().heap_fetches else {
             continue;
         };
         let loops = node.loops();
@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(f[0].evidence["table"], "partly");
         assert_eq!(
             f[0].evidence["heap_fetches"],
-            plan.nodes[0].heap_fetches.unwrap()
+            plan.nodes[0].details().heap_fetches.unwrap()
         );
         let ratio = f[0].evidence["ratio"].as_f64().unwrap();
         assert!((0.3..0.9).contains(&ratio), "{ratio}");
@@ -121,14 +121,14 @@ mod tests {
     #[test]
     fn quiet_when_few_pages_changed() {
         let plan = load("rules/heap-fetches/quiet_few.json");
-        assert!(plan.nodes[0].heap_fetches.unwrap() > 0.0);
+        assert!(plan.nodes[0].details().heap_fetches.unwrap() > 0.0);
         assert!(check_one(&plan, "P007").is_empty());
     }
 
     #[test]
     fn quiet_after_vacuum() {
         let plan = load("rules/heap-fetches/quiet.json");
-        assert_eq!(plan.nodes[0].heap_fetches, Some(0.0));
+        assert_eq!(plan.nodes[0].details().heap_fetches, Some(0.0));
         assert!(check_one(&plan, "P007").is_empty());
     }
 
@@ -136,13 +136,13 @@ mod tests {
     fn thresholds_gate() {
         let mut plan = load("rules/heap-fetches/fire.json");
         // Below the minimum count.
-        plan.nodes[0].heap_fetches = Some(999.0);
+        plan.nodes[0].details_mut().heap_fetches = Some(999.0);
         assert!(check_one(&plan, "P007").is_empty());
         // Above the count but a small share of the rows read.
-        plan.nodes[0].heap_fetches = Some(1500.0);
+        plan.nodes[0].details_mut().heap_fetches = Some(1500.0);
         assert!(check_one(&plan, "P007").is_empty());
         // Plans without ANALYZE print no Heap Fetches.
-        plan.nodes[0].heap_fetches = None;
+        plan.nodes[0].details_mut().heap_fetches = None;
         assert!(check_one(&plan, "P007").is_empty());
     }
 }

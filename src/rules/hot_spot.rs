@@ -121,6 +121,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
 
 /// What the node does, and a short hint about making that cheaper.
 fn describe(plan: &Plan, n: &Node) -> (String, String) {
+    let d = n.details();
     let table = n.relation.clone().unwrap_or_else(|| "a table".into());
     let rows = n
         .total_actual_rows()
@@ -143,7 +144,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
     let processes = plan
         .ancestors(n.id)
         .find(|a| matches!(a.node_type.as_str(), "Gather" | "Gather Merge"))
-        .map(|g| g.workers_launched.unwrap_or(0.0) + 1.0);
+        .map(|g| g.details().workers_launched.unwrap_or(0.0) + 1.0);
     let rescans = n.loops() / processes.unwrap_or(1.0).max(1.0);
     let loops = match processes {
         Some(p) if p > 1.0 && rescans <= 1.0 => {
@@ -187,7 +188,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
                 "an index scan"
             };
             let mut what = format!("{kind} of {table} using {idx}{loops}, returning {rows} rows");
-            if let Some(h) = n.heap_fetches.filter(|h| *h > 0.0) {
+            if let Some(h) = d.heap_fetches.filter(|h| *h > 0.0) {
                 what.push_str(&format!(", {} heap fetches", util::whole(h)));
             }
             let hint = if rescans > 1.0 {
@@ -206,7 +207,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             let mut what = format!(
                 "reading the heap pages of {table} found by a bitmap{loops}, returning {rows} rows"
             );
-            if let Some(l) = n.lossy_heap_blocks.filter(|l| *l > 0.0) {
+            if let Some(l) = d.lossy_heap_blocks.filter(|l| *l > 0.0) {
                 what.push_str(&format!(" ({} lossy blocks rechecked)", util::whole(l)));
             }
             (
@@ -228,18 +229,18 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         ),
         "Sort" | "Incremental Sort" => {
             let mut what = format!("sorting {input} rows");
-            if !n.sort_key.is_empty() {
-                what.push_str(&format!(" by {}", n.sort_key.join(", ")));
+            if !d.sort_key.is_empty() {
+                what.push_str(&format!(" by {}", d.sort_key.join(", ")));
             }
-            if let Some(m) = &n.sort_method {
+            if let Some(m) = &d.sort_method {
                 what.push_str(&format!(" ({m}"));
-                if let (Some(kb), Some(t)) = (n.sort_space_used_kb, &n.sort_space_type) {
+                if let (Some(kb), Some(t)) = (d.sort_space_used_kb, &d.sort_space_type) {
                     what.push_str(&format!(", {} kB {}", util::whole(kb), t.to_lowercase()));
                 }
                 what.push(')');
             }
-            let spilled = n.sort_space_type.as_deref() == Some("Disk")
-                || n.sort_method
+            let spilled = d.sort_space_type.as_deref() == Some("Disk")
+                || d.sort_method
                     .as_deref()
                     .is_some_and(|m| m.contains("external"));
             let hint = if spilled {
@@ -253,10 +254,10 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         }
         "Hash" => {
             let mut what = format!("building a hash table from {input} rows");
-            if let Some(b) = n.hash_batches.filter(|b| *b > 1.0) {
+            if let Some(b) = d.hash_batches.filter(|b| *b > 1.0) {
                 what.push_str(&format!(" in {} batches", util::whole(b)));
             }
-            let hint = if n.hash_batches.is_some_and(|b| b > 1.0) {
+            let hint = if d.hash_batches.is_some_and(|b| b > 1.0) {
                 "Several batches mean it did not fit in memory: raise `work_mem` (or \
                  `hash_mem_multiplier`)."
             } else {
@@ -266,15 +267,15 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
             (what, hint.into())
         }
         "Hash Join" | "Merge Join" | "Nested Loop" => {
-            let cond = n
+            let cond = d
                 .hash_cond
                 .as_ref()
-                .or(n.merge_cond.as_ref())
-                .or(n.join_filter.as_ref())
+                .or(d.merge_cond.as_ref())
+                .or(d.join_filter.as_ref())
                 .map(|c| format!(" on {c}"))
                 .unwrap_or_default();
             let mut what = format!("joining{cond}{loops}, producing {rows} rows");
-            if let Some(r) = n.rows_removed_by_join_filter.filter(|r| *r > 0.0) {
+            if let Some(r) = d.rows_removed_by_join_filter.filter(|r| *r > 0.0) {
                 what.push_str(&format!(
                     ", discarding {} rows with its join filter",
                     util::whole(r * n.loops())
@@ -294,7 +295,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
                 "Unique" => format!("removing duplicates from {input} rows"),
                 _ => format!("aggregating {input} rows into {rows}{loops}"),
             };
-            let hint = if n.hashagg_batches.is_some_and(|b| b > 1.0) {
+            let hint = if d.hashagg_batches.is_some_and(|b| b > 1.0) {
                 "The hash aggregate spilled to disk: more `work_mem` keeps it in memory."
             } else {
                 "Its cost follows the input rows and the aggregate expressions: aggregate fewer \
@@ -311,7 +312,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         "ModifyTable" => (
             format!(
                 "{} rows of {table}",
-                n.operation
+                d.operation
                     .clone()
                     .unwrap_or_else(|| "writing".into())
                     .to_lowercase()
@@ -323,7 +324,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         "CTE Scan" => (
             format!(
                 "reading CTE {}{loops}",
-                n.cte_name.clone().unwrap_or_default()
+                d.cte_name.clone().unwrap_or_default()
             ),
             "A materialized CTE is computed once and read as a temporary result: without \
              `MATERIALIZED` (PostgreSQL 12+) the planner can push conditions into it."
@@ -332,7 +333,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         "Function Scan" => (
             format!(
                 "running function {}{loops}",
-                n.function_name.clone().unwrap_or_default()
+                d.function_name.clone().unwrap_or_default()
             ),
             "The time is inside the function: profile it on its own.".into(),
         ),
@@ -353,7 +354,7 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
 
 /// The node's I/O read time minus its children's (printed timings include the children).
 fn exclusive_read_ms(plan: &Plan, n: &Node) -> f64 {
-    let own = |x: &Node| x.io.shared_read_ms.unwrap_or(0.0) + x.io.local_read_ms.unwrap_or(0.0);
+    let own = |x: &Node| x.io().shared_read_ms.unwrap_or(0.0) + x.io().local_read_ms.unwrap_or(0.0);
     let kids: f64 = n
         .children
         .iter()

@@ -40,7 +40,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         .nodes
         .iter()
         .filter(|n| matches!(n.node_type.as_str(), "Gather" | "Gather Merge"))
-        .filter_map(|n| n.workers_launched)
+        .filter_map(|n| n.details().workers_launched)
         .sum();
 
     let mut phases = Vec::new();

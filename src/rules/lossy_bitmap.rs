@@ -21,11 +21,12 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         if node.node_type != "Bitmap Heap Scan" || node.never_executed {
             continue;
         }
-        let lossy = node.lossy_heap_blocks.unwrap_or(0.0);
+        let d = node.details();
+        let lossy = d.lossy_heap_blocks.unwrap_or(0.0);
         if lossy <= 0.0 || lossy < min_lossy {
             continue;
         }
-        let exact = node.exact_heap_blocks.unwrap_or(0.0);
+        let exact = d.exact_heap_blocks.unwrap_or(0.0);
         let pages = exact + lossy;
         let need_kb = pages * bytes_per_page * 1.5 / 1024.0;
         let (mut suggest_kb, mut suggest) = work_mem_for_kb(need_kb);
@@ -34,7 +35,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                 (suggest_kb, suggest) = work_mem_for_kb(cur * 2.0);
             }
         }
-        let rechecked = node.rows_removed_by_index_recheck.map(|r| r * node.loops());
+        let rechecked = d.rows_removed_by_index_recheck.map(|r| r * node.loops());
         let mut message = format!(
             "{}: {} of {} heap blocks ({}) were lossy, so every row on them was read and \
              rechecked against {}",
@@ -42,7 +43,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             count(lossy),
             count(pages),
             pct(lossy / pages),
-            node.recheck_cond.as_deref().unwrap_or("the condition"),
+            d.recheck_cond.as_deref().unwrap_or("the condition"),
         );
         if let Some(r) = rechecked {
             message.push_str(&format!(

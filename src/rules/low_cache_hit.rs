@@ -93,11 +93,11 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
 
 /// The node's own shared read time: its figure minus its children's, never negative.
 fn own_read_ms(plan: &Plan, node: &Node) -> Option<f64> {
-    let mine = node.io.shared_read_ms?;
+    let mine = node.io().shared_read_ms?;
     let kids: f64 = node
         .children
         .iter()
-        .filter_map(|&c| plan.nodes[c].io.shared_read_ms)
+        .filter_map(|&c| plan.nodes[c].io().shared_read_ms)
         .sum();
     Some((mine - kids).max(0.0))
 }

@@ -148,7 +148,11 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             share * 100.0
         );
         // The join filter runs in the Nested Loop itself, for every inner row of every loop.
-        if let Some(removed) = nl.rows_removed_by_join_filter.filter(|r| *r > 0.0) {
+        if let Some(removed) = nl
+            .details()
+            .rows_removed_by_join_filter
+            .filter(|r| *r > 0.0)
+        {
             let removed = removed * nl.loops();
             message.push_str(&format!(
                 "; its join filter compared and discarded {} rows",
@@ -227,7 +231,8 @@ fn has_memoize(plan: &Plan, inner: &Node) -> bool {
 /// The condition tying the inner scan to the outer side: the join's filter, else the scan's own
 /// filter (a parameterized seq scan filters on the outer value).
 fn join_condition(nl: &Node, scan: &Node) -> Option<String> {
-    nl.join_filter
+    nl.details()
+        .join_filter
         .clone()
         .or_else(|| scan.filter.clone())
         .filter(|c| !c.trim().is_empty())

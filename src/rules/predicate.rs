@@ -200,6 +200,18 @@ fn term(e: &str, own: &[&str]) -> Cond {
     };
     let (lhs_own, lhs_outer) = columns_in(lhs, own);
     let (rhs_own, rhs_outer) = columns_in(rhs, own);
+    // What `residual(e, own)` gives, without reading the term a third time: the operator is a
+    // token of its own between the operands, so the columns of `e` are the operands' in order.
+    let unusable = || {
+        let mut columns = lhs_own.clone();
+        for c in &rhs_own {
+            push_unique_str(&mut columns, c);
+        }
+        Cond::Residual {
+            columns,
+            text: e.to_string(),
+        }
+    };
     // The side with the scan's columns (and only them) is the key; the other side must not
     // mention them (it may mention other relations': their values are parameters).
     let (key_side, const_side, op) =
@@ -208,12 +220,12 @@ fn term(e: &str, own: &[&str]) -> Cond {
         } else if lhs_own.is_empty() && !rhs_own.is_empty() && rhs_outer.is_empty() {
             (rhs, lhs, commute(op).to_string())
         } else {
-            return residual(e, own);
+            return unusable();
         };
     let rhs_any = const_side.trim_start();
     let is_all = rhs_any.starts_with("ALL ") || rhs_any.starts_with("ALL(");
     let Some(key) = key_of(key_side, own) else {
-        return residual(e, own);
+        return unusable();
     };
     match op.as_str() {
         "=" if !is_all => Cond::Eq(key),
@@ -223,9 +235,9 @@ fn term(e: &str, own: &[&str]) -> Cond {
                 text: format!("{} {opclass}", key.text),
                 column: key.column,
             }),
-            _ => residual(e, own),
+            _ => unusable(),
         },
-        _ => residual(e, own),
+        _ => unusable(),
     }
 }
 
@@ -546,7 +558,14 @@ impl Kind {
 /// The tokenizer: calls `emit` with each token's kind and text, in order, without allocating
 /// (conditions are tokenized many times over on big plans).
 pub(crate) fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
-    let at = |i: usize| s[i..].chars().next();
+    let bytes = s.as_bytes();
+    // The character at byte `i`: ASCII read directly (conditions are mostly ASCII), anything
+    // else decoded.
+    let at = |i: usize| match bytes.get(i) {
+        Some(&b) if b.is_ascii() => Some(b as char),
+        Some(_) => s[i..].chars().next(),
+        None => None,
+    };
     let mut i = 0;
     while let Some(c) = at(i) {
         let start = i;
@@ -644,10 +663,12 @@ pub fn strip_outer_parens(s: &str) -> &str {
             return s;
         }
         // Does the first '(' close at the very end?
+        // Bytes, not characters: every byte this looks for is ASCII, and no byte of a
+        // multi-byte character is.
         let mut depth = 0i64;
         let mut closes_at_end = false;
-        let mut in_quote: Option<char> = None;
-        for (n, c) in s.char_indices() {
+        let mut in_quote: Option<u8> = None;
+        for (n, c) in s.bytes().enumerate() {
             if let Some(q) = in_quote {
                 if c == q {
                     in_quote = None;
@@ -655,9 +676,9 @@ pub fn strip_outer_parens(s: &str) -> &str {
                 continue;
             }
             match c {
-                '\'' | '"' => in_quote = Some(c),
-                '(' => depth += 1,
-                ')' => {
+                b'\'' | b'"' => in_quote = Some(c),
+                b'(' => depth += 1,
+                b')' => {
                     depth -= 1;
                     if depth == 0 {
                         // `)` is one byte: the last character when it ends the text.
@@ -677,7 +698,11 @@ pub fn strip_outer_parens(s: &str) -> &str {
 
 /// Split on a keyword (`AND`, `OR`) at parenthesis depth 0, outside quotes.
 fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
-    let pat = format!(" {kw} ");
+    // ` KW ` compared in place (no pattern string built per call: this runs for every conjunct).
+    let kw = kw.as_bytes();
+    let is_kw_at = |bytes: &[u8], i: usize| {
+        bytes[i + 1..].starts_with(kw) && bytes.get(i + 1 + kw.len()) == Some(&b' ')
+    };
     let bytes = s.as_bytes();
     let mut parts = Vec::new();
     let mut depth = 0i64;
@@ -697,9 +722,9 @@ fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
             b'\'' | b'"' => in_quote = Some(c),
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth -= 1,
-            b' ' if depth == 0 && bytes[i..].starts_with(pat.as_bytes()) => {
+            b' ' if depth == 0 && is_kw_at(bytes, i) => {
                 parts.push(&s[last..i]);
-                i += pat.len();
+                i += kw.len() + 2;
                 last = i;
                 continue;
             }
@@ -828,6 +853,33 @@ mod tests {
         assert_eq!(texts(&a.equality()), ["status"]);
         assert_eq!(texts(&a.range()), ["created_at"]);
         assert!(a.ors().is_empty() && a.residuals().is_empty());
+    }
+
+    #[test]
+    fn an_unusable_term_lists_the_columns_of_the_whole_term() {
+        // `term` builds these columns from its two operands; they must be what reading the
+        // whole term gives.
+        let own = ["o", "orders"];
+        for e in [
+            "o.status <> ALL ('{cancelled,refunded}'::text[])",
+            "o.a - 1 <> o.b",
+            "o.a <> o.a",
+            "o.created_at::date <> p.day",
+            "lower(o.email) ~~ '%x'::text",
+            "(o.a)::text <> (o.\"Weird Col\" || o.b)",
+            "o.amount + p.bonus = o.total",
+            "1e-5 <> o.ratio",
+            "o.é <> o.b",
+            "o.x. <> o.y",
+        ] {
+            match term(e, &own) {
+                Cond::Residual { columns, text } => {
+                    assert_eq!(text, e);
+                    assert_eq!(columns, columns_in(e, &own).0, "{e}");
+                }
+                other => panic!("{e}: expected a residual, got {other:?}"),
+            }
+        }
     }
 
     #[test]

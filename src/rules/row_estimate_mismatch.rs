@@ -265,7 +265,7 @@ fn causes(node: &Node, dir: EstimateDirection) -> (Vec<String>, Option<String>) 
     let table = relation_name(node);
     let own = own_names(node);
     let mut a = Analysis::default();
-    for c in [&node.index_cond, &node.recheck_cond, &node.filter]
+    for c in [&node.index_cond, &node.details().recheck_cond, &node.filter]
         .into_iter()
         .flatten()
     {
@@ -332,10 +332,11 @@ fn causes(node: &Node, dir: EstimateDirection) -> (Vec<String>, Option<String>) 
         }
     } else if node.node_type.ends_with("Join") || node.node_type == "Nested Loop" {
         let cond = node
+            .details()
             .hash_cond
             .as_deref()
-            .or(node.merge_cond.as_deref())
-            .or(node.join_filter.as_deref());
+            .or(node.details().merge_cond.as_deref())
+            .or(node.details().join_filter.as_deref());
         out.push(format!(
             "the join selectivity{}: the planner guesses it from n_distinct and the most common \
              values of the join columns; ANALYZE both sides (raise the columns' statistics target \
@@ -344,7 +345,7 @@ fn causes(node: &Node, dir: EstimateDirection) -> (Vec<String>, Option<String>) 
             cond.map(|c| format!(" of {c}")).unwrap_or_default()
         ));
     } else if node.node_type == "Aggregate" || node.node_type == "Group" {
-        let keys = node.group_key.join(", ");
+        let keys = node.details().group_key.join(", ");
         out.push(format!(
             "the number of groups{}: the planner multiplies the distinct counts of the grouping \
              columns; `CREATE STATISTICS … (ndistinct) ON <columns> FROM <table>` and ANALYZE help \

@@ -367,7 +367,7 @@ pub(crate) fn sort_keys_above(plan: &Plan, id: usize, own: &[&str]) -> Vec<Index
         match a.node_type.as_str() {
             "Sort" | "Incremental Sort" => {
                 let mut keys = Vec::new();
-                for k in &a.sort_key {
+                for k in &a.details().sort_key {
                     match predicate::sort_key(k, own) {
                         Some(ik) => keys.push(ik),
                         None => break,

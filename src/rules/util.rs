@@ -249,7 +249,7 @@ mod tests {
                     fresh.node_type,
                 ) = keep;
                 fresh.filter = n.filter.clone();
-                fresh.sort_key = n.sort_key.clone();
+                fresh.details_mut().sort_key = n.details().sort_key.clone();
                 *n = fresh;
             }
             plan.execution_ms = None;

@@ -182,6 +182,7 @@ pub(crate) fn spilled_nodes(plan: &Plan) -> Vec<(usize, String)> {
 }
 
 fn sort_spill(node: &Node, factor: f64) -> Option<Spill> {
+    let d = node.details();
     if !node.node_type.contains("Sort") {
         return None;
     }
@@ -190,11 +191,11 @@ fn sort_spill(node: &Node, factor: f64) -> Option<Spill> {
     };
     let mut kb: Option<f64> = None;
     let mut method = None;
-    if disk(node.sort_method.as_deref(), node.sort_space_type.as_deref()) {
-        kb = Some(node.sort_space_used_kb.unwrap_or(0.0));
-        method = node.sort_method.clone();
+    if disk(d.sort_method.as_deref(), d.sort_space_type.as_deref()) {
+        kb = Some(d.sort_space_used_kb.unwrap_or(0.0));
+        method = d.sort_method.clone();
     }
-    for w in &node.workers {
+    for w in &d.workers {
         if disk(w.sort_method.as_deref(), w.sort_space_type.as_deref()) {
             let k = w.sort_space_used_kb.unwrap_or(0.0);
             if kb.is_none_or(|cur| k > cur) {
@@ -212,13 +213,13 @@ fn sort_spill(node: &Node, factor: f64) -> Option<Spill> {
             .unwrap_or(0.0);
     }
     Some(Spill {
-        what: if node.sort_key.is_empty() {
+        what: if d.sort_key.is_empty() {
             method.unwrap_or_else(|| "sort".into())
         } else {
             format!(
                 "{} on {}",
                 method.unwrap_or_else(|| "sort".into()),
-                node.sort_key.join(", ")
+                d.sort_key.join(", ")
             )
         },
         spill_kb: kb,
@@ -230,11 +231,12 @@ fn sort_spill(node: &Node, factor: f64) -> Option<Spill> {
 }
 
 fn hash_spill(node: &Node) -> Option<Spill> {
+    let d = node.details();
     if node.node_type != "Hash" {
         return None;
     }
-    let batches = node.hash_batches.filter(|b| *b > 1.0)?;
-    let mem = node.peak_memory_kb.unwrap_or(0.0);
+    let batches = d.hash_batches.filter(|b| *b > 1.0)?;
+    let mem = d.peak_memory_kb.unwrap_or(0.0);
     let need = mem * batches;
     let written = node
         .exclusive_buffers
@@ -250,21 +252,22 @@ fn hash_spill(node: &Node) -> Option<Spill> {
         spill_kb: spill,
         need_kb: need,
         batches: Some(batches),
-        original_batches: node.original_hash_batches,
+        original_batches: d.original_hash_batches,
         hash: true,
     })
 }
 
 fn agg_spill(node: &Node, factor: f64) -> Option<Spill> {
+    let d = node.details();
     if node.node_type != "Aggregate" {
         return None;
     }
-    let disk = node.disk_usage_kb.unwrap_or(0.0);
-    let batches = node.hashagg_batches.unwrap_or(0.0);
+    let disk = d.disk_usage_kb.unwrap_or(0.0);
+    let batches = d.hashagg_batches.unwrap_or(0.0);
     if disk <= 0.0 && batches <= 1.0 {
         return None;
     }
-    let mem = node.peak_memory_kb.unwrap_or(0.0);
+    let mem = d.peak_memory_kb.unwrap_or(0.0);
     Some(Spill {
         what: format!(
             "hash aggregate in {} batches (Memory Usage {} kB)",
@@ -321,7 +324,10 @@ mod tests {
         assert_eq!(f[0].evidence["suggested_work_mem"], "32MB");
         // The in-memory sort of the same rows (quiet fixture) fits in the suggestion.
         let quiet = fixture(DIR, "quiet");
-        assert!(quiet.nodes[0].sort_space_used_kb.unwrap() <= kb(&f[0], "suggested_work_mem_kb"));
+        assert!(
+            quiet.nodes[0].details().sort_space_used_kb.unwrap()
+                <= kb(&f[0], "suggested_work_mem_kb")
+        );
         assert!(f[0].advice.contains("SET work_mem = '32MB'"));
         assert!(!f[0].advice.contains("ALTER SYSTEM"));
     }

@@ -19,7 +19,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             continue;
         }
         // Without ANALYZE nothing is launched, and nothing printed.
-        let (Some(planned), Some(launched)) = (g.workers_planned, g.workers_launched) else {
+        let (Some(planned), Some(launched)) =
+            (g.details().workers_planned, g.details().workers_launched)
+        else {
             continue;
         };
         let missing = planned - launched;

@@ -397,24 +397,54 @@ impl<'de> serde::Deserialize<'de> for Key {
     }
 }
 
+/// Where a node or a worker keeps its buffers, I/O timings and WAL usage (a node allocates
+/// the last two on first write).
+trait SharedFields {
+    fn buffers(&mut self) -> &mut Buffers;
+    fn io(&mut self) -> &mut IoTimings;
+    fn wal(&mut self) -> &mut Wal;
+}
+
+impl SharedFields for Node {
+    fn buffers(&mut self) -> &mut Buffers {
+        self.buffers.get_or_insert_with(Buffers::default)
+    }
+    fn io(&mut self) -> &mut IoTimings {
+        self.io_mut()
+    }
+    fn wal(&mut self) -> &mut Wal {
+        self.wal_mut()
+    }
+}
+
+impl SharedFields for Worker {
+    fn buffers(&mut self) -> &mut Buffers {
+        self.buffers.get_or_insert_with(Buffers::default)
+    }
+    fn io(&mut self) -> &mut IoTimings {
+        &mut self.io
+    }
+    fn wal(&mut self) -> &mut Wal {
+        &mut self.wal
+    }
+}
+
 /// Fields shared by nodes and workers, set from one key. Returns false if the key is not one.
 fn set_shared_field<'de, A: MapAccess<'de>>(
     k: K,
     map: &mut A,
-    buffers: &mut Option<Buffers>,
-    io: &mut IoTimings,
-    wal: &mut Wal,
+    target: &mut impl SharedFields,
 ) -> Result<bool, A::Error> {
     macro_rules! buf {
         ($f:ident) => {{
             let Num(v) = map.next_value()?;
-            buffers.get_or_insert_with(Buffers::default).$f = v;
+            target.buffers().$f = v;
         }};
     }
     macro_rules! opt {
-        ($slot:expr) => {{
+        ($group:ident . $f:ident) => {{
             let Num(v) = map.next_value()?;
-            $slot = Some(v);
+            target.$group().$f = Some(v);
         }};
     }
     match k {
@@ -484,7 +514,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 Key::Known(k) => k,
                 Key::Other(name) => {
                     let v = map.next_value_seed(Verbatim(0))?;
-                    self.arena[id].extra.push((name, v));
+                    self.arena[id].details_mut().extra.push((name, v));
                     continue;
                 }
             };
@@ -497,31 +527,31 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 continue;
             }
             let n = &mut self.arena[id];
-            if set_shared_field(k, &mut map, &mut n.buffers, &mut n.io, &mut n.wal)? {
+            if set_shared_field(k, &mut map, n)? {
                 continue;
             }
             macro_rules! s {
-                ($f:ident) => {{
+                ($($f:tt)+) => {{
                     let Str(v) = map.next_value()?;
-                    n.$f = Some(v);
+                    n.$($f)+ = Some(v);
                 }};
             }
             macro_rules! f {
-                ($f:ident) => {{
+                ($($f:tt)+) => {{
                     let Num(v) = map.next_value()?;
-                    n.$f = Some(v);
+                    n.$($f)+ = Some(v);
                 }};
             }
             macro_rules! b {
-                ($f:ident) => {{
+                ($($f:tt)+) => {{
                     let Bool(v) = map.next_value()?;
-                    n.$f = Some(v);
+                    n.$($f)+ = Some(v);
                 }};
             }
             macro_rules! l {
-                ($f:ident) => {{
+                ($($f:tt)+) => {{
                     let StrList(v) = map.next_value()?;
-                    n.$f = v;
+                    n.$($f)+ = v;
                 }};
             }
             match k {
@@ -531,8 +561,8 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                     saw_type = true;
                 }
                 K::ParentRelationship => s!(relationship),
-                K::SubplanName => s!(subplan_name),
-                K::CustomPlanProvider => s!(custom_plan_provider),
+                K::SubplanName => s!(details_mut().subplan_name),
+                K::CustomPlanProvider => s!(details_mut().custom_plan_provider),
                 K::ParallelAware => {
                     let Bool(v) = map.next_value()?;
                     n.parallel_aware = v;
@@ -540,16 +570,16 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 K::AsyncCapable => b!(async_capable),
                 K::Strategy => s!(strategy),
                 K::PartialMode => s!(partial_mode),
-                K::Operation => s!(operation),
+                K::Operation => s!(details_mut().operation),
                 K::JoinType => s!(join_type),
-                K::ScanDirection => s!(scan_direction),
+                K::ScanDirection => s!(details_mut().scan_direction),
                 K::IndexName => s!(index),
                 K::RelationName => s!(relation),
                 K::Schema => s!(schema),
                 K::Alias => s!(alias),
-                K::CteName => s!(cte_name),
-                K::FunctionName => s!(function_name),
-                K::SingleCopy => b!(single_copy),
+                K::CteName => s!(details_mut().cte_name),
+                K::FunctionName => s!(details_mut().function_name),
+                K::SingleCopy => b!(details_mut().single_copy),
                 K::StartupCost => f!(startup_cost),
                 K::TotalCost => f!(total_cost),
                 K::PlanRows => f!(plan_rows),
@@ -562,46 +592,46 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 K::Output => l!(output),
                 K::Filter => s!(filter),
                 K::IndexCond => s!(index_cond),
-                K::RecheckCond => s!(recheck_cond),
-                K::HashCond => s!(hash_cond),
-                K::MergeCond => s!(merge_cond),
-                K::JoinFilter => s!(join_filter),
-                K::OneTimeFilter => s!(one_time_filter),
-                K::TidCond => s!(tid_cond),
-                K::SortKey => l!(sort_key),
-                K::PresortedKey => l!(presorted_key),
-                K::GroupKey => l!(group_key),
-                K::HashKey => l!(hash_key),
+                K::RecheckCond => s!(details_mut().recheck_cond),
+                K::HashCond => s!(details_mut().hash_cond),
+                K::MergeCond => s!(details_mut().merge_cond),
+                K::JoinFilter => s!(details_mut().join_filter),
+                K::OneTimeFilter => s!(details_mut().one_time_filter),
+                K::TidCond => s!(details_mut().tid_cond),
+                K::SortKey => l!(details_mut().sort_key),
+                K::PresortedKey => l!(details_mut().presorted_key),
+                K::GroupKey => l!(details_mut().group_key),
+                K::HashKey => l!(details_mut().hash_key),
                 K::RowsRemovedByFilter => f!(rows_removed_by_filter),
-                K::RowsRemovedByIndexRecheck => f!(rows_removed_by_index_recheck),
-                K::RowsRemovedByJoinFilter => f!(rows_removed_by_join_filter),
-                K::HeapFetches => f!(heap_fetches),
-                K::IndexSearches => f!(index_searches),
-                K::SortMethod => s!(sort_method),
-                K::SortSpaceUsed => f!(sort_space_used_kb),
-                K::SortSpaceType => s!(sort_space_type),
-                K::HashBuckets => f!(hash_buckets),
-                K::OriginalHashBuckets => f!(original_hash_buckets),
-                K::HashBatches => f!(hash_batches),
-                K::OriginalHashBatches => f!(original_hash_batches),
-                K::PeakMemoryUsage => f!(peak_memory_kb),
-                K::PlannedPartitions => f!(planned_partitions),
-                K::HashAggBatches => f!(hashagg_batches),
-                K::DiskUsage => f!(disk_usage_kb),
-                K::ExactHeapBlocks => f!(exact_heap_blocks),
-                K::LossyHeapBlocks => f!(lossy_heap_blocks),
-                K::Storage => s!(storage),
-                K::MaximumStorage => f!(maximum_storage_kb),
-                K::WorkersPlanned => f!(workers_planned),
-                K::WorkersLaunched => f!(workers_launched),
+                K::RowsRemovedByIndexRecheck => f!(details_mut().rows_removed_by_index_recheck),
+                K::RowsRemovedByJoinFilter => f!(details_mut().rows_removed_by_join_filter),
+                K::HeapFetches => f!(details_mut().heap_fetches),
+                K::IndexSearches => f!(details_mut().index_searches),
+                K::SortMethod => s!(details_mut().sort_method),
+                K::SortSpaceUsed => f!(details_mut().sort_space_used_kb),
+                K::SortSpaceType => s!(details_mut().sort_space_type),
+                K::HashBuckets => f!(details_mut().hash_buckets),
+                K::OriginalHashBuckets => f!(details_mut().original_hash_buckets),
+                K::HashBatches => f!(details_mut().hash_batches),
+                K::OriginalHashBatches => f!(details_mut().original_hash_batches),
+                K::PeakMemoryUsage => f!(details_mut().peak_memory_kb),
+                K::PlannedPartitions => f!(details_mut().planned_partitions),
+                K::HashAggBatches => f!(details_mut().hashagg_batches),
+                K::DiskUsage => f!(details_mut().disk_usage_kb),
+                K::ExactHeapBlocks => f!(details_mut().exact_heap_blocks),
+                K::LossyHeapBlocks => f!(details_mut().lossy_heap_blocks),
+                K::Storage => s!(details_mut().storage),
+                K::MaximumStorage => f!(details_mut().maximum_storage_kb),
+                K::WorkersPlanned => f!(details_mut().workers_planned),
+                K::WorkersLaunched => f!(details_mut().workers_launched),
                 K::Workers => {
                     let WorkerList(v) = map.next_value()?;
-                    n.workers = v;
+                    n.details_mut().workers = v;
                 }
                 other => {
                     // A worker-only or plan-level key on a node: keep it rather than lose it.
                     let v = map.next_value_seed(Verbatim(0))?;
-                    n.extra.push((format!("{other:?}"), v));
+                    n.details_mut().extra.push((format!("{other:?}"), v));
                 }
             }
         }
@@ -709,7 +739,7 @@ impl<'de> Visitor<'de> for WorkerVisitor {
                     continue;
                 }
             };
-            if set_shared_field(k, &mut map, &mut w.buffers, &mut w.io, &mut w.wal)? {
+            if set_shared_field(k, &mut map, &mut w)? {
                 continue;
             }
             macro_rules! f {
