@@ -144,50 +144,27 @@ fn generated_text_plans_equal_their_json_twins() {
                     txt.display(),
                     a.id
                 );
-                assert_eq!(
-                    a.details().sort_method,
-                    b.details().sort_method,
-                    "{} node {}",
-                    txt.display(),
-                    a.id
-                );
-                assert_eq!(
-                    a.details().sort_space_type,
-                    b.details().sort_space_type,
-                    "{} node {}",
-                    txt.display(),
-                    a.id
-                );
-                assert_eq!(
-                    a.details().hash_batches,
-                    b.details().hash_batches,
-                    "{} node {}",
-                    txt.display(),
-                    a.id
-                );
-                assert_eq!(a.filter, b.filter, "{} node {}", txt.display(), a.id);
-                assert_eq!(
-                    a.index_cond,
-                    b.index_cond,
-                    "{} node {}",
-                    txt.display(),
-                    a.id
-                );
-                assert_eq!(
-                    a.details().hash_cond,
-                    b.details().hash_cond,
-                    "{} node {}",
-                    txt.display(),
-                    a.id
-                );
-                assert_eq!(
-                    a.details().sort_key,
-                    b.details().sort_key,
-                    "{} node {}",
-                    txt.display(),
-                    a.id
-                );
-                assert_eq!(a.output, b.output, "{} node {}", txt.display(), a.id);
+                // The same property on both sides: `same!(details().sort_method)`.
+                macro_rules! same {
+                    ($($field:tt)+) => {
+                        assert_eq!(
+                            a.$($field)+,
+                            b.$($field)+,
+                            "{} node {}: {}",
+                            txt.display(),
+                            a.id,
+                            stringify!($($field)+)
+                        )
+                    };
+                }
+                same!(details().sort_method);
+                same!(details().sort_space_type);
+                same!(details().hash_batches);
+                same!(filter);
+                same!(index_cond);
+                same!(details().hash_cond);
+                same!(details().sort_key);
+                same!(output);
                 assert_eq!(
                     a.details().workers.len(),
                     b.details().workers.len(),
@@ -203,13 +180,7 @@ fn generated_text_plans_equal_their_json_twins() {
                     txt.display(),
                     a.id
                 );
-                assert_eq!(
-                    a.details().storage,
-                    b.details().storage,
-                    "{} node {}",
-                    txt.display(),
-                    a.id
-                );
+                same!(details().storage);
             }
             assert_eq!(
                 t.planning_ms.is_some(),
