@@ -94,6 +94,11 @@ impl Obj {
         }
     }
 
+    /// Room for `n` more keys, exactly.
+    pub fn reserve_exact(&mut self, n: usize) {
+        self.pairs.reserve_exact(n);
+    }
+
     pub fn get(&self, key: &str) -> Option<&Doc> {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }

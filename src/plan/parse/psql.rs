@@ -548,18 +548,26 @@ fn finish<'a, S: std::ops::Deref<Target = str>>(
                 || l.starts_with("Plan:")
                 || l.starts_with("-   Plan:"))
         });
-    // One pass: which lines continue the previous one, and the indentation common to the others.
-    let mut cont: Vec<bool> = Vec::with_capacity(out_lines.len());
-    let mut blank: Vec<bool> = Vec::with_capacity(out_lines.len());
+    // Whether line `k` continues the previous one. Asked only where the answer matters: the
+    // classification is the costly part of a line here.
+    let is_cont = |k: usize| -> bool {
+        text_mode
+            && out_lines.get(k).is_some_and(|(_, l)| {
+                let t = l.ftrim();
+                !t.is_empty() && super::text::is_continuation(t)
+            })
+    };
+    // The indentation common to the lines that are not continuations: a line indented at least
+    // as deep as the least so far cannot lower it, whatever it is.
     let mut common = usize::MAX;
-    for (_, l) in out_lines {
-        let t = l.ftrim();
-        let c = text_mode && !t.is_empty() && super::text::is_continuation(t);
-        if !t.is_empty() && !c {
-            common = common.min(leading_spaces(l.as_bytes()));
+    for (k, (_, l)) in out_lines.iter().enumerate() {
+        if l.ftrim().is_empty() {
+            continue;
         }
-        cont.push(c);
-        blank.push(t.is_empty());
+        let lead = leading_spaces(l.as_bytes());
+        if lead < common && !is_cont(k) {
+            common = lead;
+        }
     }
     if common == usize::MAX {
         common = 0;
@@ -576,22 +584,23 @@ fn finish<'a, S: std::ops::Deref<Target = str>>(
     let count = out_lines.len();
     for (k, (n, l)) in out_lines.iter().enumerate() {
         let l: &str = l;
-        let next_cont = k + 1 < count && cont[k + 1];
-        let s: &str = if blank[k] {
+        let s: &str = if l.ftrim().is_empty() {
             ""
-        } else if cont[k] {
-            if next_cont {
+        } else {
+            // A continuation keeps its indentation; with none in common there is nothing to ask.
+            // `common` counts ASCII spaces only, so this slice is on a char boundary.
+            let body = if common == 0 || is_cont(k) {
                 l
             } else {
-                l.ftrim_end()
-            }
-        } else {
-            // `common` counts ASCII spaces only, so this slice is on a char boundary.
-            let body = l.get(common..).unwrap_or(l);
-            if next_cont {
+                l.get(common..).unwrap_or(l)
+            };
+            // Trailing spaces are kept before a continuation (they are part of the text it
+            // continues); whether the next line is one matters only when there are any.
+            let trimmed = body.ftrim_end();
+            if trimmed.len() != body.len() && k + 1 < count && is_cont(k + 1) {
                 body
             } else {
-                body.ftrim_end()
+                trimmed
             }
         };
         // `s` is part of `l`: the same length means the line is kept as it is.

@@ -1523,7 +1523,12 @@ fn planning_line(label: &str, value: &str, m: &mut Obj) -> Result<(), String> {
 
 struct NodeB {
     map: Obj,
-    children: Vec<usize>,
+    /// Children as a list threaded through the nodes (first, last, next sibling; `NONE` ends
+    /// it), in reading order: no `Vec` to allocate per parent.
+    first_child: usize,
+    last_child: usize,
+    next_sibling: usize,
+    child_count: usize,
     /// Parent Relationship and Subplan Name, when a label said so.
     rel: Option<(Text, Option<String>)>,
     workers: Vec<Obj>,
@@ -1578,6 +1583,9 @@ struct Label {
     name: Option<String>,
 }
 
+/// No node: the end of a child list.
+const NONE: usize = usize::MAX;
+
 #[derive(Default)]
 struct PlanB {
     start_line: usize,
@@ -1598,6 +1606,15 @@ impl PlanB {
         while self.stack.last().is_some_and(|f| f.col() >= col) {
             self.stack.pop();
         }
+    }
+
+    /// The ids of a node's children, in reading order.
+    fn children(&self, id: usize) -> impl Iterator<Item = usize> + '_ {
+        let first = self.nodes[id].first_child;
+        std::iter::successors((first != NONE).then_some(first), |&c| {
+            let next = self.nodes[c].next_sibling;
+            (next != NONE).then_some(next)
+        })
     }
 
     fn add_node(
@@ -1644,14 +1661,22 @@ impl PlanB {
         };
         self.nodes.push(NodeB {
             map,
-            children: Vec::new(),
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: NONE,
+            child_count: 0,
             rel,
             workers: Vec::new(),
             prop_col: None,
             plain_kids: 0,
         });
         if let Some(p) = parent {
-            self.nodes[p].children.push(id);
+            match self.nodes[p].last_child {
+                NONE => self.nodes[p].first_child = id,
+                last => self.nodes[last].next_sibling = id,
+            }
+            self.nodes[p].last_child = id;
+            self.nodes[p].child_count += 1;
         }
         id
     }
@@ -1686,7 +1711,7 @@ impl PlanB {
         // A custom scan's only own child is its `child`.
         for p in std::mem::take(&mut self.custom) {
             if self.nodes[p].plain_kids == 1 {
-                let kids = self.nodes[p].children.clone();
+                let kids: Vec<usize> = self.children(p).collect();
                 for c in kids {
                     if let Some((rel, None)) = &mut self.nodes[c].rel {
                         if rel == "children" {
@@ -1702,6 +1727,15 @@ impl PlanB {
         for id in (0..n).rev() {
             let node = &mut self.nodes[id];
             let mut map = std::mem::take(&mut node.map);
+            // The keys added below, reserved at once: a node read with 18 or more properties
+            // would otherwise double its pairs for them.
+            let extra = match &node.rel {
+                Some((_, Some(_))) => 2,
+                Some((_, None)) => 1,
+                None => 0,
+            } + usize::from(!node.workers.is_empty())
+                + usize::from(node.child_count > 0);
+            map.reserve_exact(extra);
             if let Some((rel, name)) = node.rel.take() {
                 map.insert("Parent Relationship".into(), Doc::Str(rel));
                 if let Some(name) = name {
@@ -1715,12 +1749,13 @@ impl PlanB {
                     Doc::Arr(ws.into_iter().map(Doc::Obj).collect()),
                 );
             }
-            let kids = std::mem::take(&mut node.children);
-            if !kids.is_empty() {
-                let plans: Vec<Doc> = kids
-                    .into_iter()
-                    .filter_map(|c| built.get_mut(c).and_then(Option::take))
-                    .collect();
+            if node.child_count > 0 {
+                let mut plans: Vec<Doc> = Vec::with_capacity(node.child_count);
+                let mut c = node.first_child;
+                while c != NONE {
+                    plans.extend(built.get_mut(c).and_then(Option::take));
+                    c = self.nodes[c].next_sibling;
+                }
                 map.insert("Plans".into(), Doc::Arr(plans));
             }
             built[id] = Some(Doc::Obj(map));
