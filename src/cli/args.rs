@@ -302,6 +302,19 @@ pub enum FailOn {
     None,
 }
 
+impl FailOn {
+    /// The lowest severity that fails the run; `None` for `--fail-on none`.
+    pub fn floor(self) -> Option<crate::rules::Severity> {
+        use crate::rules::Severity;
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::None => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,

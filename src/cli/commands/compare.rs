@@ -30,13 +30,14 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::output::engine_settings;
+use super::output::{engine_settings, exit_code};
 use super::report_output;
 use crate::baseline::diff::{align, Change, NodeDiff};
 use crate::baseline::shape::{finding_keys, PlanShape};
 use crate::baseline::BaselineQuery;
-use crate::cli::args::{CompareArgs, FailOn};
+use crate::cli::args::CompareArgs;
 use crate::cli::exit;
+use crate::config::resolve::DEFAULT_FAIL_ON;
 use crate::config::Config;
 use crate::plan::{parse_source, Node, Plan};
 use crate::report::{self, fmt, OutputFormat, PlanReport, RenderOptions, Report};
@@ -142,14 +143,14 @@ pub fn run(args: &CompareArgs, config: &Config) -> Result<u8> {
             .collect(),
         ..Report::default()
     };
-    let fail_on = args.report.rules.fail_on.unwrap_or(FailOn::Warning);
+    let fail_on = args.report.rules.fail_on.unwrap_or(DEFAULT_FAIL_ON);
     let targets = report_output::targets(&args.report, io::stdout().is_terminal(), &|k| {
         std::env::var(k).ok()
     })?;
     let opts = RenderOptions {
         color: false,
         width: None,
-        fail_on: report_output::fail_floor(fail_on),
+        fail_on: fail_on.floor(),
     };
     let render = |format: OutputFormat, w: &mut dyn Write| -> Result<()> {
         match format {
@@ -171,14 +172,8 @@ pub fn run(args: &CompareArgs, config: &Config) -> Result<u8> {
     }
     out.flush()?;
 
-    let floor = report_output::fail_floor(fail_on);
-    let failing = floor.is_some_and(|f| {
-        comparisons
-            .iter()
-            .flat_map(|c| &c.findings)
-            .any(|x| x.severity >= f)
-    });
-    Ok(if failing { exit::FINDINGS } else { exit::CLEAN })
+    // The report holds exactly the comparisons' findings: the same exit code as every command.
+    Ok(exit_code(&report, fail_on))
 }
 
 /// Both files' plans anonymised with one mapping, so a table keeps its placeholder on both sides;

@@ -8,9 +8,10 @@ use anyhow::{bail, Context, Result};
 use super::report_output;
 use crate::cli::args::{FailOn, ReportArgs};
 use crate::cli::{exit, use_color};
+use crate::config::resolve::DEFAULT_FAIL_ON;
 use crate::config::{self, Config};
 use crate::report::{self, OutputFormat, RenderOptions, Report};
-use crate::rules::{self, EngineSettings, Severity};
+use crate::rules::{self, EngineSettings};
 
 /// Write the report where `--format`, `--output` and the environment send it (see
 /// `report_output`), anonymised first with `--anonymize`, then every error on stderr (one line
@@ -28,7 +29,7 @@ pub fn write_report(report: &Report, args: &ReportArgs) -> Result<()> {
     let opts = RenderOptions {
         color: use_color(args.color),
         width: comfy_width(),
-        fail_on: report_output::fail_floor(args.rules.fail_on.unwrap_or(FailOn::Warning)),
+        fail_on: args.rules.fail_on.unwrap_or(DEFAULT_FAIL_ON).floor(),
     };
     if let Some((path, format)) = &targets.file {
         let plain = RenderOptions {
@@ -67,12 +68,7 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
     if report.plans.iter().any(|p| p.error.is_some()) {
         return exit::ERROR;
     }
-    let floor = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::None => None,
-    };
+    let floor = fail_on.floor();
     let database_findings = report.database.iter().flat_map(|d| &d.findings);
     let failing = floor.is_some_and(|f| {
         report

@@ -18,9 +18,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::cli::args::{FailOn, ReportArgs};
+use crate::cli::args::ReportArgs;
 use crate::report::{self, OutputFormat, RenderOptions, Report};
-use crate::rules::Severity;
 
 /// Where each report goes for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,16 +88,6 @@ pub fn format_from_extension(path: &Path) -> Option<OutputFormat> {
         "xml" => Some(OutputFormat::Junit),
         "md" | "markdown" => Some(OutputFormat::Markdown),
         _ => None,
-    }
-}
-
-/// The severity floor of `--fail-on`, `None` for `none`.
-pub fn fail_floor(fail_on: FailOn) -> Option<Severity> {
-    match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::None => None,
     }
 }
 
