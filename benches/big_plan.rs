@@ -18,7 +18,9 @@
 #[path = "plan_gen/mod.rs"]
 mod plan_gen;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,7 +28,8 @@ use pgdiag::plan::parse_source;
 use pgdiag::rules::{check_plan, EngineSettings};
 
 // ---------------------------------------------------------------------------------------------
-// Counting allocator
+// Counting allocator, over the allocator the `pgdiag` binary uses (src/main.rs), so the figures
+// are the binary's.
 
 struct Counting;
 
@@ -40,25 +43,25 @@ fn grew(n: usize) {
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
+        let p = unsafe { MiMalloc.alloc(l) };
         if !p.is_null() {
             grew(l.size());
         }
         p
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(l) };
+        let p = unsafe { MiMalloc.alloc_zeroed(l) };
         if !p.is_null() {
             grew(l.size());
         }
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
+        unsafe { MiMalloc.dealloc(p, l) };
         CURRENT.fetch_sub(l.size(), Ordering::Relaxed);
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
+        let q = unsafe { MiMalloc.realloc(p, l, new) };
         if !q.is_null() {
             // Count the old and new blocks as live together: a moving realloc needs both.
             grew(new);

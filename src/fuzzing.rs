@@ -4,6 +4,7 @@
 
 use clap::ValueEnum;
 
+use crate::plan::parse::json;
 use crate::plan::{parse_source, Plan};
 use crate::report::{self, OutputFormat, PlanReport, RenderOptions, Report};
 use crate::rules::{check_plan, EngineSettings};
@@ -12,6 +13,7 @@ use crate::rules::{check_plan, EngineSettings};
 /// `Err` with a message and a line inside the input; finite derived times; every rule and every
 /// report format run on what was read. Panics on a violation (a test failure, a fuzz crash).
 pub fn check_parse_property(input: &str) {
+    check_json_readers_agree(input);
     match parse_source("fuzz", input) {
         Err(e) => {
             assert!(!e.message.trim().is_empty(), "empty error message: {e:?}");
@@ -92,4 +94,16 @@ fn analyse_and_render(plans: Vec<Plan>) {
             report::write(&report, *format, opts, &mut out).expect("writing to a Vec cannot fail");
         }
     }
+}
+
+/// The fast JSON reader is an accelerator only: on any input, the plans it reads are the plans
+/// serde_json reads, and where it gives up the answer is serde_json's (error message included).
+fn check_json_readers_agree(input: &str) {
+    let as_json = |r: Result<Vec<Plan>, serde_json::Error>| match r {
+        Ok(plans) => Ok(serde_json::to_string(&plans).expect("a plan serializes")),
+        Err(e) => Err(e.to_string()),
+    };
+    let fast = as_json(json::parse_plans(input));
+    let reference = as_json(json::parse_plans_with_serde_json(input));
+    assert_eq!(fast, reference, "the two JSON readers disagree");
 }

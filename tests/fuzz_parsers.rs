@@ -540,3 +540,30 @@ fn generated_json_and_text_agree() {
         assert_eq!(p[0].nodes.len(), depth);
     }
 }
+
+/// The fast JSON reader reads every well-formed single-document JSON plan of the corpus itself
+/// (it does not quietly hand them to serde_json), and to the same plans serde_json builds.
+#[test]
+fn fast_json_reader_serves_every_json_plan() {
+    use pgdiag::plan::parse::json;
+    let mut served = 0;
+    for (name, text) in corpus() {
+        let single_document = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+        let Ok(reference) = json::parse_plans_with_serde_json(text) else {
+            continue;
+        };
+        if !single_document {
+            continue;
+        }
+        let fast = json::parse_plans_fast(text).unwrap_or_else(|| {
+            panic!("{name}: the fast reader gave up on a plan serde_json reads")
+        });
+        assert_eq!(
+            serde_json::to_string(&fast).unwrap(),
+            serde_json::to_string(&reference).unwrap(),
+            "{name}: the two readers disagree"
+        );
+        served += 1;
+    }
+    assert!(served >= 50, "only {served} bare JSON plans in the corpus");
+}

@@ -25,6 +25,23 @@ const STACK_SIZE: usize = 2 * 1024 * 1024;
 
 /// Parse JSON text holding one plan, an array of plans, or several such documents in a row.
 pub fn parse_plans(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
+    // The common case, one well-formed document, through the fast reader; anything else (an
+    // error to report, several documents) through serde_json.
+    if let Some(plans) = parse_plans_fast(text) {
+        return Ok(plans);
+    }
+    parse_plans_with_serde_json(text)
+}
+
+/// The fast reader alone: `None` where it gives up (then `parse_plans` asks serde_json). For the
+/// tests that check it serves real plans rather than silently handing them all to serde_json.
+pub fn parse_plans_fast(text: &str) -> Option<Vec<Plan>> {
+    super::json_reader::read_whole(text, TopSeed)
+}
+
+/// `parse_plans` through serde_json alone: the reference the fast reader must agree with, and
+/// the source of every error message.
+pub fn parse_plans_with_serde_json(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
     let plans = TopSeed.deserialize(&mut de)?;
@@ -325,11 +342,68 @@ macro_rules! keys {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         enum K { $($variant,)* }
         impl K {
-            fn from_name(s: &str) -> Option<K> {
-                match s { $($name => Some(K::$variant),)* _ => None }
-            }
+            const ALL: &'static [(&'static str, K)] = &[$(($name, K::$variant),)*];
         }
     };
+}
+
+impl K {
+    /// The key called `name`. Every key of every node goes through here (two million in the
+    /// benchmark plan), so it is a hash-table probe rather than a `match`, which compares the
+    /// name with the candidates one after another.
+    fn from_name(name: &str) -> Option<K> {
+        static TABLE: std::sync::OnceLock<KeyTable> = std::sync::OnceLock::new();
+        TABLE.get_or_init(KeyTable::new).get(name)
+    }
+}
+
+/// Open addressing with linear probing, four times as many slots as keys.
+struct KeyTable {
+    slots: Vec<Option<(&'static str, K)>>,
+}
+
+impl KeyTable {
+    const SLOT_BITS: u32 = 9;
+
+    fn new() -> KeyTable {
+        assert!(K::ALL.len() * 4 <= 1 << Self::SLOT_BITS);
+        let mut slots = vec![None; 1 << Self::SLOT_BITS];
+        for &(name, k) in K::ALL {
+            let mut i = Self::slot(name);
+            while slots[i].is_some() {
+                i = (i + 1) & ((1 << Self::SLOT_BITS) - 1);
+            }
+            slots[i] = Some((name, k));
+        }
+        KeyTable { slots }
+    }
+
+    /// A hash of the length and the first and last eight bytes: PostgreSQL's keys differ there.
+    #[inline]
+    fn slot(name: &str) -> usize {
+        let b = name.as_bytes();
+        let word = |chunk: &[u8]| {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            u64::from_le_bytes(w)
+        };
+        let head = word(&b[..b.len().min(8)]);
+        let tail = word(&b[b.len().saturating_sub(8)..]);
+        let h = (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> (64 - Self::SLOT_BITS)) as usize
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<K> {
+        let mut i = Self::slot(name);
+        loop {
+            match self.slots[i] {
+                Some((candidate, k)) if candidate == name => return Some(k),
+                Some(_) => i = (i + 1) & ((1 << Self::SLOT_BITS) - 1),
+                None => return None,
+            }
+        }
+    }
 }
 
 keys! {
@@ -993,5 +1067,23 @@ impl<'de> Visitor<'de> for TopSeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<Plan>, A::Error> {
         Ok(vec![PlanSeed.visit_map(map)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_found_by_its_name_and_no_other() {
+        for &(name, k) in K::ALL {
+            assert_eq!(K::from_name(name), Some(k), "{name}");
+            // A near miss (one byte changed, one byte more or less) is not a key.
+            assert_eq!(K::from_name(&name[..name.len() - 1]), None, "{name}");
+            assert_eq!(K::from_name(&format!("{name} ")), None, "{name}");
+            assert_eq!(K::from_name(&name.to_lowercase()), None, "{name}");
+        }
+        assert_eq!(K::from_name(""), None);
+        assert_eq!(K::from_name("Query Text"), None);
     }
 }

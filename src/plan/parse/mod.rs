@@ -6,6 +6,7 @@
 
 pub mod doc;
 pub mod json;
+mod json_reader;
 pub mod psql;
 pub mod text;
 pub mod xml;
