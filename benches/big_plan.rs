@@ -35,8 +35,11 @@ struct Counting;
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Allocations made (`alloc`, `alloc_zeroed`; not reallocations), for allocations per node.
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 fn grew(n: usize) {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     let now = CURRENT.fetch_add(n, Ordering::Relaxed) + n;
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
@@ -65,6 +68,7 @@ unsafe impl GlobalAlloc for Counting {
         if !q.is_null() {
             // Count the old and new blocks as live together: a moving realloc needs both.
             grew(new);
+            ALLOCATIONS.fetch_sub(1, Ordering::Relaxed);
             CURRENT.fetch_sub(l.size(), Ordering::Relaxed);
         }
         q
@@ -260,11 +264,15 @@ fn main() {
     // (e) peak memory of (c), above the input held
     let baseline = current();
     reset_peak();
+    let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
     let kept = {
         let plans = parse_source("big.json", &json).expect("parses");
+        let parse_allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
         let f = check_plan(&plans[0], &EngineSettings::default());
-        (plans, f)
+        (plans, f, parse_allocations)
     };
+    let parse_allocations = kept.2;
+    let check_allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before - parse_allocations;
     let peak_total = peak();
     let retained = current() - baseline;
     drop(kept);
@@ -351,8 +359,10 @@ fn main() {
         if ratio <= 2.0 { "met" } else { "MISSED" }
     );
     println!(
-        "size_of::<Node>() = {} bytes, {} nodes",
+        "size_of::<Node>() = {} bytes, {} nodes; allocations: parse {parse_allocations} ({:.1} a node), check_plan {check_allocations} ({:.1} a finding)",
         std::mem::size_of::<pgdiag::plan::Node>(),
-        nodes
+        nodes,
+        parse_allocations as f64 / nodes as f64,
+        check_allocations as f64 / findings.max(1) as f64,
     );
 }

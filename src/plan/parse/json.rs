@@ -342,68 +342,16 @@ macro_rules! keys {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         enum K { $($variant,)* }
         impl K {
+            #[cfg(test)]
             const ALL: &'static [(&'static str, K)] = &[$(($name, K::$variant),)*];
+
+            /// The key called `name`. (A hash table was tried: slower than this `match`, which
+            /// the compiler turns into a dispatch on the length first.)
+            fn from_name(name: &str) -> Option<K> {
+                match name { $($name => Some(K::$variant),)* _ => None }
+            }
         }
     };
-}
-
-impl K {
-    /// The key called `name`. Every key of every node goes through here (two million in the
-    /// benchmark plan), so it is a hash-table probe rather than a `match`, which compares the
-    /// name with the candidates one after another.
-    fn from_name(name: &str) -> Option<K> {
-        static TABLE: std::sync::OnceLock<KeyTable> = std::sync::OnceLock::new();
-        TABLE.get_or_init(KeyTable::new).get(name)
-    }
-}
-
-/// Open addressing with linear probing, four times as many slots as keys.
-struct KeyTable {
-    slots: Vec<Option<(&'static str, K)>>,
-}
-
-impl KeyTable {
-    const SLOT_BITS: u32 = 9;
-
-    fn new() -> KeyTable {
-        assert!(K::ALL.len() * 4 <= 1 << Self::SLOT_BITS);
-        let mut slots = vec![None; 1 << Self::SLOT_BITS];
-        for &(name, k) in K::ALL {
-            let mut i = Self::slot(name);
-            while slots[i].is_some() {
-                i = (i + 1) & ((1 << Self::SLOT_BITS) - 1);
-            }
-            slots[i] = Some((name, k));
-        }
-        KeyTable { slots }
-    }
-
-    /// A hash of the length and the first and last eight bytes: PostgreSQL's keys differ there.
-    #[inline]
-    fn slot(name: &str) -> usize {
-        let b = name.as_bytes();
-        let word = |chunk: &[u8]| {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            u64::from_le_bytes(w)
-        };
-        let head = word(&b[..b.len().min(8)]);
-        let tail = word(&b[b.len().saturating_sub(8)..]);
-        let h = (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (h >> (64 - Self::SLOT_BITS)) as usize
-    }
-
-    #[inline]
-    fn get(&self, name: &str) -> Option<K> {
-        let mut i = Self::slot(name);
-        loop {
-            match self.slots[i] {
-                Some((candidate, k)) if candidate == name => return Some(k),
-                Some(_) => i = (i + 1) & ((1 << Self::SLOT_BITS) - 1),
-                None => return None,
-            }
-        }
-    }
 }
 
 keys! {
