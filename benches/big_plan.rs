@@ -8,9 +8,11 @@
 //! (c) (b) + `rules::check_plan` — the full analysis;
 //! (d) `parse_source` on the same plan's text form, in MB/s;
 //! (e) peak heap during (c), above the baseline (the input held in memory), from a counting
-//!     global allocator.
+//!     global allocator;
+//! (f) `parse_source` on a 105 MB text plan framed as psql prints it (header, `(N rows)`).
 //!
 //! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`); `=text:N` the text parse;
+//! `=framed:N` (f) (`PGDIAG_BENCH_FRAMED_MB` sets its size, default 100 MiB);
 //! `=clean:N` / `=clean-full:N` the psql cleaner alone (quick path tried first / every pass).
 //! `=validate:N` only (a) and `=parse:N` only (b) (to compare instruction counts under callgrind).
 //! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
@@ -244,6 +246,22 @@ fn main() {
             }
             return;
         }
+        // `framed:N`: (f), the psql-framed text plan (`PGDIAG_BENCH_FRAMED_MB`, default 100 MiB).
+        if let Some(n) = p
+            .strip_prefix("framed:")
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            drop(json);
+            let mib: usize = std::env::var("PGDIAG_BENCH_FRAMED_MB")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(100);
+            let text = plan_gen::psql_text_plan(mib << 20);
+            for _ in 0..n {
+                std::hint::black_box(parse_source("framed.txt", &text).expect("parses"));
+            }
+            return;
+        }
         // `validate:N` (a) and `parse:N` (b) alone, to compare instruction counts with (c).
         if let Some(n) = p
             .strip_prefix("validate:")
@@ -268,7 +286,7 @@ fn main() {
         }
         let n: usize = p
             .parse()
-            .expect("PGDIAG_BENCH_PROFILE=N, validate:N, parse:N or text:N");
+            .expect("PGDIAG_BENCH_PROFILE=N, validate:N, parse:N, text:N, framed:N, clean:N or clean-full:N");
         for _ in 0..n {
             let plans = parse_source("big.json", &json).expect("parses");
             std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));
@@ -349,6 +367,12 @@ fn main() {
         })),
     };
 
+    // (f) a bigger text plan with psql's frame around it
+    let framed = plan_gen::psql_text_plan(100 << 20);
+    let t_framed = best_of(runs, || {
+        parse_source("framed.txt", &framed).expect("parses")
+    });
+
     let ratio_wall = t_full.wall.as_secs_f64() / t_validate.wall.as_secs_f64();
     let ratio = t_full.cpu.as_secs_f64() / t_validate.cpu.as_secs_f64();
     let mem_ratio = peak_above as f64 / json_len as f64;
@@ -398,6 +422,22 @@ fn main() {
         ),
         Err(msg) => println!("| (d) parse_source text ({:.1} MB): {msg}", mb(text.len())),
     }
+    row(
+        &format!(
+            "(f) parse_source psql-framed text ({:.0} MB)",
+            mb(framed.len())
+        ),
+        t_framed,
+        framed.len(),
+        &format!(
+            "≥ 100 MB/s: {}",
+            if mb(framed.len()) / t_framed.cpu.as_secs_f64() >= 100.0 {
+                "met"
+            } else {
+                "MISSED"
+            }
+        ),
+    );
     println!();
     println!(
         "(e) memory: input held (baseline) {:.1} MB; peak during (c) {:.1} MB total, {:.1} MB above baseline = {mem_ratio:.2}× the file (target ≤ 3×: {}); model + findings retained after: {:.1} MB",

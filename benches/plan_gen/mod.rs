@@ -1356,3 +1356,21 @@ pub fn drop_deep(root: GNode) {
         stack.append(&mut n.children);
     }
 }
+
+/// A large text plan as psql prints it (`QUERY PLAN` header, dashes, `(N rows)` footer): an
+/// Append over many joins and scans with the usual detail lines, `target_bytes` long.
+pub fn psql_text_plan(target_bytes: usize) -> String {
+    let mut s = String::with_capacity(target_bytes + 4096);
+    s.push_str("                QUERY PLAN\n------------------------------\n");
+    s.push_str(" Append  (cost=0.00..123456.78 rows=1000000 width=40) (actual time=0.010..9999.000 rows=1000000 loops=1)\n");
+    s.push_str("   Buffers: shared hit=123 read=456\n");
+    let mut i = 0;
+    while s.len() < target_bytes {
+        s.push_str(&format!(
+            "   ->  Hash Join  (cost=1.00..2.00 rows={i} width=8) (actual time=0.100..0.200 rows={i} loops=1)\n         Hash Cond: (a{i}.id = b{i}.id)\n         Buffers: shared hit={i} read=2, temp read=3 written=4\n         ->  Seq Scan on public.table_{i} a{i}  (cost=0.00..1.00 rows=10 width=4) (actual time=0.010..0.020 rows=10 loops=1)\n               Output: a{i}.id, a{i}.x, (a{i}.y + 1)\n               Filter: ((x > 1) AND (y < 2))\n               Rows Removed by Filter: 42\n         ->  Hash  (cost=1.00..1.00 rows=10 width=4) (actual time=0.010..0.010 rows=10 loops=1)\n               Buckets: 1024  Batches: 1  Memory Usage: 9kB\n               ->  Index Scan using idx_{i} on table_b{i} b{i}  (cost=0.29..8.31 rows=1 width=4) (actual time=0.005..0.006 rows=1 loops=10)\n                     Index Cond: (id = {i})\n"
+        ));
+        i += 1;
+    }
+    s.push_str(" Planning Time: 1.000 ms\n Execution Time: 9999.000 ms\n(123 rows)\n");
+    s
+}
