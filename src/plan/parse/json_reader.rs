@@ -513,32 +513,48 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
     }
 }
 
-/// The entries of an object; the reader stands after `{`.
-struct Entries<'a, 'de> {
+/// Where the items of an object or array stand: the next one, if any, is after a comma (or is
+/// the first), and `close` ends them.
+struct Items<'a, 'de> {
     reader: &'a mut Reader<'de>,
     first: bool,
 }
 
-impl<'de> MapAccess<'de> for Entries<'_, 'de> {
-    type Error = GaveUp;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        let reader = &mut *self.reader;
-        match reader.peek_after_whitespace() {
-            Some(b'}') => return Ok(None),
+impl Items<'_, '_> {
+    /// Step to the next item: `false` at the closing bracket (left for the caller to consume).
+    #[inline]
+    fn advance(&mut self, close: u8) -> Result<bool> {
+        match self.reader.peek_after_whitespace() {
+            Some(c) if c == close => return Ok(false),
             Some(b',') if !self.first => {
-                reader.pos += 1;
-                reader.skip_whitespace();
+                self.reader.pos += 1;
+                self.reader.skip_whitespace();
             }
             Some(_) if self.first => {}
             _ => return Err(GaveUp),
         }
         self.first = false;
+        Ok(true)
+    }
+}
+
+/// The entries of an object; the reader stands after `{`.
+type Entries<'a, 'de> = Items<'a, 'de>;
+/// The elements of an array; the reader stands after `[`.
+type Elements<'a, 'de> = Items<'a, 'de>;
+
+impl<'de> MapAccess<'de> for Entries<'_, 'de> {
+    type Error = GaveUp;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if !self.advance(b'}')? {
+            return Ok(None);
+        }
         // Keys are strings; the seed sees one whatever it asks for.
-        if reader.peek() != Some(b'"') {
+        if self.reader.peek() != Some(b'"') {
             return Err(GaveUp);
         }
-        seed.deserialize(&mut *reader).map(Some)
+        seed.deserialize(&mut *self.reader).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
@@ -547,25 +563,14 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
     }
 }
 
-/// The elements of an array; the reader stands after `[`.
-struct Elements<'a, 'de> {
-    reader: &'a mut Reader<'de>,
-    first: bool,
-}
-
 impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
     type Error = GaveUp;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        let reader = &mut *self.reader;
-        match reader.peek_after_whitespace() {
-            Some(b']') => return Ok(None),
-            Some(b',') if !self.first => reader.pos += 1,
-            Some(_) if self.first => {}
-            _ => return Err(GaveUp),
+        if !self.advance(b']')? {
+            return Ok(None);
         }
-        self.first = false;
-        seed.deserialize(&mut *reader).map(Some)
+        seed.deserialize(&mut *self.reader).map(Some)
     }
 }
 
