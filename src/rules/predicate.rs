@@ -138,33 +138,49 @@ pub fn analyze(expr: &str, own: &[&str]) -> Analysis {
             conds: vec![residual(expr, own)],
         };
     }
-    Analysis {
-        conds: conjuncts(expr, own, 0),
-    }
+    let mut conds = Vec::new();
+    conjuncts(expr, own, 0, &mut conds);
+    Analysis { conds }
 }
 
-fn conjuncts(expr: &str, own: &[&str], depth: usize) -> Vec<Cond> {
+/// Appends the conjuncts of `expr` to `out` (one vector for the whole condition, not one per
+/// level).
+fn conjuncts(expr: &str, own: &[&str], depth: usize, out: &mut Vec<Cond>) {
     let e = strip_outer_parens(expr.trim());
     if e.is_empty() {
-        return Vec::new();
+        return;
     }
     if depth > 32 {
-        return vec![residual(e, own)];
+        out.push(residual(e, own));
+        return;
     }
-    let ands = split_top(e, "AND");
-    if ands.len() > 1 {
-        return ands
-            .iter()
-            .flat_map(|a| conjuncts(a, own, depth + 1))
-            .collect();
+    // `split_top` splits only at ` AND ` / ` OR `: text without them is one part, and most terms
+    // have neither, so they are not scanned for it.
+    if e.contains(" AND ") {
+        let ands = split_top(e, "AND");
+        if ands.len() > 1 {
+            for a in ands {
+                conjuncts(a, own, depth + 1, out);
+            }
+            return;
+        }
     }
-    let ors = split_top(e, "OR");
-    if ors.len() > 1 {
-        return vec![Cond::Or(
-            ors.iter().map(|b| conjuncts(b, own, depth + 1)).collect(),
-        )];
+    if e.contains(" OR ") {
+        let ors = split_top(e, "OR");
+        if ors.len() > 1 {
+            let branches = ors
+                .iter()
+                .map(|b| {
+                    let mut branch = Vec::new();
+                    conjuncts(b, own, depth + 1, &mut branch);
+                    branch
+                })
+                .collect();
+            out.push(Cond::Or(branches));
+            return;
+        }
     }
-    vec![term(e, own)]
+    out.push(term(e, own));
 }
 
 fn residual(e: &str, own: &[&str]) -> Cond {
@@ -248,8 +264,10 @@ pub fn equi_join(expr: &str) -> Option<((String, String), (String, String))> {
     if op != "=" {
         return None;
     }
-    let side = |s: &str| match tokens(strip_outer_parens(s)).as_slice() {
-        [Tok::Ident(q), Tok::Dot, Tok::Ident(c)] => Some((q.clone(), c.clone())),
+    let side = |s: &str| match first_tokens(strip_outer_parens(s)) {
+        (3, [(Kind::Ident, q), (Kind::Dot, _), (Kind::Ident, c)]) => {
+            Some((q.to_string(), c.to_string()))
+        }
         _ => None,
     };
     Some((side(lhs)?, side(rhs)?))
@@ -326,10 +344,11 @@ fn key_of(side: &str, own: &[&str]) -> Option<IndexKey> {
 
 /// `col`, `alias.col` or `"Col"` when it names one of the scan's own columns.
 fn plain_column(s: &str, own: &[&str]) -> Option<String> {
-    let toks = tokens(s);
-    match toks.as_slice() {
-        [Tok::Ident(name)] if !is_keyword(name) => Some(name.clone()),
-        [Tok::Ident(q), Tok::Dot, Tok::Ident(name)] if is_own(q, own) => Some(name.clone()),
+    match first_tokens(s) {
+        (1, [(Kind::Ident, name), ..]) if !is_keyword(name) => Some(name.to_string()),
+        (3, [(Kind::Ident, q), (Kind::Dot, _), (Kind::Ident, name)]) if is_own(q, own) => {
+            Some(name.to_string())
+        }
         _ => None,
     }
 }
@@ -341,17 +360,18 @@ fn is_own(q: &str, own: &[&str]) -> bool {
 
 /// Remove the scan's own qualifiers (`o.email` → `email`) outside string literals.
 fn unqualify(s: &str, own: &[&str]) -> String {
-    let toks = tokens_with_text(s);
-    let mut out = String::new();
+    let mut toks: Vec<(Kind, &str)> = Vec::new();
+    scan(s, |kind, text| toks.push((kind, text)));
+    let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < toks.len() {
-        if let (Tok::Ident(q), Some((Tok::Dot, _))) = (&toks[i].0, toks.get(i + 1)) {
+        if let ((Kind::Ident, q), Some((Kind::Dot, _))) = (toks[i], toks.get(i + 1)) {
             if is_own(q, own) {
                 i += 2;
                 continue;
             }
         }
-        out.push_str(&toks[i].1);
+        out.push_str(toks[i].1);
         i += 1;
     }
     out
@@ -492,41 +512,20 @@ fn is_keyword(w: &str) -> bool {
     )
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Dot,
-    Open,
-    Close,
-    Cast,
-    /// Whitespace: kept for rebuilding text, dropped by `tokens`.
-    Space,
-    /// A literal, number, parameter, operator or comma.
-    Other,
-}
-
-fn tokens(s: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
+/// The number of tokens in `s` (whitespace not counted) and the first three of them: enough to
+/// recognise `name` and `qualifier.name` without collecting the tokens.
+fn first_tokens(s: &str) -> (usize, [(Kind, &str); 3]) {
+    let mut first = [(Kind::Space, ""); 3];
+    let mut n = 0;
     scan(s, |kind, text| {
-        if let Some(t) = kind.tok(text) {
-            if t != Tok::Space {
-                out.push(t);
+        if kind != Kind::Space {
+            if let Some(slot) = first.get_mut(n) {
+                *slot = (kind, text);
             }
+            n += 1;
         }
     });
-    out
-}
-
-/// Split into tokens, keeping each token's text (so text can be rebuilt). String literals, quoted
-/// identifiers and numbers are single tokens.
-fn tokens_with_text(s: &str) -> Vec<(Tok, String)> {
-    let mut out = Vec::new();
-    scan(s, |kind, text| {
-        if let Some(t) = kind.tok(text) {
-            out.push((t, text.to_string()));
-        }
-    });
-    out
+    (n, first)
 }
 
 /// A token's kind, before its text is copied (see `scan`).
@@ -539,20 +538,6 @@ pub(crate) enum Kind {
     Cast,
     Space,
     Other,
-}
-
-impl Kind {
-    fn tok(self, text: &str) -> Option<Tok> {
-        Some(match self {
-            Kind::Ident => Tok::Ident(text.to_string()),
-            Kind::Dot => Tok::Dot,
-            Kind::Open => Tok::Open,
-            Kind::Close => Tok::Close,
-            Kind::Cast => Tok::Cast,
-            Kind::Space => Tok::Space,
-            Kind::Other => Tok::Other,
-        })
-    }
 }
 
 /// The tokenizer: calls `emit` with each token's kind and text, in order, without allocating
