@@ -450,7 +450,7 @@ fn is_type_word(w: &str) -> bool {
         .any(|k| w.eq_ignore_ascii_case(k))
 }
 
-fn is_keyword(w: &str) -> bool {
+pub(crate) fn is_keyword(w: &str) -> bool {
     if w.starts_with('"') {
         return false;
     }
@@ -772,6 +772,13 @@ fn split_operator(s: &str) -> Option<(&str, &str, &str)> {
 
 /// Quote an identifier the way PostgreSQL needs it (lower-case simple names stay bare).
 pub fn quote_ident(s: &str) -> String {
+    let mut out = String::new();
+    push_quoted_ident(&mut out, s);
+    out
+}
+
+/// `quote_ident`, appended to `out`.
+pub fn push_quoted_ident(out: &mut String, s: &str) {
     let simple = s
         .chars()
         .next()
@@ -779,9 +786,16 @@ pub fn quote_ident(s: &str) -> String {
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
     if simple && !is_keyword(s) && !matches!(s, "user" | "order" | "group" | "table" | "select") {
-        s.to_string()
+        out.push_str(s);
     } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        out.push('"');
+        for (i, part) in s.split('"').enumerate() {
+            if i > 0 {
+                out.push_str("\"\"");
+            }
+            out.push_str(part);
+        }
+        out.push('"');
     }
 }
 

@@ -3,27 +3,43 @@
 
 use crate::plan::{Node, Plan};
 
-use super::predicate::quote_ident;
+use super::predicate::push_quoted_ident;
 
 /// `1234567` → `1,234,567` (rounded to a whole number).
 pub fn count(n: f64) -> String {
+    let mut out = String::new();
+    push_count(&mut out, n);
+    out
+}
+
+/// `count`, appended to `out` (no string of its own: messages quote several counts).
+pub fn push_count(out: &mut String, n: f64) {
     if !n.is_finite() {
-        return n.to_string();
+        out.push_str(&n.to_string());
+        return;
     }
     let v = n.round() as i128;
     // `as` saturates: a huge negative count is i128::MIN, whose `abs` would overflow.
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+    let mut rest = v.unsigned_abs();
+    // Decimal digits, least significant first: u128::MAX has 39.
+    let mut digits = [0u8; 40];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
         }
-        out.push(ch);
     }
     if v < 0 {
-        format!("-{out}")
-    } else {
-        out
+        out.push('-');
+    }
+    for i in (0..len).rev() {
+        out.push(digits[i] as char);
+        if i > 0 && i % 3 == 0 {
+            out.push(',');
+        }
     }
 }
 
@@ -49,13 +65,23 @@ pub fn pct(r: f64) -> String {
     format!("{:.1}%", r * 100.0)
 }
 
+/// `pct`, appended to `out`.
+pub fn push_pct(out: &mut String, r: f64) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{:.1}%", r * 100.0);
+}
+
 /// `schema.table`, quoted as needed; `None` for nodes without a relation.
 pub fn relation_name(node: &Node) -> Option<String> {
     let rel = node.relation.as_deref()?;
-    Some(match node.schema.as_deref() {
-        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(rel)),
-        None => quote_ident(rel),
-    })
+    let mut out = String::new();
+    if let Some(s) = node.schema.as_deref() {
+        push_quoted_ident(&mut out, s);
+        out.push('.');
+    }
+    push_quoted_ident(&mut out, rel);
+    Some(out)
 }
 
 /// The names a scan's columns can be qualified with: its alias and its relation name.
