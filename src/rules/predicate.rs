@@ -556,16 +556,21 @@ pub(crate) fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
         let start = i;
         i += c.len_utf8();
         let kind = if c == '\'' || c == '"' {
-            // Up to the closing quote (a doubled quote is part of the text), or the end.
-            while let Some(d) = at(i) {
-                if d == c {
-                    if at(i + 1) == Some(c) {
-                        i += 2;
-                        continue;
+            // Up to the closing quote (a doubled quote is part of the text), or the end. The
+            // quote is ASCII, and no byte of a multi-byte character is: searched byte by byte.
+            let q = c as u8;
+            loop {
+                match bytes[i..].iter().position(|&b| b == q) {
+                    Some(p) => {
+                        i += p;
+                        if bytes.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
                     }
-                    break;
+                    None => i = s.len(),
                 }
-                i += d.len_utf8();
+                break;
             }
             if i < s.len() {
                 i += 1;
@@ -576,11 +581,17 @@ pub(crate) fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
                 Kind::Other
             }
         } else if c.is_alphabetic() || c == '_' {
-            while let Some(d) = at(i) {
-                if d.is_alphanumeric() || d == '_' || d == '$' {
-                    i += d.len_utf8();
-                } else {
+            while let Some(&b) = bytes.get(i) {
+                // ASCII answered from the byte; other characters decoded.
+                if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' {
+                    i += 1;
+                } else if b.is_ascii() {
                     break;
+                } else {
+                    match at(i) {
+                        Some(d) if d.is_alphanumeric() => i += d.len_utf8(),
+                        _ => break,
+                    }
                 }
             }
             Kind::Ident
@@ -640,6 +651,39 @@ fn balanced(s: &str) -> bool {
     ok && depth == 0
 }
 
+/// A set of bytes, as a table indexed by byte.
+const fn byte_set(members: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut i = 0;
+    while i < members.len() {
+        set[members[i] as usize] = true;
+        i += 1;
+    }
+    set
+}
+
+/// The bytes `strip_outer_parens` acts on; the walkers below step over all others in a tight
+/// loop (they run several times over every condition).
+static STOPS_PARENS: [bool; 256] = byte_set(b"'\"()");
+/// The bytes `split_top` acts on.
+static STOPS_SPLIT: [bool; 256] = byte_set(b"'\"()[] ");
+/// Operator characters.
+static OPERATOR: [bool; 256] = byte_set(b"=<>!~*@&|#^?%+-/");
+/// The bytes `split_operator` acts on once it has seen an operand: quotes, brackets, `:` (of
+/// `::`) and operator characters.
+static STOPS_OPERATOR: [bool; 256] = byte_set(b"'\"()[]:=<>!~*@&|#^?%+-/");
+
+/// From the quote at `bytes[open]`, the position just past its closing quote (a doubled quote
+/// reads as a close and a reopen, which comes to the same), or the end when it is unterminated.
+/// The quote is ASCII, and no byte of a multi-byte character is: searched byte by byte.
+fn skip_quoted(bytes: &[u8], open: usize) -> usize {
+    let q = bytes[open];
+    match bytes[open + 1..].iter().position(|&b| b == q) {
+        Some(p) => open + 1 + p + 1,
+        None => bytes.len(),
+    }
+}
+
 /// Remove parentheses that wrap the whole text: `((a = 1))` → `a = 1`.
 pub fn strip_outer_parens(s: &str) -> &str {
     let mut s = s.trim();
@@ -650,18 +694,22 @@ pub fn strip_outer_parens(s: &str) -> &str {
         // Does the first '(' close at the very end?
         // Bytes, not characters: every byte this looks for is ASCII, and no byte of a
         // multi-byte character is.
+        let bytes = s.as_bytes();
         let mut depth = 0i64;
         let mut closes_at_end = false;
-        let mut in_quote: Option<u8> = None;
-        for (n, c) in s.bytes().enumerate() {
-            if let Some(q) = in_quote {
-                if c == q {
-                    in_quote = None;
-                }
+        let mut n = 0;
+        while n < bytes.len() {
+            let c = bytes[n];
+            if !STOPS_PARENS[c as usize] {
+                n += 1;
                 continue;
             }
             match c {
-                b'\'' | b'"' => in_quote = Some(c),
+                b'\'' | b'"' => {
+                    // Past the closing quote; an unterminated quote runs to the end.
+                    n = skip_quoted(bytes, n);
+                    continue;
+                }
                 b'(' => depth += 1,
                 b')' => {
                     depth -= 1;
@@ -673,6 +721,7 @@ pub fn strip_outer_parens(s: &str) -> &str {
                 }
                 _ => {}
             }
+            n += 1;
         }
         if !closes_at_end {
             return s;
@@ -691,20 +740,19 @@ fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
     let bytes = s.as_bytes();
     let mut parts = Vec::new();
     let mut depth = 0i64;
-    let mut in_quote: Option<u8> = None;
     let mut last = 0;
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(q) = in_quote {
-            if c == q {
-                in_quote = None;
-            }
+        if !STOPS_SPLIT[c as usize] {
             i += 1;
             continue;
         }
         match c {
-            b'\'' | b'"' => in_quote = Some(c),
+            b'\'' | b'"' => {
+                i = skip_quoted(bytes, i);
+                continue;
+            }
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth -= 1,
             b' ' if depth == 0 && is_kw_at(bytes, i) => {
@@ -723,25 +771,22 @@ fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
 
 /// `lhs OP rhs` at depth 0: the first run of operator characters after the first operand.
 fn split_operator(s: &str) -> Option<(&str, &str, &str)> {
-    const OPS: &[u8] = b"=<>!~*@&|#^?%+-/";
     let bytes = s.as_bytes();
     let mut depth = 0i64;
-    let mut in_quote: Option<u8> = None;
     let mut i = 0;
     let mut seen_operand = false;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(q) = in_quote {
-            if c == q {
-                in_quote = None;
-            }
+        // Once an operand is seen, only the bytes of `STOPS_OPERATOR` matter.
+        if seen_operand && !STOPS_OPERATOR[c as usize] {
             i += 1;
             continue;
         }
         match c {
             b'\'' | b'"' => {
-                in_quote = Some(c);
+                i = skip_quoted(bytes, i);
                 seen_operand = true;
+                continue;
             }
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth -= 1,
@@ -749,9 +794,9 @@ fn split_operator(s: &str) -> Option<(&str, &str, &str)> {
                 i += 2;
                 continue;
             }
-            c if depth == 0 && seen_operand && OPS.contains(&c) => {
+            c if depth == 0 && seen_operand && OPERATOR[c as usize] => {
                 let start = i;
-                while i < bytes.len() && OPS.contains(&bytes[i]) {
+                while i < bytes.len() && OPERATOR[bytes[i] as usize] {
                     i += 1;
                 }
                 let lhs = s[..start].trim();
