@@ -98,6 +98,15 @@ impl Analysis {
     }
 }
 
+/// The columns of an OR group (`Cond::Or`'s branches), as `Analysis::columns` lists them.
+pub fn or_columns(branches: &[Vec<Cond>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in branches {
+        collect_columns(b, &mut out);
+    }
+    out
+}
+
 fn collect_columns(conds: &[Cond], out: &mut Vec<String>) {
     for c in conds {
         match c {
@@ -380,8 +389,9 @@ fn unqualify(s: &str, own: &[&str]) -> String {
 /// Columns mentioned in `s`: (the scan's own, those of other relations), in order of appearance.
 /// Function names, type names after `::`, keywords and parameters are not columns.
 pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
-    // Borrowed tokens (no string per token): this runs for every term of every filter.
-    let mut toks: Vec<(Kind, &str)> = Vec::new();
+    // Borrowed tokens (no string per token): this runs for every term of every filter. Room for
+    // a usual operand's tokens up front, so the vector is allocated once.
+    let mut toks: Vec<(Kind, &str)> = Vec::with_capacity(16);
     scan(s, |kind, text| {
         if kind != Kind::Space {
             toks.push((kind, text));

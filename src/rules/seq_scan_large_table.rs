@@ -14,7 +14,7 @@
 //! serve. An `OR` filter gets one index per branch (combined by a BitmapOr) or, if a branch cannot
 //! be indexed, a plain explanation; a filter nothing can be read from gets its column list only.
 
-use super::predicate::{self, index_columns, Analysis, Cond, IndexKey};
+use super::predicate::{self, index_columns, Analysis, IndexKey};
 use std::fmt::Write;
 
 use super::util::{own_names, push_count, push_pct, relation_name};
@@ -74,7 +74,7 @@ fn report(
     let analysis = predicate::analyze(filter, &own);
     let sort = sort_keys_above(plan, node.id, &own);
     let table = relation_name(node).unwrap_or_else(|| "the table".to_string());
-    let sug = suggest(
+    let mut sug = suggest(
         &table,
         &analysis,
         &sort,
@@ -176,18 +176,18 @@ fn report(
         .evidence("rows_returned", returned)
         .evidence("discard_ratio", ratio)
         .evidence("loops", loops)
-        .evidence("index_columns", sug.columns.clone())
+        .evidence("index_columns", std::mem::take(&mut sug.columns))
         .evidence("filter_columns", analysis.columns());
     if !filter.is_empty() {
         f = f.evidence("filter", filter);
     }
     if !sug.include.is_empty() {
-        f = f.evidence("include_columns", sug.include.clone());
+        f = f.evidence("include_columns", std::mem::take(&mut sug.include));
     }
     match sug.statements.len() {
         0 => {}
-        1 => f = f.evidence("suggested_index", sug.statements[0].clone()),
-        _ => f = f.evidence("suggested_indexes", sug.statements.clone()),
+        1 => f = f.evidence("suggested_index", sug.statements.swap_remove(0)),
+        _ => f = f.evidence("suggested_indexes", std::mem::take(&mut sug.statements)),
     }
     if let Some(ms) = node.inclusive_ms {
         f = f.evidence("scan_ms", ms);
@@ -285,11 +285,7 @@ pub(crate) fn suggest(
             }
         }
         for b in &ors {
-            for c in (Analysis {
-                conds: vec![Cond::Or((*b).clone())],
-            })
-            .columns()
-            {
+            for c in predicate::or_columns(b) {
                 if !key_cols.contains(&c.as_str()) {
                     predicate::push_unique(&mut include, c);
                 }
@@ -351,12 +347,7 @@ pub(crate) fn suggest(
             include.join(", ")
         ));
     }
-    let residual_cols: Vec<String> = a
-        .residuals()
-        .iter()
-        .flat_map(|(c, _)| c.iter().cloned())
-        .collect();
-    if !residual_cols.is_empty() || !ors.is_empty() {
+    if a.residuals().iter().any(|(c, _)| !c.is_empty()) || !ors.is_empty() {
         s.notes.push(
             "The rest of the filter (conditions a btree cannot use, or OR groups) stays a filter on \
              the rows the index returns."
