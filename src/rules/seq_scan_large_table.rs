@@ -14,7 +14,8 @@
 //! serve. An `OR` filter gets one index per branch (combined by a BitmapOr) or, if a branch cannot
 //! be indexed, a plain explanation; a filter nothing can be read from gets its column list only.
 
-use super::predicate::{self, index_columns, Analysis, IndexKey};
+use super::predicate::{self, index_columns, Analysis, Cond, IndexKey};
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::util::{own_names, push_count, push_pct, relation_name};
@@ -54,8 +55,8 @@ pub(crate) struct Suggestion {
     pub statements: Vec<String>,
     pub columns: Vec<String>,
     pub include: Vec<String>,
-    /// Explanation of the column order and caveats.
-    pub notes: Vec<String>,
+    /// Explanation of the column order and caveats (most are fixed sentences, not copied).
+    pub notes: Vec<Cow<'static, str>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -127,7 +128,7 @@ fn report(
 
     let mut advice = String::with_capacity(
         800 + sug.statements.iter().map(String::len).sum::<usize>()
-            + sug.notes.iter().map(String::len).sum::<usize>(),
+            + sug.notes.iter().map(|n| n.len()).sum::<usize>(),
     );
     match sug.statements.len() {
         0 => advice.push_str("No condition in the filter can use a btree index as written. "),
@@ -239,7 +240,7 @@ pub(crate) fn suggest(
                      consider a partial index or rewriting the OR as a UNION of queries that can \
                      each use an index. Columns it reads: {}.",
                     join_or_none(&a.columns())
-                ));
+                ).into());
             }
             return s;
         }
@@ -256,6 +257,7 @@ pub(crate) fn suggest(
                  exactly, or use a partial index (`WHERE <condition>`) if the condition is fixed.",
                 join_or_none(&cols)
             )
+            .into()
         });
         return s;
     }
@@ -299,7 +301,8 @@ pub(crate) fn suggest(
     s.include = include;
     let include = &s.include;
 
-    let mut order = String::from("Column order: ");
+    let mut order = String::with_capacity(160);
+    order.push_str("Column order: ");
     let mut first = true;
     for (keys, before, after) in [
         (eq.as_slice(), "equality columns first (", ")"),
@@ -322,7 +325,7 @@ pub(crate) fn suggest(
         order.push_str(after);
     }
     order.push('.');
-    s.notes.push(order);
+    s.notes.push(order.into());
     if keys.iter().any(|k| k.text.contains("_pattern_ops")) {
         s.notes.push(
             "The `*_pattern_ops` operator class lets a prefix LIKE use the index whatever the \
@@ -341,13 +344,20 @@ pub(crate) fn suggest(
         );
     }
     if !include.is_empty() {
-        s.notes.push(format!(
+        s.notes.push(
+            format!(
             "INCLUDE ({}) adds the other columns the query reads, so an index-only scan can answer \
              without visiting the table (as long as VACUUM keeps the visibility map current).",
             include.join(", ")
-        ));
+        )
+            .into(),
+        );
     }
-    if a.residuals().iter().any(|(c, _)| !c.is_empty()) || !ors.is_empty() {
+    let residual_columns = a.conds.iter().any(|c| match c {
+        Cond::Residual { columns, .. } => !columns.is_empty(),
+        _ => false,
+    });
+    if residual_columns || !ors.is_empty() {
         s.notes.push(
             "The rest of the filter (conditions a btree cannot use, or OR groups) stays a filter on \
              the rows the index returns."
