@@ -472,53 +472,51 @@ pub(crate) fn is_keyword(w: &str) -> bool {
     let lower = &mut buf[..w.len()];
     lower.copy_from_slice(w.as_bytes());
     lower.make_ascii_lowercase();
-    let Ok(lower) = std::str::from_utf8(lower) else {
-        return false;
-    };
+    // Compared as bytes: lower-casing ASCII keeps the text valid UTF-8, so no check is needed.
     matches!(
-        lower,
-        "and"
-            | "or"
-            | "not"
-            | "any"
-            | "all"
-            | "some"
-            | "is"
-            | "null"
-            | "true"
-            | "false"
-            | "distinct"
-            | "from"
-            | "case"
-            | "when"
-            | "then"
-            | "else"
-            | "end"
-            | "collate"
-            | "array"
-            | "row"
-            | "in"
-            | "like"
-            | "ilike"
-            | "similar"
-            | "to"
-            | "between"
-            | "subplan"
-            | "initplan"
-            | "hashed"
-            | "alternatives"
-            | "returns"
-            | "current_date"
-            | "current_timestamp"
-            | "localtimestamp"
-            | "current_user"
-            | "session_user"
-            | "unknown"
-            | "interval"
-            | "escape"
-            | "at"
-            | "zone"
-            | "default"
+        &*lower,
+        b"and"
+            | b"or"
+            | b"not"
+            | b"any"
+            | b"all"
+            | b"some"
+            | b"is"
+            | b"null"
+            | b"true"
+            | b"false"
+            | b"distinct"
+            | b"from"
+            | b"case"
+            | b"when"
+            | b"then"
+            | b"else"
+            | b"end"
+            | b"collate"
+            | b"array"
+            | b"row"
+            | b"in"
+            | b"like"
+            | b"ilike"
+            | b"similar"
+            | b"to"
+            | b"between"
+            | b"subplan"
+            | b"initplan"
+            | b"hashed"
+            | b"alternatives"
+            | b"returns"
+            | b"current_date"
+            | b"current_timestamp"
+            | b"localtimestamp"
+            | b"current_user"
+            | b"session_user"
+            | b"unknown"
+            | b"interval"
+            | b"escape"
+            | b"at"
+            | b"zone"
+            | b"default"
     )
 }
 
@@ -856,8 +854,13 @@ pub fn push_quoted_ident(out: &mut String, s: &str) {
 
 /// Build an index column list: equality keys, then range keys, then sort keys, without repeats.
 pub fn index_columns(eq: &[IndexKey], range: &[IndexKey], sort: &[IndexKey]) -> Vec<IndexKey> {
+    index_columns_in_order(eq.iter().chain(range).chain(sort))
+}
+
+/// `index_columns` over keys already in order (equality, range, sort), without repeats.
+pub fn index_columns_in_order<'k>(keys: impl IntoIterator<Item = &'k IndexKey>) -> Vec<IndexKey> {
     let mut out: Vec<IndexKey> = Vec::new();
-    for k in eq.iter().chain(range).chain(sort) {
+    for k in keys {
         if !out.iter().any(|o| o.same_target(k)) {
             out.push(k.clone());
         }

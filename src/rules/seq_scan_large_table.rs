@@ -206,8 +206,23 @@ pub(crate) fn suggest(
     max_include: usize,
 ) -> Suggestion {
     let mut s = Suggestion::default();
-    let eq = a.equality();
-    let range = a.range();
+    // The keys borrowed from the analysis (copied only into the index's column list).
+    let eq: Vec<&IndexKey> = a
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            Cond::Eq(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    let range: Vec<&IndexKey> = a
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            Cond::Range(k) => Some(k),
+            _ => None,
+        })
+        .collect();
     let ors = a.ors();
     if eq.is_empty() && range.is_empty() {
         // Only OR groups or unusable terms.
@@ -262,7 +277,9 @@ pub(crate) fn suggest(
         return s;
     }
 
-    let keys = index_columns(&eq, &range, sort);
+    let keys = predicate::index_columns_in_order(
+        eq.iter().copied().chain(range.iter().copied()).chain(sort),
+    );
     s.columns = keys.iter().map(|k| k.text.clone()).collect();
     // INCLUDE: the other columns the query reads, when all are plain columns.
     let key_cols: Vec<&str> = keys.iter().filter_map(|k| k.column.as_deref()).collect();
@@ -303,12 +320,13 @@ pub(crate) fn suggest(
 
     let mut order = String::with_capacity(160);
     order.push_str("Column order: ");
+    let sort_refs: Vec<&IndexKey> = sort.iter().collect();
     let mut first = true;
     for (keys, before, after) in [
-        (eq.as_slice(), "equality columns first (", ")"),
-        (range.as_slice(), "then range columns (", ")"),
+        (&eq, "equality columns first (", ")"),
+        (&range, "then range columns (", ")"),
         (
-            sort,
+            &sort_refs,
             "then the sort order of the Sort above (",
             "), so the index returns rows already sorted",
         ),
@@ -321,7 +339,7 @@ pub(crate) fn suggest(
         }
         first = false;
         order.push_str(before);
-        push_key_texts(&mut order, keys);
+        push_key_texts(&mut order, keys.iter().copied());
         order.push_str(after);
     }
     order.push('.');
@@ -376,8 +394,8 @@ fn join_or_none(v: &[String]) -> String {
 }
 
 /// The keys' texts, comma-separated, appended to `out`.
-fn push_key_texts(out: &mut String, keys: &[IndexKey]) {
-    for (i, k) in keys.iter().enumerate() {
+fn push_key_texts<'k>(out: &mut String, keys: impl IntoIterator<Item = &'k IndexKey>) {
+    for (i, k) in keys.into_iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
