@@ -164,30 +164,24 @@ fn conjuncts(expr: &str, own: &[&str], depth: usize, out: &mut Vec<Cond>) {
         return;
     }
     // `split_top` splits only at ` AND ` / ` OR `: text without them is one part, and most terms
-    // have neither, so they are not scanned for it.
-    if e.contains(" AND ") {
-        let ands = split_top(e, "AND");
-        if ands.len() > 1 {
-            for a in ands {
-                conjuncts(a, own, depth + 1, out);
-            }
-            return;
+    // have neither; the substring search rules them out faster than the split's own walk.
+    if let Some(ands) = e.contains(" AND ").then(|| split_top(e, "AND")).flatten() {
+        for a in ands {
+            conjuncts(a, own, depth + 1, out);
         }
+        return;
     }
-    if e.contains(" OR ") {
-        let ors = split_top(e, "OR");
-        if ors.len() > 1 {
-            let branches = ors
-                .iter()
-                .map(|b| {
-                    let mut branch = Vec::new();
-                    conjuncts(b, own, depth + 1, &mut branch);
-                    branch
-                })
-                .collect();
-            out.push(Cond::Or(branches));
-            return;
-        }
+    if let Some(ors) = e.contains(" OR ").then(|| split_top(e, "OR")).flatten() {
+        let branches = ors
+            .iter()
+            .map(|b| {
+                let mut branch = Vec::new();
+                conjuncts(b, own, depth + 1, &mut branch);
+                branch
+            })
+            .collect();
+        out.push(Cond::Or(branches));
+        return;
     }
     out.push(term(e, own));
 }
@@ -738,8 +732,9 @@ pub fn strip_outer_parens(s: &str) -> &str {
     }
 }
 
-/// Split on a keyword (`AND`, `OR`) at parenthesis depth 0, outside quotes.
-fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
+/// Split on a keyword (`AND`, `OR`) at parenthesis depth 0, outside quotes: the parts, or `None`
+/// when the keyword does not occur there (most terms: no vector allocated for them).
+fn split_top<'a>(s: &'a str, kw: &str) -> Option<Vec<&'a str>> {
     // ` KW ` compared in place (no pattern string built per call: this runs for every conjunct).
     let kw = kw.as_bytes();
     let is_kw_at = |bytes: &[u8], i: usize| {
@@ -773,8 +768,11 @@ fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
         }
         i += 1;
     }
+    if parts.is_empty() {
+        return None;
+    }
     parts.push(&s[last..]);
-    parts
+    Some(parts)
 }
 
 /// `lhs OP rhs` at depth 0: the first run of operator characters after the first operand.
