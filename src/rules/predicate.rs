@@ -383,14 +383,29 @@ fn unqualify(s: &str, own: &[&str]) -> String {
 /// Columns mentioned in `s`: (the scan's own, those of other relations), in order of appearance.
 /// Function names, type names after `::`, keywords and parameters are not columns.
 pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
-    // Borrowed tokens (no string per token): this runs for every term of every filter. Room for
-    // a usual operand's tokens up front, so the vector is allocated once.
-    let mut toks: Vec<(Kind, &str)> = Vec::with_capacity(16);
+    // Borrowed tokens (no string per token): this runs for every term of every filter. A usual
+    // operand's tokens fit on the stack; longer texts move them to a vector.
+    let mut inline = [(Kind::Space, ""); 24];
+    let mut spilled: Vec<(Kind, &str)> = Vec::new();
+    let mut n = 0;
     scan(s, |kind, text| {
         if kind != Kind::Space {
-            toks.push((kind, text));
+            if n < inline.len() {
+                inline[n] = (kind, text);
+            } else {
+                if n == inline.len() {
+                    spilled.extend_from_slice(&inline);
+                }
+                spilled.push((kind, text));
+            }
+            n += 1;
         }
     });
+    let toks: &[(Kind, &str)] = if n <= inline.len() {
+        &inline[..n]
+    } else {
+        &spilled
+    };
     let kind_at = |j: usize| toks.get(j).map(|t| t.0);
     let mut mine = Vec::new();
     let mut outer = Vec::new();
@@ -873,7 +888,7 @@ pub fn sort_key(key: &str, own: &[&str]) -> Option<IndexKey> {
     let mut suffix = String::new();
     for s in [" NULLS FIRST", " NULLS LAST", " DESC", " ASC"] {
         if let Some(rest) = k.strip_suffix(s) {
-            suffix = format!("{s}{suffix}");
+            suffix.insert_str(0, s);
             k = rest.trim_end();
         }
     }
@@ -884,10 +899,14 @@ pub fn sort_key(key: &str, own: &[&str]) -> Option<IndexKey> {
     if mine.is_empty() || !outer.is_empty() {
         return None;
     }
-    let base = key_of(k, own)?;
+    let mut base = key_of(k, own)?;
+    if suffix.is_empty() {
+        return Some(base);
+    }
+    base.text.push_str(&suffix);
     Some(IndexKey {
-        text: format!("{}{suffix}", base.text),
-        column: if suffix.is_empty() { base.column } else { None },
+        text: base.text,
+        column: None,
     })
 }
 
