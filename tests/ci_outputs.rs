@@ -68,7 +68,7 @@ fn finding(rule: &str, name: &str, sev: Severity, node: Option<usize>, msg: &str
         path: node.map(|n| format!("Sort > node {n}")),
         message: msg.to_string(),
         advice: "Do something.".to_string(),
-        evidence: BTreeMap::from([("figure".to_string(), json!(42))]),
+        evidence: BTreeMap::from([("figure".into(), json!(42))]),
     }
 }
 
@@ -146,8 +146,7 @@ fn diagnosed_report(line: usize) -> Report {
         "public.orders is 40% dead rows",
     );
     dead.path = None;
-    dead.evidence
-        .insert("table".to_string(), json!("public.orders"));
+    dead.evidence.insert("table".into(), json!("public.orders"));
     Report {
         plans: vec![q1, q2, q3],
         database: Some(DatabaseReport {

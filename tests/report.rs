@@ -43,7 +43,7 @@ fn finding(
     advice: &str,
 ) -> Finding {
     let mut evidence = BTreeMap::new();
-    evidence.insert("figure".to_string(), json!(42));
+    evidence.insert("figure".into(), json!(42));
     Finding {
         rule: rule.to_string(),
         name: name.to_string(),

@@ -434,12 +434,9 @@ mod tests {
             message: message.into(),
             advice: advice.into(),
             evidence: [
-                ("table".to_string(), Value::from("sales.accounts")),
-                (
-                    "filter".to_string(),
-                    Value::from("(email = 'bob@x.org'::text)"),
-                ),
-                ("rows_read".to_string(), Value::from(12345)),
+                ("table".into(), Value::from("sales.accounts")),
+                ("filter".into(), Value::from("(email = 'bob@x.org'::text)")),
+                ("rows_read".into(), Value::from(12345)),
             ]
             .into_iter()
             .collect(),

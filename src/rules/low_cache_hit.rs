@@ -7,7 +7,7 @@
 //! blocks are never reported twice. I/O read time is the node's own (its figure minus its
 //! children's), when `track_io_timing` printed it.
 
-use super::util::{count, pct};
+use super::util::{count, pct, push_count, push_pct};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -37,17 +37,21 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             continue;
         }
         fired = true;
-        let mut message = format!(
-            "{} found only {} of its {} shared blocks in shared_buffers: {} hit, {} read ({} MB) \
-             from the OS cache or disk",
-            node.label(),
-            pct(ratio),
-            count(touched),
-            count(b.shared_hit),
-            count(b.shared_read),
-            count(b.shared_read * 8.0 / 1024.0),
-        );
-        message.push_str(&io_text(io, b.shared_read, node.inclusive_ms));
+        // Written piece by piece into one buffer (no string per piece).
+        let mut message = String::with_capacity(256);
+        node.write_label(&mut message);
+        message.push_str(" found only ");
+        push_pct(&mut message, ratio);
+        message.push_str(" of its ");
+        push_count(&mut message, touched);
+        message.push_str(" shared blocks in shared_buffers: ");
+        push_count(&mut message, b.shared_hit);
+        message.push_str(" hit, ");
+        push_count(&mut message, b.shared_read);
+        message.push_str(" read (");
+        push_count(&mut message, b.shared_read * 8.0 / 1024.0);
+        message.push_str(" MB) from the OS cache or disk");
+        push_io_text(&mut message, io, b.shared_read, node.inclusive_ms);
         let mut f = ctx
             .finding(plan, Some(node.id))
             .message(message)
@@ -77,7 +81,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         count(total_read),
         count(total_read * 8.0 / 1024.0),
     );
-    message.push_str(&io_text(total_io, total_read, plan.total_ms()));
+    push_io_text(&mut message, total_io, total_read, plan.total_ms());
     let mut f = ctx
         .finding(plan, None)
         .message(message)
@@ -102,23 +106,22 @@ fn own_read_ms(plan: &Plan, node: &Node) -> Option<f64> {
     Some((mine - kids).max(0.0))
 }
 
-fn io_text(io: Option<f64>, read: f64, total_ms: Option<f64>) -> String {
-    match io {
-        Some(ms) => {
-            let mut s = format!("; reading took {ms:.1} ms");
-            if ms > 0.0 {
-                s.push_str(&format!(
-                    " ({:.0} MB/s",
-                    read * 8.0 / 1024.0 / (ms / 1000.0)
-                ));
-                if let Some(t) = total_ms.filter(|t| *t > 0.0) {
-                    s.push_str(&format!(", {} of the time", pct((ms / t).min(1.0))));
-                }
-                s.push(')');
-            }
-            s
+/// The read time and throughput, appended to the message (nothing without I/O timing).
+fn push_io_text(s: &mut String, io: Option<f64>, read: f64, total_ms: Option<f64>) {
+    use std::fmt::Write;
+    let Some(ms) = io else {
+        return;
+    };
+    // Writing to a String cannot fail.
+    let _ = write!(s, "; reading took {ms:.1} ms");
+    if ms > 0.0 {
+        let _ = write!(s, " ({:.0} MB/s", read * 8.0 / 1024.0 / (ms / 1000.0));
+        if let Some(t) = total_ms.filter(|t| *t > 0.0) {
+            s.push_str(", ");
+            push_pct(s, (ms / t).min(1.0));
+            s.push_str(" of the time");
         }
-        None => String::new(),
+        s.push(')');
     }
 }
 

@@ -33,6 +33,8 @@ mod long_running_transaction;
 mod stale_statistics;
 mod temp_file_spills;
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -60,8 +62,9 @@ pub struct Finding {
     pub message: String,
     /// What to do about it.
     pub advice: String,
-    /// The figures behind the finding, by name.
-    pub evidence: BTreeMap<String, serde_json::Value>,
+    /// The figures behind the finding, by name. The rules' names are literals, borrowed rather
+    /// than copied (big plans have thousands of findings with ten figures each).
+    pub evidence: BTreeMap<Cow<'static, str>, serde_json::Value>,
 }
 
 /// A rule's check: reads the plan, pushes findings.
@@ -241,13 +244,41 @@ impl<'a> RuleCtx<'a> {
                 name: self.meta.name.clone(),
                 severity: self.severity,
                 node,
-                path: node.map(|n| plan.path(n)),
+                path: node.map(|n| node_path(plan, n)),
                 message: String::new(),
                 advice: String::new(),
                 evidence: BTreeMap::new(),
             },
         }
     }
+}
+
+thread_local! {
+    /// Scratch space for `node_path`: the chain of ids and the text, reused from one finding to
+    /// the next.
+    static PATH_SCRATCH: RefCell<(Vec<usize>, String)> = const { RefCell::new((Vec::new(), String::new())) };
+}
+
+/// `Plan::path`, written in reused scratch space and copied out once at its final size (a path
+/// string grown label by label reallocates several times, once for each of thousands of
+/// findings on a big plan).
+fn node_path(plan: &Plan, id: usize) -> String {
+    PATH_SCRATCH.with_borrow_mut(|(chain, text)| {
+        chain.clear();
+        text.clear();
+        let mut cur = Some(id);
+        while let Some(i) = cur {
+            chain.push(i);
+            cur = plan.nodes[i].parent;
+        }
+        for (k, &i) in chain.iter().rev().enumerate() {
+            if k > 0 {
+                text.push_str(" > ");
+            }
+            plan.nodes[i].write_label(text);
+        }
+        String::from(text.as_str())
+    })
 }
 
 /// Builds one finding; `push` adds it to the output.
@@ -268,8 +299,12 @@ impl FindingBuilder {
         self.finding.advice = a.into();
         self
     }
-    pub fn evidence(mut self, key: &str, v: impl Into<serde_json::Value>) -> Self {
-        self.finding.evidence.insert(key.to_string(), v.into());
+    pub fn evidence(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        v: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.finding.evidence.insert(key.into(), v.into());
         self
     }
     pub fn build(self) -> Finding {
@@ -408,4 +443,23 @@ pub fn check_one_snapshot(
         check(snapshot, &ctx, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_paths_are_the_plans_paths() {
+        for (name, plan) in util::testing::corpus() {
+            for n in &plan.nodes {
+                assert_eq!(
+                    node_path(&plan, n.id),
+                    plan.path(n.id),
+                    "{name}, node {}",
+                    n.id
+                );
+            }
+        }
+    }
 }

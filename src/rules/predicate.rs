@@ -98,6 +98,15 @@ impl Analysis {
     }
 }
 
+/// The columns of an OR group (`Cond::Or`'s branches), as `Analysis::columns` lists them.
+pub fn or_columns(branches: &[Vec<Cond>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in branches {
+        collect_columns(b, &mut out);
+    }
+    out
+}
+
 fn collect_columns(conds: &[Cond], out: &mut Vec<String>) {
     for c in conds {
         match c {
@@ -138,33 +147,43 @@ pub fn analyze(expr: &str, own: &[&str]) -> Analysis {
             conds: vec![residual(expr, own)],
         };
     }
-    Analysis {
-        conds: conjuncts(expr, own, 0),
-    }
+    let mut conds = Vec::new();
+    conjuncts(expr, own, 0, &mut conds);
+    Analysis { conds }
 }
 
-fn conjuncts(expr: &str, own: &[&str], depth: usize) -> Vec<Cond> {
+/// Appends the conjuncts of `expr` to `out` (one vector for the whole condition, not one per
+/// level).
+fn conjuncts(expr: &str, own: &[&str], depth: usize, out: &mut Vec<Cond>) {
     let e = strip_outer_parens(expr.trim());
     if e.is_empty() {
-        return Vec::new();
+        return;
     }
     if depth > 32 {
-        return vec![residual(e, own)];
+        out.push(residual(e, own));
+        return;
     }
-    let ands = split_top(e, "AND");
-    if ands.len() > 1 {
-        return ands
+    // `split_top` splits only at ` AND ` / ` OR `: text without them is one part, and most terms
+    // have neither; the substring search rules them out faster than the split's own walk.
+    if let Some(ands) = e.contains(" AND ").then(|| split_top(e, "AND")).flatten() {
+        for a in ands {
+            conjuncts(a, own, depth + 1, out);
+        }
+        return;
+    }
+    if let Some(ors) = e.contains(" OR ").then(|| split_top(e, "OR")).flatten() {
+        let branches = ors
             .iter()
-            .flat_map(|a| conjuncts(a, own, depth + 1))
+            .map(|b| {
+                let mut branch = Vec::new();
+                conjuncts(b, own, depth + 1, &mut branch);
+                branch
+            })
             .collect();
+        out.push(Cond::Or(branches));
+        return;
     }
-    let ors = split_top(e, "OR");
-    if ors.len() > 1 {
-        return vec![Cond::Or(
-            ors.iter().map(|b| conjuncts(b, own, depth + 1)).collect(),
-        )];
-    }
-    vec![term(e, own)]
+    out.push(term(e, own));
 }
 
 fn residual(e: &str, own: &[&str]) -> Cond {
@@ -248,8 +267,10 @@ pub fn equi_join(expr: &str) -> Option<((String, String), (String, String))> {
     if op != "=" {
         return None;
     }
-    let side = |s: &str| match tokens(strip_outer_parens(s)).as_slice() {
-        [Tok::Ident(q), Tok::Dot, Tok::Ident(c)] => Some((q.clone(), c.clone())),
+    let side = |s: &str| match first_tokens(strip_outer_parens(s)) {
+        (3, [(Kind::Ident, q), (Kind::Dot, _), (Kind::Ident, c)]) => {
+            Some((q.to_string(), c.to_string()))
+        }
         _ => None,
     };
     Some((side(lhs)?, side(rhs)?))
@@ -326,10 +347,11 @@ fn key_of(side: &str, own: &[&str]) -> Option<IndexKey> {
 
 /// `col`, `alias.col` or `"Col"` when it names one of the scan's own columns.
 fn plain_column(s: &str, own: &[&str]) -> Option<String> {
-    let toks = tokens(s);
-    match toks.as_slice() {
-        [Tok::Ident(name)] if !is_keyword(name) => Some(name.clone()),
-        [Tok::Ident(q), Tok::Dot, Tok::Ident(name)] if is_own(q, own) => Some(name.clone()),
+    match first_tokens(s) {
+        (1, [(Kind::Ident, name), ..]) if !is_keyword(name) => Some(name.to_string()),
+        (3, [(Kind::Ident, q), (Kind::Dot, _), (Kind::Ident, name)]) if is_own(q, own) => {
+            Some(name.to_string())
+        }
         _ => None,
     }
 }
@@ -341,17 +363,18 @@ fn is_own(q: &str, own: &[&str]) -> bool {
 
 /// Remove the scan's own qualifiers (`o.email` → `email`) outside string literals.
 fn unqualify(s: &str, own: &[&str]) -> String {
-    let toks = tokens_with_text(s);
-    let mut out = String::new();
+    let mut toks: Vec<(Kind, &str)> = Vec::new();
+    scan(s, |kind, text| toks.push((kind, text)));
+    let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < toks.len() {
-        if let (Tok::Ident(q), Some((Tok::Dot, _))) = (&toks[i].0, toks.get(i + 1)) {
+        if let ((Kind::Ident, q), Some((Kind::Dot, _))) = (toks[i], toks.get(i + 1)) {
             if is_own(q, own) {
                 i += 2;
                 continue;
             }
         }
-        out.push_str(&toks[i].1);
+        out.push_str(toks[i].1);
         i += 1;
     }
     out
@@ -360,13 +383,29 @@ fn unqualify(s: &str, own: &[&str]) -> String {
 /// Columns mentioned in `s`: (the scan's own, those of other relations), in order of appearance.
 /// Function names, type names after `::`, keywords and parameters are not columns.
 pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
-    // Borrowed tokens (no string per token): this runs for every term of every filter.
-    let mut toks: Vec<(Kind, &str)> = Vec::new();
+    // Borrowed tokens (no string per token): this runs for every term of every filter. A usual
+    // operand's tokens fit on the stack; longer texts move them to a vector.
+    let mut inline = [(Kind::Space, ""); 24];
+    let mut spilled: Vec<(Kind, &str)> = Vec::new();
+    let mut n = 0;
     scan(s, |kind, text| {
         if kind != Kind::Space {
-            toks.push((kind, text));
+            if n < inline.len() {
+                inline[n] = (kind, text);
+            } else {
+                if n == inline.len() {
+                    spilled.extend_from_slice(&inline);
+                }
+                spilled.push((kind, text));
+            }
+            n += 1;
         }
     });
+    let toks: &[(Kind, &str)] = if n <= inline.len() {
+        &inline[..n]
+    } else {
+        &spilled
+    };
     let kind_at = |j: usize| toks.get(j).map(|t| t.0);
     let mut mine = Vec::new();
     let mut outer = Vec::new();
@@ -430,7 +469,7 @@ fn is_type_word(w: &str) -> bool {
         .any(|k| w.eq_ignore_ascii_case(k))
 }
 
-fn is_keyword(w: &str) -> bool {
+pub(crate) fn is_keyword(w: &str) -> bool {
     if w.starts_with('"') {
         return false;
     }
@@ -442,91 +481,68 @@ fn is_keyword(w: &str) -> bool {
     let lower = &mut buf[..w.len()];
     lower.copy_from_slice(w.as_bytes());
     lower.make_ascii_lowercase();
-    let Ok(lower) = std::str::from_utf8(lower) else {
-        return false;
-    };
+    // Compared as bytes: lower-casing ASCII keeps the text valid UTF-8, so no check is needed.
     matches!(
-        lower,
-        "and"
-            | "or"
-            | "not"
-            | "any"
-            | "all"
-            | "some"
-            | "is"
-            | "null"
-            | "true"
-            | "false"
-            | "distinct"
-            | "from"
-            | "case"
-            | "when"
-            | "then"
-            | "else"
-            | "end"
-            | "collate"
-            | "array"
-            | "row"
-            | "in"
-            | "like"
-            | "ilike"
-            | "similar"
-            | "to"
-            | "between"
-            | "subplan"
-            | "initplan"
-            | "hashed"
-            | "alternatives"
-            | "returns"
-            | "current_date"
-            | "current_timestamp"
-            | "localtimestamp"
-            | "current_user"
-            | "session_user"
-            | "unknown"
-            | "interval"
-            | "escape"
-            | "at"
-            | "zone"
-            | "default"
+        &*lower,
+        b"and"
+            | b"or"
+            | b"not"
+            | b"any"
+            | b"all"
+            | b"some"
+            | b"is"
+            | b"null"
+            | b"true"
+            | b"false"
+            | b"distinct"
+            | b"from"
+            | b"case"
+            | b"when"
+            | b"then"
+            | b"else"
+            | b"end"
+            | b"collate"
+            | b"array"
+            | b"row"
+            | b"in"
+            | b"like"
+            | b"ilike"
+            | b"similar"
+            | b"to"
+            | b"between"
+            | b"subplan"
+            | b"initplan"
+            | b"hashed"
+            | b"alternatives"
+            | b"returns"
+            | b"current_date"
+            | b"current_timestamp"
+            | b"localtimestamp"
+            | b"current_user"
+            | b"session_user"
+            | b"unknown"
+            | b"interval"
+            | b"escape"
+            | b"at"
+            | b"zone"
+            | b"default"
     )
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Dot,
-    Open,
-    Close,
-    Cast,
-    /// Whitespace: kept for rebuilding text, dropped by `tokens`.
-    Space,
-    /// A literal, number, parameter, operator or comma.
-    Other,
-}
-
-fn tokens(s: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
+/// The number of tokens in `s` (whitespace not counted) and the first three of them: enough to
+/// recognise `name` and `qualifier.name` without collecting the tokens.
+fn first_tokens(s: &str) -> (usize, [(Kind, &str); 3]) {
+    let mut first = [(Kind::Space, ""); 3];
+    let mut n = 0;
     scan(s, |kind, text| {
-        if let Some(t) = kind.tok(text) {
-            if t != Tok::Space {
-                out.push(t);
+        if kind != Kind::Space {
+            if let Some(slot) = first.get_mut(n) {
+                *slot = (kind, text);
             }
+            n += 1;
         }
     });
-    out
-}
-
-/// Split into tokens, keeping each token's text (so text can be rebuilt). String literals, quoted
-/// identifiers and numbers are single tokens.
-fn tokens_with_text(s: &str) -> Vec<(Tok, String)> {
-    let mut out = Vec::new();
-    scan(s, |kind, text| {
-        if let Some(t) = kind.tok(text) {
-            out.push((t, text.to_string()));
-        }
-    });
-    out
+    (n, first)
 }
 
 /// A token's kind, before its text is copied (see `scan`).
@@ -539,20 +555,6 @@ pub(crate) enum Kind {
     Cast,
     Space,
     Other,
-}
-
-impl Kind {
-    fn tok(self, text: &str) -> Option<Tok> {
-        Some(match self {
-            Kind::Ident => Tok::Ident(text.to_string()),
-            Kind::Dot => Tok::Dot,
-            Kind::Open => Tok::Open,
-            Kind::Close => Tok::Close,
-            Kind::Cast => Tok::Cast,
-            Kind::Space => Tok::Space,
-            Kind::Other => Tok::Other,
-        })
-    }
 }
 
 /// The tokenizer: calls `emit` with each token's kind and text, in order, without allocating
@@ -571,16 +573,21 @@ pub(crate) fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
         let start = i;
         i += c.len_utf8();
         let kind = if c == '\'' || c == '"' {
-            // Up to the closing quote (a doubled quote is part of the text), or the end.
-            while let Some(d) = at(i) {
-                if d == c {
-                    if at(i + 1) == Some(c) {
-                        i += 2;
-                        continue;
+            // Up to the closing quote (a doubled quote is part of the text), or the end. The
+            // quote is ASCII, and no byte of a multi-byte character is: searched byte by byte.
+            let q = c as u8;
+            loop {
+                match bytes[i..].iter().position(|&b| b == q) {
+                    Some(p) => {
+                        i += p;
+                        if bytes.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
                     }
-                    break;
+                    None => i = s.len(),
                 }
-                i += d.len_utf8();
+                break;
             }
             if i < s.len() {
                 i += 1;
@@ -591,11 +598,17 @@ pub(crate) fn scan<'a>(s: &'a str, mut emit: impl FnMut(Kind, &'a str)) {
                 Kind::Other
             }
         } else if c.is_alphabetic() || c == '_' {
-            while let Some(d) = at(i) {
-                if d.is_alphanumeric() || d == '_' || d == '$' {
-                    i += d.len_utf8();
-                } else {
+            while let Some(&b) = bytes.get(i) {
+                // ASCII answered from the byte; other characters decoded.
+                if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' {
+                    i += 1;
+                } else if b.is_ascii() {
                     break;
+                } else {
+                    match at(i) {
+                        Some(d) if d.is_alphanumeric() => i += d.len_utf8(),
+                        _ => break,
+                    }
                 }
             }
             Kind::Ident
@@ -655,6 +668,39 @@ fn balanced(s: &str) -> bool {
     ok && depth == 0
 }
 
+/// A set of bytes, as a table indexed by byte.
+const fn byte_set(members: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut i = 0;
+    while i < members.len() {
+        set[members[i] as usize] = true;
+        i += 1;
+    }
+    set
+}
+
+/// The bytes `strip_outer_parens` acts on; the walkers below step over all others in a tight
+/// loop (they run several times over every condition).
+static STOPS_PARENS: [bool; 256] = byte_set(b"'\"()");
+/// The bytes `split_top` acts on.
+static STOPS_SPLIT: [bool; 256] = byte_set(b"'\"()[] ");
+/// Operator characters.
+static OPERATOR: [bool; 256] = byte_set(b"=<>!~*@&|#^?%+-/");
+/// The bytes `split_operator` acts on once it has seen an operand: quotes, brackets, `:` (of
+/// `::`) and operator characters.
+static STOPS_OPERATOR: [bool; 256] = byte_set(b"'\"()[]:=<>!~*@&|#^?%+-/");
+
+/// From the quote at `bytes[open]`, the position just past its closing quote (a doubled quote
+/// reads as a close and a reopen, which comes to the same), or the end when it is unterminated.
+/// The quote is ASCII, and no byte of a multi-byte character is: searched byte by byte.
+fn skip_quoted(bytes: &[u8], open: usize) -> usize {
+    let q = bytes[open];
+    match bytes[open + 1..].iter().position(|&b| b == q) {
+        Some(p) => open + 1 + p + 1,
+        None => bytes.len(),
+    }
+}
+
 /// Remove parentheses that wrap the whole text: `((a = 1))` → `a = 1`.
 pub fn strip_outer_parens(s: &str) -> &str {
     let mut s = s.trim();
@@ -665,18 +711,22 @@ pub fn strip_outer_parens(s: &str) -> &str {
         // Does the first '(' close at the very end?
         // Bytes, not characters: every byte this looks for is ASCII, and no byte of a
         // multi-byte character is.
+        let bytes = s.as_bytes();
         let mut depth = 0i64;
         let mut closes_at_end = false;
-        let mut in_quote: Option<u8> = None;
-        for (n, c) in s.bytes().enumerate() {
-            if let Some(q) = in_quote {
-                if c == q {
-                    in_quote = None;
-                }
+        let mut n = 0;
+        while n < bytes.len() {
+            let c = bytes[n];
+            if !STOPS_PARENS[c as usize] {
+                n += 1;
                 continue;
             }
             match c {
-                b'\'' | b'"' => in_quote = Some(c),
+                b'\'' | b'"' => {
+                    // Past the closing quote; an unterminated quote runs to the end.
+                    n = skip_quoted(bytes, n);
+                    continue;
+                }
                 b'(' => depth += 1,
                 b')' => {
                     depth -= 1;
@@ -688,6 +738,7 @@ pub fn strip_outer_parens(s: &str) -> &str {
                 }
                 _ => {}
             }
+            n += 1;
         }
         if !closes_at_end {
             return s;
@@ -696,8 +747,9 @@ pub fn strip_outer_parens(s: &str) -> &str {
     }
 }
 
-/// Split on a keyword (`AND`, `OR`) at parenthesis depth 0, outside quotes.
-fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
+/// Split on a keyword (`AND`, `OR`) at parenthesis depth 0, outside quotes: the parts, or `None`
+/// when the keyword does not occur there (most terms: no vector allocated for them).
+fn split_top<'a>(s: &'a str, kw: &str) -> Option<Vec<&'a str>> {
     // ` KW ` compared in place (no pattern string built per call: this runs for every conjunct).
     let kw = kw.as_bytes();
     let is_kw_at = |bytes: &[u8], i: usize| {
@@ -706,20 +758,19 @@ fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
     let bytes = s.as_bytes();
     let mut parts = Vec::new();
     let mut depth = 0i64;
-    let mut in_quote: Option<u8> = None;
     let mut last = 0;
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(q) = in_quote {
-            if c == q {
-                in_quote = None;
-            }
+        if !STOPS_SPLIT[c as usize] {
             i += 1;
             continue;
         }
         match c {
-            b'\'' | b'"' => in_quote = Some(c),
+            b'\'' | b'"' => {
+                i = skip_quoted(bytes, i);
+                continue;
+            }
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth -= 1,
             b' ' if depth == 0 && is_kw_at(bytes, i) => {
@@ -732,31 +783,31 @@ fn split_top<'a>(s: &'a str, kw: &str) -> Vec<&'a str> {
         }
         i += 1;
     }
+    if parts.is_empty() {
+        return None;
+    }
     parts.push(&s[last..]);
-    parts
+    Some(parts)
 }
 
 /// `lhs OP rhs` at depth 0: the first run of operator characters after the first operand.
 fn split_operator(s: &str) -> Option<(&str, &str, &str)> {
-    const OPS: &[u8] = b"=<>!~*@&|#^?%+-/";
     let bytes = s.as_bytes();
     let mut depth = 0i64;
-    let mut in_quote: Option<u8> = None;
     let mut i = 0;
     let mut seen_operand = false;
     while i < bytes.len() {
         let c = bytes[i];
-        if let Some(q) = in_quote {
-            if c == q {
-                in_quote = None;
-            }
+        // Once an operand is seen, only the bytes of `STOPS_OPERATOR` matter.
+        if seen_operand && !STOPS_OPERATOR[c as usize] {
             i += 1;
             continue;
         }
         match c {
             b'\'' | b'"' => {
-                in_quote = Some(c);
+                i = skip_quoted(bytes, i);
                 seen_operand = true;
+                continue;
             }
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth -= 1,
@@ -764,9 +815,9 @@ fn split_operator(s: &str) -> Option<(&str, &str, &str)> {
                 i += 2;
                 continue;
             }
-            c if depth == 0 && seen_operand && OPS.contains(&c) => {
+            c if depth == 0 && seen_operand && OPERATOR[c as usize] => {
                 let start = i;
-                while i < bytes.len() && OPS.contains(&bytes[i]) {
+                while i < bytes.len() && OPERATOR[bytes[i] as usize] {
                     i += 1;
                 }
                 let lhs = s[..start].trim();
@@ -787,6 +838,13 @@ fn split_operator(s: &str) -> Option<(&str, &str, &str)> {
 
 /// Quote an identifier the way PostgreSQL needs it (lower-case simple names stay bare).
 pub fn quote_ident(s: &str) -> String {
+    let mut out = String::new();
+    push_quoted_ident(&mut out, s);
+    out
+}
+
+/// `quote_ident`, appended to `out`.
+pub fn push_quoted_ident(out: &mut String, s: &str) {
     let simple = s
         .chars()
         .next()
@@ -794,16 +852,28 @@ pub fn quote_ident(s: &str) -> String {
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
     if simple && !is_keyword(s) && !matches!(s, "user" | "order" | "group" | "table" | "select") {
-        s.to_string()
+        out.push_str(s);
     } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        out.push('"');
+        for (i, part) in s.split('"').enumerate() {
+            if i > 0 {
+                out.push_str("\"\"");
+            }
+            out.push_str(part);
+        }
+        out.push('"');
     }
 }
 
 /// Build an index column list: equality keys, then range keys, then sort keys, without repeats.
 pub fn index_columns(eq: &[IndexKey], range: &[IndexKey], sort: &[IndexKey]) -> Vec<IndexKey> {
+    index_columns_in_order(eq.iter().chain(range).chain(sort))
+}
+
+/// `index_columns` over keys already in order (equality, range, sort), without repeats.
+pub fn index_columns_in_order<'k>(keys: impl IntoIterator<Item = &'k IndexKey>) -> Vec<IndexKey> {
     let mut out: Vec<IndexKey> = Vec::new();
-    for k in eq.iter().chain(range).chain(sort) {
+    for k in keys {
         if !out.iter().any(|o| o.same_target(k)) {
             out.push(k.clone());
         }
@@ -818,7 +888,7 @@ pub fn sort_key(key: &str, own: &[&str]) -> Option<IndexKey> {
     let mut suffix = String::new();
     for s in [" NULLS FIRST", " NULLS LAST", " DESC", " ASC"] {
         if let Some(rest) = k.strip_suffix(s) {
-            suffix = format!("{s}{suffix}");
+            suffix.insert_str(0, s);
             k = rest.trim_end();
         }
     }
@@ -829,10 +899,14 @@ pub fn sort_key(key: &str, own: &[&str]) -> Option<IndexKey> {
     if mine.is_empty() || !outer.is_empty() {
         return None;
     }
-    let base = key_of(k, own)?;
+    let mut base = key_of(k, own)?;
+    if suffix.is_empty() {
+        return Some(base);
+    }
+    base.text.push_str(&suffix);
     Some(IndexKey {
-        text: format!("{}{suffix}", base.text),
-        column: if suffix.is_empty() { base.column } else { None },
+        text: base.text,
+        column: None,
     })
 }
 

@@ -15,7 +15,10 @@
 //! be indexed, a plain explanation; a filter nothing can be read from gets its column list only.
 
 use super::predicate::{self, index_columns, Analysis, Cond, IndexKey};
-use super::util::{count, own_names, pct, relation_name};
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use super::util::{own_names, push_count, push_pct, relation_name};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -52,8 +55,8 @@ pub(crate) struct Suggestion {
     pub statements: Vec<String>,
     pub columns: Vec<String>,
     pub include: Vec<String>,
-    /// Explanation of the column order and caveats.
-    pub notes: Vec<String>,
+    /// Explanation of the column order and caveats (most are fixed sentences, not copied).
+    pub notes: Vec<Cow<'static, str>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -72,7 +75,7 @@ fn report(
     let analysis = predicate::analyze(filter, &own);
     let sort = sort_keys_above(plan, node.id, &own);
     let table = relation_name(node).unwrap_or_else(|| "the table".to_string());
-    let sug = suggest(
+    let mut sug = suggest(
         &table,
         &analysis,
         &sort,
@@ -81,49 +84,74 @@ fn report(
         max_include as usize,
     );
 
+    // Message and advice are written piece by piece into one buffer each (this rule can fire on
+    // thousands of partitions): no `format!` string per piece.
     let loops = node.loops();
-    let over_loops = if loops > 1.0 && node.parallel_aware {
-        format!(" across {} parallel processes", count(loops))
-    } else if loops > 1.0 {
-        format!(" over {} loops", count(loops))
-    } else {
-        String::new()
-    };
-    let mut message = format!(
-        "{} read {} rows{over_loops} and its filter discarded {} of them ({}), keeping {}",
-        node.label(),
-        count(removed + returned),
-        count(removed),
-        pct(ratio),
-        count(returned),
-    );
+    let mut message = String::with_capacity(160 + filter.len());
+    node.write_label(&mut message);
+    message.push_str(" read ");
+    push_count(&mut message, removed + returned);
+    message.push_str(" rows");
+    if loops > 1.0 {
+        message.push_str(if node.parallel_aware {
+            " across "
+        } else {
+            " over "
+        });
+        push_count(&mut message, loops);
+        message.push_str(if node.parallel_aware {
+            " parallel processes"
+        } else {
+            " loops"
+        });
+    }
+    message.push_str(" and its filter discarded ");
+    push_count(&mut message, removed);
+    message.push_str(" of them (");
+    push_pct(&mut message, ratio);
+    message.push_str("), keeping ");
+    push_count(&mut message, returned);
     if !filter.is_empty() {
-        message.push_str(&format!("; Filter: {filter}"));
+        message.push_str("; Filter: ");
+        message.push_str(filter);
     }
     if let Some(ms) = node.inclusive_ms {
-        message.push_str(&format!(" ({ms:.1} ms"));
+        // Writing to a String cannot fail.
+        let _ = write!(message, " ({ms:.1} ms");
         if let Some(share) = node.time_share {
-            message.push_str(&format!(", {} of the query", pct(share)));
+            message.push_str(", ");
+            push_pct(&mut message, share);
+            message.push_str(" of the query");
         }
         message.push(')');
     }
 
-    let mut advice = String::new();
+    let mut advice = String::with_capacity(
+        800 + sug.statements.iter().map(String::len).sum::<usize>()
+            + sug.notes.iter().map(|n| n.len()).sum::<usize>(),
+    );
     match sug.statements.len() {
         0 => advice.push_str("No condition in the filter can use a btree index as written. "),
-        1 => advice.push_str(&format!(
-            "Create an index so PostgreSQL reads only the matching rows: `{}`.",
-            sug.statements[0]
-        )),
-        _ => advice.push_str(&format!(
-            "The filter is an OR, which one btree index cannot serve; one index per branch lets \
-             PostgreSQL combine them with a BitmapOr: {}.",
-            sug.statements
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(" and ")
-        )),
+        1 => {
+            advice.push_str("Create an index so PostgreSQL reads only the matching rows: `");
+            advice.push_str(&sug.statements[0]);
+            advice.push_str("`.");
+        }
+        _ => {
+            advice.push_str(
+                "The filter is an OR, which one btree index cannot serve; one index per branch \
+                 lets PostgreSQL combine them with a BitmapOr: ",
+            );
+            for (i, st) in sug.statements.iter().enumerate() {
+                if i > 0 {
+                    advice.push_str(" and ");
+                }
+                advice.push('`');
+                advice.push_str(st);
+                advice.push('`');
+            }
+            advice.push('.');
+        }
     }
     for n in &sug.notes {
         advice.push(' ');
@@ -132,28 +160,35 @@ fn report(
     if !sug.statements.is_empty() {
         advice.push_str(" CONCURRENTLY avoids blocking writes on a live table; check the plan again afterwards.");
     }
+    // The advice as trimmed text, without copying it when (as usual) there is nothing to trim.
+    let trimmed = advice.trim();
+    let advice = if trimmed.len() == advice.len() {
+        advice
+    } else {
+        trimmed.to_string()
+    };
 
     let mut f = ctx
         .finding(plan, Some(node.id))
         .message(message)
-        .advice(advice.trim().to_string())
+        .advice(advice)
         .evidence("rows_read", removed + returned)
         .evidence("rows_removed", removed)
         .evidence("rows_returned", returned)
         .evidence("discard_ratio", ratio)
         .evidence("loops", loops)
-        .evidence("index_columns", sug.columns.clone())
+        .evidence("index_columns", std::mem::take(&mut sug.columns))
         .evidence("filter_columns", analysis.columns());
     if !filter.is_empty() {
         f = f.evidence("filter", filter);
     }
     if !sug.include.is_empty() {
-        f = f.evidence("include_columns", sug.include.clone());
+        f = f.evidence("include_columns", std::mem::take(&mut sug.include));
     }
     match sug.statements.len() {
         0 => {}
-        1 => f = f.evidence("suggested_index", sug.statements[0].clone()),
-        _ => f = f.evidence("suggested_indexes", sug.statements.clone()),
+        1 => f = f.evidence("suggested_index", sug.statements.swap_remove(0)),
+        _ => f = f.evidence("suggested_indexes", std::mem::take(&mut sug.statements)),
     }
     if let Some(ms) = node.inclusive_ms {
         f = f.evidence("scan_ms", ms);
@@ -171,8 +206,23 @@ pub(crate) fn suggest(
     max_include: usize,
 ) -> Suggestion {
     let mut s = Suggestion::default();
-    let eq = a.equality();
-    let range = a.range();
+    // The keys borrowed from the analysis (copied only into the index's column list).
+    let eq: Vec<&IndexKey> = a
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            Cond::Eq(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    let range: Vec<&IndexKey> = a
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            Cond::Range(k) => Some(k),
+            _ => None,
+        })
+        .collect();
     let ors = a.ors();
     if eq.is_empty() && range.is_empty() {
         // Only OR groups or unusable terms.
@@ -205,7 +255,7 @@ pub(crate) fn suggest(
                      consider a partial index or rewriting the OR as a UNION of queries that can \
                      each use an index. Columns it reads: {}.",
                     join_or_none(&a.columns())
-                ));
+                ).into());
             }
             return s;
         }
@@ -222,11 +272,14 @@ pub(crate) fn suggest(
                  exactly, or use a partial index (`WHERE <condition>`) if the condition is fixed.",
                 join_or_none(&cols)
             )
+            .into()
         });
         return s;
     }
 
-    let keys = index_columns(&eq, &range, sort);
+    let keys = predicate::index_columns_in_order(
+        eq.iter().copied().chain(range.iter().copied()).chain(sort),
+    );
     s.columns = keys.iter().map(|k| k.text.clone()).collect();
     // INCLUDE: the other columns the query reads, when all are plain columns.
     let key_cols: Vec<&str> = keys.iter().filter_map(|k| k.column.as_deref()).collect();
@@ -251,11 +304,7 @@ pub(crate) fn suggest(
             }
         }
         for b in &ors {
-            for c in (Analysis {
-                conds: vec![Cond::Or((*b).clone())],
-            })
-            .columns()
-            {
+            for c in predicate::or_columns(b) {
                 if !key_cols.contains(&c.as_str()) {
                     predicate::push_unique(&mut include, c);
                 }
@@ -265,29 +314,36 @@ pub(crate) fn suggest(
     if !include_ok || include.len() > max_include {
         include.clear();
     }
-    s.include = include.clone();
     s.statements.push(create(table, &keys, &include));
+    s.include = include;
+    let include = &s.include;
 
-    let names = |v: &[IndexKey]| {
-        v.iter()
-            .map(|k| k.text.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut order = Vec::new();
-    if !eq.is_empty() {
-        order.push(format!("equality columns first ({})", names(&eq)));
+    let mut order = String::with_capacity(160);
+    order.push_str("Column order: ");
+    let sort_refs: Vec<&IndexKey> = sort.iter().collect();
+    let mut first = true;
+    for (keys, before, after) in [
+        (&eq, "equality columns first (", ")"),
+        (&range, "then range columns (", ")"),
+        (
+            &sort_refs,
+            "then the sort order of the Sort above (",
+            "), so the index returns rows already sorted",
+        ),
+    ] {
+        if keys.is_empty() {
+            continue;
+        }
+        if !first {
+            order.push_str(", ");
+        }
+        first = false;
+        order.push_str(before);
+        push_key_texts(&mut order, keys.iter().copied());
+        order.push_str(after);
     }
-    if !range.is_empty() {
-        order.push(format!("then range columns ({})", names(&range)));
-    }
-    if !sort.is_empty() {
-        order.push(format!(
-            "then the sort order of the Sort above ({}), so the index returns rows already sorted",
-            names(sort)
-        ));
-    }
-    s.notes.push(format!("Column order: {}.", order.join(", ")));
+    order.push('.');
+    s.notes.push(order.into());
     if keys.iter().any(|k| k.text.contains("_pattern_ops")) {
         s.notes.push(
             "The `*_pattern_ops` operator class lets a prefix LIKE use the index whatever the \
@@ -306,18 +362,20 @@ pub(crate) fn suggest(
         );
     }
     if !include.is_empty() {
-        s.notes.push(format!(
+        s.notes.push(
+            format!(
             "INCLUDE ({}) adds the other columns the query reads, so an index-only scan can answer \
              without visiting the table (as long as VACUUM keeps the visibility map current).",
             include.join(", ")
-        ));
+        )
+            .into(),
+        );
     }
-    let residual_cols: Vec<String> = a
-        .residuals()
-        .iter()
-        .flat_map(|(c, _)| c.iter().cloned())
-        .collect();
-    if !residual_cols.is_empty() || !ors.is_empty() {
+    let residual_columns = a.conds.iter().any(|c| match c {
+        Cond::Residual { columns, .. } => !columns.is_empty(),
+        _ => false,
+    });
+    if residual_columns || !ors.is_empty() {
         s.notes.push(
             "The rest of the filter (conditions a btree cannot use, or OR groups) stays a filter on \
              the rows the index returns."
@@ -335,28 +393,71 @@ fn join_or_none(v: &[String]) -> String {
     }
 }
 
+/// The keys' texts, comma-separated, appended to `out`.
+fn push_key_texts<'k>(out: &mut String, keys: impl IntoIterator<Item = &'k IndexKey>) {
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&k.text);
+    }
+}
+
 fn create(table: &str, keys: &[IndexKey], include: &[String]) -> String {
-    let cols = keys
-        .iter()
-        .map(|k| k.text.clone())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut s = format!("CREATE INDEX CONCURRENTLY ON {table} ({cols})");
+    let mut s = String::with_capacity(64 + table.len());
+    s.push_str("CREATE INDEX CONCURRENTLY ON ");
+    s.push_str(table);
+    s.push_str(" (");
+    push_key_texts(&mut s, keys);
+    s.push(')');
     if !include.is_empty() {
-        s.push_str(&format!(" INCLUDE ({})", include.join(", ")));
+        s.push_str(" INCLUDE (");
+        for (i, c) in include.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(c);
+        }
+        s.push(')');
     }
     s
 }
 
 /// An `Output` entry that is one of the scan's own plain columns.
 fn plain_output_column(o: &str, own: &[&str]) -> Option<String> {
+    let bare = o.trim();
+    // The usual entry, `name` or `qualifier.name` in plain ASCII, answered without tokenizing.
+    // Gives what the general reading below gives for it: a lone non-keyword name is the column;
+    // `q.name` is the column when `q` is one of `own` exactly (a keyword `q` reads differently,
+    // so it takes the general path).
+    let simple = |w: &str| {
+        w.as_bytes()
+            .first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+    };
+    match bare.split_once('.') {
+        None if simple(bare) => {
+            return (!predicate::is_keyword(bare)).then(|| bare.to_string());
+        }
+        Some((q, c)) if simple(q) && simple(c) && !predicate::is_keyword(q) => {
+            return own.contains(&q).then(|| c.to_string());
+        }
+        _ => {}
+    }
     let (mine, outer) = predicate::columns_in(o, own);
     if mine.len() != 1 || !outer.is_empty() {
         return None;
     }
     let c = &mine[0];
-    let bare = o.trim();
-    let qualified_ok = own.iter().any(|q| bare == format!("{q}.{c}"));
+    // `bare == format!("{q}.{c}")` for one of `own`, compared in place.
+    let qualified_ok = own.iter().any(|q| {
+        bare.len() == q.len() + 1 + c.len()
+            && bare.starts_with(q)
+            && bare[q.len()..].starts_with('.')
+            && bare.ends_with(c.as_str())
+    });
     (bare == c || qualified_ok).then(|| c.clone())
 }
 

@@ -3,28 +3,66 @@
 
 use crate::plan::{Node, Plan};
 
-use super::predicate::quote_ident;
+use super::predicate::push_quoted_ident;
 
 /// `1234567` → `1,234,567` (rounded to a whole number).
 pub fn count(n: f64) -> String {
+    let mut out = String::new();
+    push_count(&mut out, n);
+    out
+}
+
+/// `count`, appended to `out` (no string of its own: messages quote several counts).
+pub fn push_count(out: &mut String, n: f64) {
     if !n.is_finite() {
-        return n.to_string();
+        out.push_str(&n.to_string());
+        return;
     }
     let v = n.round() as i128;
     // `as` saturates: a huge negative count is i128::MIN, whose `abs` would overflow.
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+    let magnitude = v.unsigned_abs();
+    // Decimal digits, least significant first (u128::MAX has 39). Counts fit in 64 bits, whose
+    // division is an instruction; 128-bit division is a library call.
+    let mut digits = [0u8; 39];
+    let mut len = 0;
+    if let Ok(mut rest) = u64::try_from(magnitude) {
+        loop {
+            digits[len] = (rest % 10) as u8;
+            len += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
         }
-        out.push(ch);
+    } else {
+        let mut rest = magnitude;
+        loop {
+            digits[len] = (rest % 10) as u8;
+            len += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+    }
+    // The text, written backwards into a stack buffer (digits, a separator every three, the
+    // sign) and appended at once.
+    let mut text = [0u8; 52];
+    let mut at = text.len();
+    for (i, d) in digits[..len].iter().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            at -= 1;
+            text[at] = b',';
+        }
+        at -= 1;
+        text[at] = b'0' + d;
     }
     if v < 0 {
-        format!("-{out}")
-    } else {
-        out
+        at -= 1;
+        text[at] = b'-';
     }
+    // Only ASCII was written.
+    out.push_str(std::str::from_utf8(&text[at..]).unwrap_or_default());
 }
 
 /// `1234567.4` → `1234567`: a whole number without separators, for counts quoted inside a
@@ -49,13 +87,24 @@ pub fn pct(r: f64) -> String {
     format!("{:.1}%", r * 100.0)
 }
 
+/// `pct`, appended to `out`.
+pub fn push_pct(out: &mut String, r: f64) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{:.1}%", r * 100.0);
+}
+
 /// `schema.table`, quoted as needed; `None` for nodes without a relation.
 pub fn relation_name(node: &Node) -> Option<String> {
     let rel = node.relation.as_deref()?;
-    Some(match node.schema.as_deref() {
-        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(rel)),
-        None => quote_ident(rel),
-    })
+    // Room for the names, a dot and two pairs of quotes: one allocation.
+    let mut out = String::with_capacity(node.schema.as_deref().map_or(0, str::len) + rel.len() + 5);
+    if let Some(s) = node.schema.as_deref() {
+        push_quoted_ident(&mut out, s);
+        out.push('.');
+    }
+    push_quoted_ident(&mut out, rel);
+    Some(out)
 }
 
 /// The names a scan's columns can be qualified with: its alias and its relation name.
@@ -313,6 +362,43 @@ mod tests {
         // Beyond i128: saturated, never an overflow.
         assert!(count(-1e300).starts_with("-170,141,183"));
         assert!(count(1e300).starts_with("170,141,183"));
+        // Digits and separators as `format!` and a grouping pass over its digits give them,
+        // on both sides of the 64-bit fast path.
+        let by_format = |n: f64| {
+            let v = n.round() as i128;
+            let digits = v.unsigned_abs().to_string();
+            let mut grouped = String::new();
+            for (i, ch) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                    grouped.push(',');
+                }
+                grouped.push(ch);
+            }
+            if v < 0 {
+                format!("-{grouped}")
+            } else {
+                grouped
+            }
+        };
+        for n in [
+            0.0,
+            -0.4,
+            0.5,
+            999.0,
+            1000.0,
+            -999_999.6,
+            123_456_789.0,
+            u64::MAX as f64,
+            -(u64::MAX as f64),
+            1.9e19,
+            -3.4e38,
+            1e300,
+            -1e300,
+        ] {
+            assert_eq!(count(n), by_format(n), "{n}");
+        }
+        assert_eq!(count(f64::NAN), "NaN");
+        assert_eq!(count(f64::INFINITY), "inf");
         assert_eq!(work_mem_for_kb(100.0).1, "1MB");
         assert_eq!(work_mem_for_kb(27792.0).1, "32MB");
         assert_eq!(work_mem_for_kb(32768.0).1, "32MB");

@@ -74,7 +74,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             .evidence("workers_launched", launched)
             .evidence("gather_ms", super::util::round_to(ms, 3));
         for (k, v) in quoted {
-            b = b.evidence(k, v.clone());
+            b = b.evidence(k.clone(), v.clone());
         }
         b.push(out);
     }
