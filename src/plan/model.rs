@@ -640,22 +640,28 @@ impl Plan {
 
     /// A readable path from the root to a node: `Hash Join > Seq Scan on orders`.
     pub fn path(&self, id: usize) -> String {
-        // Labels written straight into one string (a finding carries its path, and big plans
-        // have thousands of findings): no label or chain allocated per ancestor.
         let mut chain = Vec::with_capacity(self.nodes[id].depth + 1);
+        let mut s = String::with_capacity((self.nodes[id].depth + 1) * 24);
+        self.write_path(id, &mut chain, &mut s);
+        s
+    }
+
+    /// `path`, appended to `out`, with `chain` as scratch space for the ids on the way (a caller
+    /// writing thousands of paths reuses both). Labels are written straight into `out`: no label
+    /// or string is allocated per ancestor.
+    pub fn write_path(&self, id: usize, chain: &mut Vec<usize>, out: &mut String) {
+        chain.clear();
         let mut cur = Some(id);
         while let Some(i) = cur {
             chain.push(i);
             cur = self.nodes[i].parent;
         }
-        let mut s = String::with_capacity(chain.len() * 24);
         for (k, &i) in chain.iter().rev().enumerate() {
             if k > 0 {
-                s.push_str(" > ");
+                out.push_str(" > ");
             }
-            self.nodes[i].write_label(&mut s);
+            self.nodes[i].write_label(out);
         }
-        s
     }
 
     /// Ids of the node's ancestors, nearest first.

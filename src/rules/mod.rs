@@ -264,19 +264,8 @@ thread_local! {
 /// findings on a big plan).
 fn node_path(plan: &Plan, id: usize) -> String {
     PATH_SCRATCH.with_borrow_mut(|(chain, text)| {
-        chain.clear();
         text.clear();
-        let mut cur = Some(id);
-        while let Some(i) = cur {
-            chain.push(i);
-            cur = plan.nodes[i].parent;
-        }
-        for (k, &i) in chain.iter().rev().enumerate() {
-            if k > 0 {
-                text.push_str(" > ");
-            }
-            plan.nodes[i].write_label(text);
-        }
+        plan.write_path(id, chain, text);
         String::from(text.as_str())
     })
 }

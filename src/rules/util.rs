@@ -25,25 +25,23 @@ pub fn push_count(out: &mut String, n: f64) {
     // division is an instruction; 128-bit division is a library call.
     let mut digits = [0u8; 39];
     let mut len = 0;
-    if let Ok(mut rest) = u64::try_from(magnitude) {
-        loop {
-            digits[len] = (rest % 10) as u8;
-            len += 1;
-            rest /= 10;
-            if rest == 0 {
-                break;
+    // The same loop for both widths: only the type of `rest` differs.
+    macro_rules! take_digits {
+        ($rest:expr) => {{
+            let mut rest = $rest;
+            loop {
+                digits[len] = (rest % 10) as u8;
+                len += 1;
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
             }
-        }
-    } else {
-        let mut rest = magnitude;
-        loop {
-            digits[len] = (rest % 10) as u8;
-            len += 1;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
+        }};
+    }
+    match u64::try_from(magnitude) {
+        Ok(rest) => take_digits!(rest),
+        Err(_) => take_digits!(magnitude),
     }
     // The text, written backwards into a stack buffer (digits, a separator every three, the
     // sign) and appended at once.
