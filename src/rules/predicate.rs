@@ -24,7 +24,7 @@ pub struct IndexKey {
 }
 
 impl IndexKey {
-    fn same_target(&self, other: &IndexKey) -> bool {
+    pub fn same_target(&self, other: &IndexKey) -> bool {
         match (&self.column, &other.column) {
             (Some(a), Some(b)) => a == b,
             _ => self.text == other.text,
@@ -903,11 +903,10 @@ pub fn sort_key(key: &str, own: &[&str]) -> Option<IndexKey> {
     if suffix.is_empty() {
         return Some(base);
     }
+    // `created_at DESC` is still the column `created_at`: it must not enter an index a second
+    // time after a condition on it, nor be offered again as an INCLUDE column.
     base.text.push_str(&suffix);
-    Some(IndexKey {
-        text: base.text,
-        column: None,
-    })
+    Some(base)
 }
 
 #[cfg(test)]

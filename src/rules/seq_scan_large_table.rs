@@ -321,6 +321,20 @@ pub(crate) fn suggest(
     let mut order = String::with_capacity(160);
     order.push_str("Column order: ");
     let sort_refs: Vec<&IndexKey> = sort.iter().collect();
+    // An index hands rows over in the order of its columns after the equality ones only if no
+    // range column comes first (a range on the leading sort column itself keeps the order).
+    let sorted_by_index = match range.as_slice() {
+        [] => true,
+        [only] => sort.first().is_some_and(|k| k.same_target(only)),
+        _ => false,
+    };
+    let sort_after = if sorted_by_index {
+        "), so the index returns rows already sorted"
+    } else {
+        "); after a range column the index cannot return rows in that order, so the Sort \
+         stays (an index on the equality columns and then the sort order would avoid it, \
+         at the price of reading the whole range)"
+    };
     let mut first = true;
     for (keys, before, after) in [
         (&eq, "equality columns first (", ")"),
@@ -328,7 +342,7 @@ pub(crate) fn suggest(
         (
             &sort_refs,
             "then the sort order of the Sort above (",
-            "), so the index returns rows already sorted",
+            sort_after,
         ),
     ] {
         if keys.is_empty() {
@@ -490,6 +504,63 @@ mod tests {
     use serde_json::json;
 
     const DIR: &str = "seq-scan-large-table";
+
+    /// The index suggested for a filter on `t` under a Sort on `sort`.
+    fn suggestion(filter: &str, sort: &[&str]) -> super::Suggestion {
+        let own = ["t"];
+        let analysis = super::predicate::analyze(filter, &own);
+        let sort: Vec<_> = sort
+            .iter()
+            .filter_map(|k| super::predicate::sort_key(k, &own))
+            .collect();
+        super::suggest("public.t", &analysis, &sort, &[], &own, 5)
+    }
+
+    fn order_note(s: &super::Suggestion) -> &str {
+        s.notes
+            .iter()
+            .find(|n| n.starts_with("Column order"))
+            .expect("a column-order note")
+    }
+
+    #[test]
+    fn equality_then_sort_returns_rows_sorted() {
+        let s = suggestion("(t.status = 'paid'::text)", &["t.created_at DESC"]);
+        assert_eq!(s.columns, ["status", "created_at DESC"]);
+        assert!(
+            order_note(&s).contains("already sorted"),
+            "{}",
+            order_note(&s)
+        );
+    }
+
+    #[test]
+    fn a_column_enters_the_index_once_even_when_sorted_descending() {
+        // Range on created_at, sorted by (customer_id, created_at DESC): created_at is already the
+        // range column; after it the index cannot return rows in the sort order, and says so.
+        let s = suggestion(
+            "(t.created_at >= '2024-12-01'::date)",
+            &["t.customer_id", "t.created_at DESC"],
+        );
+        assert_eq!(s.columns, ["created_at", "customer_id"]);
+        let note = order_note(&s);
+        assert!(!note.contains("already sorted"), "{note}");
+        assert!(note.contains("the Sort stays"), "{note}");
+    }
+
+    #[test]
+    fn a_range_on_the_leading_sort_column_keeps_the_order() {
+        let s = suggestion(
+            "((t.status = 'paid'::text) AND (t.created_at >= '2024-12-01'::date))",
+            &["t.created_at DESC"],
+        );
+        assert_eq!(s.columns, ["status", "created_at"]);
+        assert!(
+            order_note(&s).contains("already sorted"),
+            "{}",
+            order_note(&s)
+        );
+    }
 
     #[test]
     fn equality_range_sort_and_include() {
