@@ -328,33 +328,40 @@ pub(crate) fn suggest(
         [only] => sort.first().is_some_and(|k| k.same_target(only)),
         _ => false,
     };
-    let sort_after = if sorted_by_index {
-        "), so the index returns rows already sorted"
-    } else {
-        "); after a range column the index cannot return rows in that order, so the Sort \
-         stays (an index on the equality columns and then the sort order would avoid it, \
-         at the price of reading the whole range)"
-    };
     let mut first = true;
-    for (keys, before, after) in [
-        (&eq, "equality columns first (", ")"),
-        (&range, "then range columns (", ")"),
-        (
-            &sort_refs,
-            "then the sort order of the Sort above (",
-            sort_after,
-        ),
+    for (keys, what, after) in [
+        (&eq, "equality columns first", ")"),
+        (&range, "range columns", ")"),
+        (&sort_refs, "the sort order of the Sort above", ""),
     ] {
         if keys.is_empty() {
             continue;
         }
         if !first {
-            order.push_str(", ");
+            order.push_str(", then ");
         }
         first = false;
-        order.push_str(before);
+        order.push_str(what);
+        order.push_str(" (");
         push_key_texts(&mut order, keys.iter().copied());
         order.push_str(after);
+    }
+    if !sort_refs.is_empty() {
+        if sorted_by_index {
+            order.push_str("), so the index returns rows already sorted");
+        } else {
+            // The index that would return the rows in order: equality columns, then the sort.
+            let in_order = predicate::index_columns_in_order(eq.iter().copied().chain(sort));
+            order.push_str(
+                "); after a range column an index cannot return rows in that order, so the Sort \
+                 stays: an index on (",
+            );
+            push_key_texts(&mut order, in_order.iter());
+            order.push_str(
+                ") would avoid it, but reads the whole index to apply the range (worth it when a \
+                 LIMIT stops the scan early)",
+            );
+        }
     }
     order.push('.');
     s.notes.push(order.into());
@@ -546,6 +553,11 @@ mod tests {
         let note = order_note(&s);
         assert!(!note.contains("already sorted"), "{note}");
         assert!(note.contains("the Sort stays"), "{note}");
+        assert!(
+            note.contains("an index on (customer_id, created_at DESC) would avoid it"),
+            "{note}"
+        );
+        assert!(note.starts_with("Column order: range columns"), "{note}");
     }
 
     #[test]
