@@ -694,6 +694,74 @@ mod tests {
         }
     }
 
+    /// JSON-like text from pieces of JSON, valid or not: numbers of every shape, strings with
+    /// escapes and control characters, brackets, commas, colons and whitespace in any order.
+    fn json_like() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(",".to_string()),
+            Just(":".to_string()),
+            Just(" ".to_string()),
+            Just("\n        ".to_string()),
+            Just("true".to_string()),
+            Just("null".to_string()),
+            Just("\"Node Type\"".to_string()),
+            "-?[0-9]{1,25}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{1,4})?",
+            "\"([a-z ]|\\\\[\"\\\\/bfnrtux]|\\\\u[0-9a-fA-F]{4}|[\\x00-\\x1f]|é){0,12}\"?",
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    /// Well-formed JSON documents of every shape, with random whitespace between tokens.
+    fn json_document() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let ws = prop_oneof![Just(""), Just(" "), Just("\n  "), Just("\t\r\n        ")];
+        let leaf = prop_oneof![
+            "-?(0|[1-9][0-9]{0,22})(\\.[0-9]{1,20})?([eE][-+]?[0-9]{1,2})?",
+            "\"([a-zA-Z _]|\\\\[\"\\\\/bfnrt]|\\\\u00[0-7][0-9a-f]|é|€){0,16}\"",
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("null".to_string()),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            let ws = ws.clone();
+            prop_oneof![
+                (proptest::collection::vec((inner.clone(), ws.clone()), 0..6)).prop_map(|v| {
+                    let items: Vec<String> =
+                        v.into_iter().map(|(x, w)| format!("{w}{x}{w}")).collect();
+                    format!("[{}]", items.join(","))
+                }),
+                (proptest::collection::vec(("\"[A-Za-z ]{0,12}\"", inner, ws.clone()), 0..6))
+                    .prop_map(|v| {
+                        let items: Vec<String> = v
+                            .into_iter()
+                            .map(|(k, x, w)| format!("{w}{k}{w}:{w}{x}"))
+                            .collect();
+                        format!("{{{}}}", items.join(","))
+                    }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reads_json_like_text_as_serde_json_does(text in json_like()) {
+            agrees(&text);
+        }
+
+        #[test]
+        fn reads_every_document_as_serde_json_does(text in json_document()) {
+            let (ours, theirs) = both(&text);
+            proptest::prop_assert!(theirs.is_some(), "the generator made invalid JSON: {text}");
+            proptest::prop_assert!(ours.is_some(), "the fast reader gave up on {text}");
+            agrees(&text);
+        }
+    }
+
     #[test]
     fn deep_nesting_is_skipped_without_recursion() {
         let depth = 100_000;
