@@ -139,7 +139,8 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         })
         .and_then(|c| c.total_actual_rows())
         .map(util::whole)
-        .unwrap_or_else(|| "?".into());
+        // A truncated plan may lack the input node: "sorting the rows", not "sorting ? rows".
+        .unwrap_or_else(|| "the".into());
     // Below a Gather, `loops` counts the processes running the node, not repeated runs.
     let processes = plan
         .ancestors(n.id)
@@ -399,6 +400,26 @@ mod tests {
             "{}",
             f.advice
         );
+    }
+
+    #[test]
+    fn a_sort_without_its_input_node_says_no_question_mark() {
+        // A plan pasted without its lower nodes: the Sort's input row count is unknown.
+        let text = "Sort  (cost=585066.84..585066.85 rows=1 width=473) \
+                    (actual time=156773.141..156784.582 rows=498 loops=1)\n  \
+                    Sort Key: au.login\n  Sort Method: quicksort  Memory: 281kB\n\
+                    Planning Time: 38.350 ms\nExecution Time: 156803.034 ms\n";
+        let plan = crate::plan::parse_source("truncated.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P012");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("sorting the rows by au.login"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f[0].message.contains('?'), "{}", f[0].message);
     }
 
     #[test]

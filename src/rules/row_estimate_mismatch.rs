@@ -100,6 +100,16 @@ fn may_stop_early(plan: &Plan, node: &Node) -> bool {
     })
 }
 
+/// The causes are phrases written to follow other text; as the advice's second sentence the
+/// first one starts with a capital.
+fn capitalize_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn report(
     plan: &Plan,
@@ -129,9 +139,10 @@ fn report(
         String::new()
     };
     let mut message = format!(
-        "{}: the planner expected {} rows, {} came{per_loop}, {factor:.0}× {how} ({word})",
+        "{}: the planner expected {} {}, {} came{per_loop}, {factor:.0}× {how} ({word})",
         node.label(),
         count(planned),
+        if count(planned) == "1" { "row" } else { "rows" },
         count(actual),
     );
     if child_factor > 1.5 {
@@ -147,7 +158,7 @@ fn report(
     let (causes, stats) = causes(node, dir);
     let advice = format!(
         "Likely causes, most likely first. {} Then re-run EXPLAIN ANALYZE and check the estimate.",
-        causes.join(" ")
+        capitalize_first(&causes.join(" "))
     );
     let severity = if factor >= error {
         Severity::Error
@@ -400,6 +411,30 @@ mod tests {
             f[0].message
         );
         assert!(f[0].advice.contains("ANALYZE t"), "{}", f[0].advice);
+    }
+
+    #[test]
+    fn one_planned_row_is_singular_and_the_advice_starts_a_sentence() {
+        let text = "Sort  (cost=585066.84..585066.85 rows=1 width=473) \
+                    (actual time=156773.141..156784.582 rows=498 loops=1)\n  \
+                    Sort Key: au.login\n  Sort Method: quicksort  Memory: 281kB\n\
+                    Planning Time: 38.350 ms\nExecution Time: 156803.034 ms\n";
+        let plan = crate::plan::parse_source("truncated.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P002");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("expected 1 row, 498 came"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].advice
+                .starts_with("Likely causes, most likely first. Stale"),
+            "{}",
+            f[0].advice
+        );
     }
 
     #[test]
