@@ -300,8 +300,29 @@ fn temp_spill(node: &Node) -> Option<Spill> {
     // Gather/Gather Merge and plain joins pass temp blocks of their children up; only nodes that
     // keep tuplestores or spill on their own remain after the exclusive subtraction.
     let kb = written * 8.0;
+    // A scan keeps no work_mem state of its own: its temp blocks come from what it calls (a
+    // function in its filter or output list running its own queries).
+    let scan = matches!(
+        node.node_type.as_str(),
+        "Seq Scan"
+            | "Index Scan"
+            | "Index Only Scan"
+            | "Bitmap Heap Scan"
+            | "Bitmap Index Scan"
+            | "Tid Scan"
+            | "Tid Range Scan"
+            | "Sample Scan"
+    );
     Some(Spill {
-        what: format!("{} temp blocks written", count(written)),
+        what: if scan {
+            format!(
+                "{} temp blocks written, not by the scan itself (it keeps nothing in work_mem) \
+                 but by a function it calls in its filter or output",
+                count(written)
+            )
+        } else {
+            format!("{} temp blocks written", count(written))
+        },
         spill_kb: kb,
         need_kb: kb * 2.0,
         batches: None,
@@ -348,6 +369,27 @@ Execution Time: 3674.128 ms
         // The 35 MB peak plus twice the 23 MB written, not 72 GB.
         assert_eq!(kb(&f[0], "estimated_memory_kb"), 35157.0 + 2.0 * 23440.0);
         assert_eq!(f[0].evidence["suggested_work_mem"], "128MB");
+    }
+
+    #[test]
+    fn temp_blocks_of_a_scan_are_not_called_its_own_spill() {
+        let text = "\
+Index Scan using idea_1 on domains  (cost=0.56..8.59 rows=3407 width=60) (actual time=0.049..23.552 rows=8183 loops=1)
+  Index Cond: ((domain ~>=~ 'hu'::text) AND (domain ~<~ 'hv'::text))
+  Filter: (domain ~~ 'hu%'::text)
+  Buffers: shared hit=710385, temp read=784 written=787
+Execution Time: 23.826 ms
+";
+        let plan = crate::plan::parse_source("scan.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P003");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("not by the scan itself"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]
