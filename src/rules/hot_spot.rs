@@ -147,7 +147,22 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                          larger `shared_buffers`/more RAM help more than CPU.",
                     );
                 }
-                if temp > 0.0 && !advice.contains("work_mem") {
+                let scan = matches!(
+                    node.node_type.as_str(),
+                    "Seq Scan"
+                        | "Index Scan"
+                        | "Index Only Scan"
+                        | "Bitmap Heap Scan"
+                        | "Tid Scan"
+                        | "Tid Range Scan"
+                        | "Sample Scan"
+                );
+                if temp > 0.0 && scan {
+                    advice.push_str(
+                        " Its temporary files come from a function it calls in its filter or \
+                         output, not from the scan (which keeps nothing in work_mem): look there.",
+                    );
+                } else if temp > 0.0 && !advice.contains("work_mem") {
                     advice.push_str(
                         " It spilled to temporary files: more `work_mem` for the session keeps it \
                          in memory.",
@@ -492,6 +507,27 @@ Execution Time: 39.800 ms
             update.message
         );
         assert_eq!(update.evidence["trigger_ms"], 23.39);
+    }
+
+    #[test]
+    fn a_scan_with_temp_blocks_is_not_told_to_raise_work_mem() {
+        let text = "\
+Index Scan using idea_1 on domains  (cost=0.56..8.59 rows=3407 width=60) (actual time=0.049..23.552 rows=8183 loops=1)
+  Index Cond: ((domain ~>=~ 'hu'::text) AND (domain ~<~ 'hv'::text))
+  Buffers: shared hit=5063706, temp written=864226
+Execution Time: 23.826 ms
+";
+        let plan = crate::plan::parse_source("scan.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P012");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(!f[0].advice.contains("more `work_mem`"), "{}", f[0].advice);
+        assert!(
+            f[0].advice.contains("a function it calls"),
+            "{}",
+            f[0].advice
+        );
     }
 
     #[test]
