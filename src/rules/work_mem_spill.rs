@@ -73,7 +73,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         message.push_str(&s.what);
         message.push_str(", about ");
         push_count(&mut message, s.spill_kb);
-        message.push_str(" kB written");
+        // "On disk", not "written": a sort's `Disk:` is the space its runs occupied at most, and
+        // a multi-pass merge writes several times that.
+        message.push_str(" kB on disk");
         if let (Some(b), Some(o)) = (s.batches, s.original_batches) {
             if b > o {
                 message.push_str("; batches grew from ");
@@ -410,6 +412,11 @@ Execution Time: 23.826 ms
         );
         assert!(f[0].advice.contains("SET work_mem = '32MB'"));
         assert!(!f[0].advice.contains("ALTER SYSTEM"));
+        assert!(
+            f[0].message.contains("about 9,264 kB on disk"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]
