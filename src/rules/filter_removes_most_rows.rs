@@ -119,7 +119,10 @@ fn report(
     {
         let stmt = format!("CREATE INDEX CONCURRENTLY ON {table} ({col})");
         advice = format!(
-            "The join condition {} is an equality evaluated as a filter on every pair: the              nested loop has no index to look up the inner side. Create one, `{stmt}`, so each              outer row finds its matches directly (or let the planner use a hash join, if              enable_hashjoin was turned off).",
+            "The join condition {} is an equality evaluated as a filter on every pair: the \
+             nested loop has no index to look up the inner side. Create one, `{stmt}`, so each \
+             outer row finds its matches directly (or let the planner use a hash join, if \
+             enable_hashjoin was turned off).",
             d.join_filter.as_deref().unwrap_or("")
         );
         f = f.evidence("suggested_index", stmt);
@@ -264,6 +267,8 @@ mod tests {
             f[0].evidence["suggested_index"],
             json!("CREATE INDEX CONCURRENTLY ON g (f_v)")
         );
+        // The advice is one sentence with single spaces, not a source line's indentation.
+        assert!(!f[0].advice.contains("  "), "{}", f[0].advice);
     }
 
     #[test]

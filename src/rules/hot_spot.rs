@@ -29,16 +29,53 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         .collect();
     hot.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
     hot.truncate(top_n);
+    // AFTER triggers (foreign-key checks among them) run after the plan tree finished: with them
+    // the root's time is not the statement's, and shares are of the plan only. BEFORE triggers
+    // run inside the writing node, so trigger times are not added to the total.
+    let trigger_ms: f64 = plan.triggers.iter().filter_map(|t| t.time_ms).sum();
+    let scope = if trigger_ms > 0.0 {
+        "of the plan"
+    } else {
+        "of the statement"
+    };
 
     for (rank, (node, ex, share)) in hot.into_iter().enumerate() {
         let (what, hint) = describe(plan, node);
         let mut message = format!(
-            "{} spent {} of {} here ({:.0}% of the statement, by its own work): {what}",
+            "{} spent {} of {} here ({:.0}% {scope}, by its own work): {what}",
             node.label(),
             util::ms(ex),
             util::ms(total),
             share * 100.0
         );
+        let writes = matches!(
+            node.node_type.as_str(),
+            "Insert" | "Update" | "Delete" | "Merge" | "ModifyTable"
+        );
+        if writes && trigger_ms > 0.0 {
+            if let Some(slowest) =
+                plan.triggers
+                    .iter()
+                    .filter(|t| t.time_ms.is_some())
+                    .max_by(|a, b| {
+                        a.time_ms
+                            .unwrap_or(0.0)
+                            .total_cmp(&b.time_ms.unwrap_or(0.0))
+                    })
+            {
+                message.push_str(&format!(
+                    "; its triggers took {} (slowest: {} {}{}), the AFTER ones (foreign-key \
+                     checks among them) on top of the plan's time",
+                    util::ms(trigger_ms),
+                    slowest.name,
+                    util::ms(slowest.time_ms.unwrap_or(0.0)),
+                    slowest
+                        .calls
+                        .map(|c| format!(" in {} calls", util::whole(c)))
+                        .unwrap_or_default()
+                ));
+            }
+        }
         let mut b = ctx
             .finding(plan, Some(node.id))
             .evidence("exclusive_ms", round_to(ex, 3))
@@ -48,6 +85,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             .evidence("node_type", node.node_type.clone());
         if let Some(rel) = &node.relation {
             b = b.evidence("relation", rel.clone());
+        }
+        if writes && trigger_ms > 0.0 {
+            b = b.evidence("trigger_ms", round_to(trigger_ms, 3));
         }
         if node.loops() > 1.0 {
             b = b.evidence("loops", node.loops());
@@ -107,7 +147,22 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                          larger `shared_buffers`/more RAM help more than CPU.",
                     );
                 }
-                if temp > 0.0 && !advice.contains("work_mem") {
+                let scan = matches!(
+                    node.node_type.as_str(),
+                    "Seq Scan"
+                        | "Index Scan"
+                        | "Index Only Scan"
+                        | "Bitmap Heap Scan"
+                        | "Tid Scan"
+                        | "Tid Range Scan"
+                        | "Sample Scan"
+                );
+                if temp > 0.0 && scan {
+                    advice.push_str(
+                        " Its temporary files come from a function it calls in its filter or \
+                         output, not from the scan (which keeps nothing in work_mem): look there.",
+                    );
+                } else if temp > 0.0 && !advice.contains("work_mem") {
                     advice.push_str(
                         " It spilled to temporary files: more `work_mem` for the session keeps it \
                          in memory.",
@@ -139,7 +194,8 @@ fn describe(plan: &Plan, n: &Node) -> (String, String) {
         })
         .and_then(|c| c.total_actual_rows())
         .map(util::whole)
-        .unwrap_or_else(|| "?".into());
+        // A truncated plan may lack the input node: "sorting the rows", not "sorting ? rows".
+        .unwrap_or_else(|| "the".into());
     // Below a Gather, `loops` counts the processes running the node, not repeated runs.
     let processes = plan
         .ancestors(n.id)
@@ -398,6 +454,79 @@ mod tests {
             f.advice.contains("index matching the sort key"),
             "{}",
             f.advice
+        );
+    }
+
+    #[test]
+    fn a_sort_without_its_input_node_says_no_question_mark() {
+        // A plan pasted without its lower nodes: the Sort's input row count is unknown.
+        let text = "Sort  (cost=585066.84..585066.85 rows=1 width=473) \
+                    (actual time=156773.141..156784.582 rows=498 loops=1)\n  \
+                    Sort Key: au.login\n  Sort Method: quicksort  Memory: 281kB\n\
+                    Planning Time: 38.350 ms\nExecution Time: 156803.034 ms\n";
+        let plan = crate::plan::parse_source("truncated.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P012");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("sorting the rows by au.login"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f[0].message.contains('?'), "{}", f[0].message);
+    }
+
+    #[test]
+    fn trigger_time_is_named_and_shares_are_of_the_plan() {
+        // The FK check (an AFTER trigger) ran after the plan: 20 ms of plan, 39.8 ms in all.
+        let text = "\
+Update on child  (cost=0.29..200.00 rows=0 width=0) (actual time=19.900..19.900 rows=0 loops=1)
+  ->  Index Scan using child_pkey on child  (cost=0.29..200.00 rows=5057 width=14) (actual time=0.010..1.320 rows=5000 loops=1)
+        Index Cond: (id <= 5000)
+Planning Time: 0.320 ms
+Trigger RI_ConstraintTrigger_c_17084 on child: time=19.300 calls=5000
+Trigger child_touch on child: time=4.090 calls=5000
+Execution Time: 39.800 ms
+";
+        let plan = crate::plan::parse_source("update.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P012");
+        let update = f.iter().find(|f| f.node == Some(0)).expect("Update is hot");
+        assert!(
+            update.message.contains("% of the plan,"),
+            "{}",
+            update.message
+        );
+        assert!(
+            update
+                .message
+                .contains("slowest: RI_ConstraintTrigger_c_17084 19.3 ms in 5000 calls"),
+            "{}",
+            update.message
+        );
+        assert_eq!(update.evidence["trigger_ms"], 23.39);
+    }
+
+    #[test]
+    fn a_scan_with_temp_blocks_is_not_told_to_raise_work_mem() {
+        let text = "\
+Index Scan using idea_1 on domains  (cost=0.56..8.59 rows=3407 width=60) (actual time=0.049..23.552 rows=8183 loops=1)
+  Index Cond: ((domain ~>=~ 'hu'::text) AND (domain ~<~ 'hv'::text))
+  Buffers: shared hit=5063706, temp written=864226
+Execution Time: 23.826 ms
+";
+        let plan = crate::plan::parse_source("scan.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P012");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(!f[0].advice.contains("more `work_mem`"), "{}", f[0].advice);
+        assert!(
+            f[0].advice.contains("a function it calls"),
+            "{}",
+            f[0].advice
         );
     }
 

@@ -76,7 +76,10 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                     None => format!("index {table} on the column(s) it is joined by"),
                 }
             } else {
-                format!("`CREATE INDEX ON {table} ({});`", cols.join(", "))
+                format!(
+                    "`CREATE INDEX CONCURRENTLY ON {table} ({});`",
+                    cols.join(", ")
+                )
             };
             advice.push(format!(
                 "{how}: {index}, so each loop becomes an index probe (or the planner can switch \
@@ -315,7 +318,7 @@ mod tests {
         assert!(f.message.contains("300 times"), "{}", f.message);
         assert!(
             f.advice
-                .contains("CREATE INDEX ON orders_noidx (customer_id)"),
+                .contains("CREATE INDEX CONCURRENTLY ON orders_noidx (customer_id)"),
             "{}",
             f.advice
         );
@@ -358,7 +361,7 @@ mod tests {
         );
         assert!(
             f.advice
-                .contains("CREATE INDEX ON orders_noidx (customer_id)"),
+                .contains("CREATE INDEX CONCURRENTLY ON orders_noidx (customer_id)"),
             "{}",
             f.advice
         );

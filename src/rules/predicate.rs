@@ -416,8 +416,12 @@ pub fn columns_in(s: &str, own: &[&str]) -> (Vec<String>, Vec<String>) {
             (Kind::Cast, _) => after_cast = true,
             (Kind::Ident, name) => {
                 if after_cast {
-                    // Type names, possibly several words (`timestamp without time zone`).
+                    // Type names, possibly schema-qualified (`ip.proxysource`) or several words
+                    // (`timestamp without time zone`).
                     i += 1;
+                    if let (Some(Kind::Dot), Some(Kind::Ident)) = (kind_at(i), kind_at(i + 1)) {
+                        i += 2;
+                    }
                     while let Some(&(Kind::Ident, w)) = toks.get(i) {
                         if is_type_word(w) {
                             i += 1;
@@ -1027,6 +1031,9 @@ mod tests {
         assert_eq!(texts(&a.range()), ["ts"]);
         let a = analyze("(created_at > (now() - '1 day'::interval))", &["t"]);
         assert_eq!(texts(&a.range()), ["created_at"]);
+        let (mine, outer) = columns_in("(source = 'tor'::ip.proxysource)", &["proxies"]);
+        assert_eq!(mine, ["source"]);
+        assert!(outer.is_empty(), "{outer:?}");
         let a = analyze("(\"Weird Col\" = 3)", &["t"]);
         assert_eq!(texts(&a.equality()), ["\"Weird Col\""]);
     }

@@ -100,6 +100,16 @@ fn may_stop_early(plan: &Plan, node: &Node) -> bool {
     })
 }
 
+/// The causes are phrases written to follow other text; as the advice's second sentence the
+/// first one starts with a capital.
+fn capitalize_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn report(
     plan: &Plan,
@@ -118,9 +128,22 @@ fn report(
         EstimateDirection::Over => ("over-estimated", "fewer"),
     };
     let loops = node.loops();
+    // Below a Gather, `loops` counts the processes that ran the node (leader and workers), and
+    // both figures are per process.
+    let processes = plan
+        .ancestors(node.id)
+        .find(|a| matches!(a.node_type.as_str(), "Gather" | "Gather Merge"))
+        .and_then(|g| g.details().workers_launched)
+        .map(|w| w + 1.0)
+        .filter(|p| loops <= *p);
+    let (unit, per) = if processes.is_some() {
+        ("parallel processes", "process")
+    } else {
+        ("loops", "loop")
+    };
     let per_loop = if loops > 1.0 {
         format!(
-            " ({} loops, {} vs {} per loop)",
+            " ({} {unit}, {} vs {} per {per})",
             count(loops),
             count(node.plan_rows.unwrap_or(0.0)),
             count(node.actual_rows.unwrap_or(0.0))
@@ -129,9 +152,10 @@ fn report(
         String::new()
     };
     let mut message = format!(
-        "{}: the planner expected {} rows, {} came{per_loop}, {factor:.0}× {how} ({word})",
+        "{}: the planner expected {} {}, {} came{per_loop}, {factor:.0}× {how} ({word})",
         node.label(),
         count(planned),
+        if count(planned) == "1" { "row" } else { "rows" },
         count(actual),
     );
     if child_factor > 1.5 {
@@ -147,7 +171,7 @@ fn report(
     let (causes, stats) = causes(node, dir);
     let advice = format!(
         "Likely causes, most likely first. {} Then re-run EXPLAIN ANALYZE and check the estimate.",
-        causes.join(" ")
+        capitalize_first(&causes.join(" "))
     );
     let severity = if factor >= error {
         Severity::Error
@@ -400,6 +424,59 @@ mod tests {
             f[0].message
         );
         assert!(f[0].advice.contains("ANALYZE t"), "{}", f[0].advice);
+    }
+
+    #[test]
+    fn one_planned_row_is_singular_and_the_advice_starts_a_sentence() {
+        let text = "Sort  (cost=585066.84..585066.85 rows=1 width=473) \
+                    (actual time=156773.141..156784.582 rows=498 loops=1)\n  \
+                    Sort Key: au.login\n  Sort Method: quicksort  Memory: 281kB\n\
+                    Planning Time: 38.350 ms\nExecution Time: 156803.034 ms\n";
+        let plan = crate::plan::parse_source("truncated.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P002");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("expected 1 row, 498 came"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].advice
+                .starts_with("Likely causes, most likely first. Stale"),
+            "{}",
+            f[0].advice
+        );
+    }
+
+    #[test]
+    fn parallel_figures_are_per_process_not_per_loop() {
+        let text = "\
+Gather  (cost=1000.00..30000.00 rows=62499 width=4) (actual time=1.0..900.0 rows=999999 loops=1)
+  Workers Planned: 2
+  Workers Launched: 2
+  ->  Hash Join  (cost=0.00..20000.00 rows=20833 width=4) (actual time=1.0..800.0 rows=333333 loops=3)
+        Hash Cond: (a.bid = b.bid)
+        ->  Parallel Seq Scan on a  (cost=0.00..10000.00 rows=416667 width=8) (actual time=0.01..100.0 rows=333333 loops=3)
+        ->  Hash  (cost=1.00..1.00 rows=10 width=4) (actual time=0.01..0.01 rows=10 loops=3)
+              ->  Seq Scan on b  (cost=0.00..1.00 rows=10 width=4) (actual time=0.01..0.01 rows=10 loops=3)
+Execution Time: 950.000 ms
+";
+        let plan = crate::plan::parse_source("parallel.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P002");
+        let join = f
+            .iter()
+            .find(|f| plan.nodes[f.node.unwrap()].node_type == "Hash Join")
+            .expect("the join is flagged");
+        assert!(
+            join.message
+                .contains("(3 parallel processes, 20,833 vs 333,333 per process)"),
+            "{}",
+            join.message
+        );
     }
 
     #[test]

@@ -131,7 +131,7 @@ fn report(
             + sug.notes.iter().map(|n| n.len()).sum::<usize>(),
     );
     match sug.statements.len() {
-        0 => advice.push_str("No condition in the filter can use a btree index as written. "),
+        0 => advice.push_str("No condition in the filter can use a btree index as written."),
         1 => {
             advice.push_str("Create an index so PostgreSQL reads only the matching rows: `");
             advice.push_str(&sug.statements[0]);
@@ -156,6 +156,19 @@ fn report(
     for n in &sug.notes {
         advice.push(' ');
         advice.push_str(n);
+    }
+    // `~~` is LIKE, `~~*` ILIKE, `~` and `~*` regular expressions (spaces around them: `!~~` is
+    // NOT LIKE, which a trigram index cannot serve).
+    if sug.statements.is_empty()
+        && [" ~~ ", " ~~* ", " ~ ", " ~* "]
+            .iter()
+            .any(|op| filter.contains(op))
+    {
+        advice.push_str(
+            " A LIKE, ILIKE or regular-expression match without a fixed prefix can use a \
+             trigram index: `CREATE EXTENSION pg_trgm;` then `CREATE INDEX … USING gin (<column> \
+             gin_trgm_ops)`.",
+        );
     }
     if !sug.statements.is_empty() {
         advice.push_str(" CONCURRENTLY avoids blocking writes on a live table; check the plan again afterwards.");
@@ -511,6 +524,23 @@ mod tests {
     use serde_json::json;
 
     const DIR: &str = "seq-scan-large-table";
+
+    #[test]
+    fn a_regex_filter_gets_a_trigram_index_and_single_spaces() {
+        let text = "\
+Seq Scan on comments c  (cost=0.00..2500.00 rows=10 width=40) (actual time=223.1..223.2 rows=0 loops=1)
+  Filter: ((body)::text ~ '.*performance.*'::text)
+  Rows Removed by Filter: 100000
+Execution Time: 224.000 ms
+";
+        let plan = crate::plan::parse_source("regex.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P001");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(f[0].advice.contains("gin_trgm_ops"), "{}", f[0].advice);
+        assert!(!f[0].advice.contains("  "), "{}", f[0].advice);
+    }
 
     /// The index suggested for a filter on `t` under a Sort on `sort`.
     fn suggestion(filter: &str, sort: &[&str]) -> super::Suggestion {

@@ -5,8 +5,10 @@
 //! - **Sort / Incremental Sort**: `Sort Space Type: Disk` or an `external …` sort method (also in
 //!   any worker's figures). In memory the same rows need roughly 2–3× the on-disk size (tuple
 //!   headers, the sort's array, palloc overhead), so the estimate is `disk kB × sort_memory_factor`.
-//! - **Hash** (the inner side of a Hash Join): `Batches > 1`. Each batch held about `Memory Usage`
-//!   kB, so the whole hash table needs `memory × batches`. `Batches` above `Original Hash Batches`
+//! - **Hash** (the inner side of a Hash Join): `Batches > 1`. Each batch held at most `Memory Usage`
+//!   kB (the peak batch), so the whole hash table needs at most `memory × batches`; when the Hash
+//!   wrote temp blocks, at most that peak plus twice what it wrote (a skewed key makes one batch
+//!   far larger than the others, and `memory × batches` then claims gigabytes for megabytes). `Batches` above `Original Hash Batches`
 //!   means the planner expected fewer rows (worth saying). The Hash Join above is not reported
 //!   again (its temp blocks are the same spill).
 //! - **HashAggregate**: `Disk Usage > 0` or `HashAgg Batches > 1`; needs about
@@ -71,7 +73,9 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         message.push_str(&s.what);
         message.push_str(", about ");
         push_count(&mut message, s.spill_kb);
-        message.push_str(" kB written");
+        // "On disk", not "written": a sort's `Disk:` is the space its runs occupied at most, and
+        // a multi-pass merge writes several times that.
+        message.push_str(" kB on disk");
         if let (Some(b), Some(o)) = (s.batches, s.original_batches) {
             if b > o {
                 message.push_str("; batches grew from ");
@@ -242,11 +246,14 @@ fn hash_spill(node: &Node) -> Option<Spill> {
     }
     let batches = d.hash_batches.filter(|b| *b > 1.0)?;
     let mem = d.peak_memory_kb.unwrap_or(0.0);
-    let need = mem * batches;
     let written = node
         .exclusive_buffers
         .map(|b| b.temp_written * 8.0)
         .filter(|w| *w > 0.0);
+    let need = match written {
+        Some(w) => (mem * batches).min(mem + 2.0 * w),
+        None => mem * batches,
+    };
     let spill = written.unwrap_or(need * (batches - 1.0) / batches);
     Some(Spill {
         what: format!(
@@ -295,8 +302,29 @@ fn temp_spill(node: &Node) -> Option<Spill> {
     // Gather/Gather Merge and plain joins pass temp blocks of their children up; only nodes that
     // keep tuplestores or spill on their own remain after the exclusive subtraction.
     let kb = written * 8.0;
+    // A scan keeps no work_mem state of its own: its temp blocks come from what it calls (a
+    // function in its filter or output list running its own queries).
+    let scan = matches!(
+        node.node_type.as_str(),
+        "Seq Scan"
+            | "Index Scan"
+            | "Index Only Scan"
+            | "Bitmap Heap Scan"
+            | "Bitmap Index Scan"
+            | "Tid Scan"
+            | "Tid Range Scan"
+            | "Sample Scan"
+    );
     Some(Spill {
-        what: format!("{} temp blocks written", count(written)),
+        what: if scan {
+            format!(
+                "{} temp blocks written, not by the scan itself (it keeps nothing in work_mem) \
+                 but by a function it calls in its filter or output",
+                count(written)
+            )
+        } else {
+            format!("{} temp blocks written", count(written))
+        },
         spill_kb: kb,
         need_kb: kb * 2.0,
         batches: None,
@@ -318,6 +346,55 @@ mod tests {
     }
 
     #[test]
+    fn a_skewed_hash_is_not_sized_as_peak_times_batches() {
+        // 1M duplicates of one key (pgsql-hackers, work_mem 4MB): one batch cannot be split, so
+        // its 35 MB peak is no per-batch size; 2048 × 35 MB would claim 72 GB.
+        let text = "\
+Hash Join  (cost=27826.00..300076.30 rows=886000 width=0) (actual time=146.635..3619.685 rows=1001000 loops=1)
+  Hash Cond: (r.i = s1k.i)
+  Buffers: shared hit=6734 read=41984, temp read=49855 written=49855
+  ->  Seq Scan on r  (cost=0.00..144294.76 rows=10000676 width=4) (actual time=0.201..1200.806 rows=10000000 loops=1)
+        Buffers: shared hit=2304 read=41984
+  ->  Hash  (cost=13290.00..13290.00 rows=886000 width=4) (actual time=145.449..145.450 rows=1001000 loops=1)
+        Buckets: 262144 (originally 262144)  Batches: 2048 (originally 8)  Memory Usage: 35157kB
+        Buffers: shared hit=4430, temp written=2930
+        ->  Seq Scan on s1k  (cost=0.00..13290.00 rows=886000 width=4) (actual time=0.011..61.783 rows=1001000 loops=1)
+              Buffers: shared hit=4430
+Execution Time: 3674.128 ms
+";
+        let plan = crate::plan::parse_source("skew.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P003");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(kb(&f[0], "spill_kb"), 23440.0);
+        // The 35 MB peak plus twice the 23 MB written, not 72 GB.
+        assert_eq!(kb(&f[0], "estimated_memory_kb"), 35157.0 + 2.0 * 23440.0);
+        assert_eq!(f[0].evidence["suggested_work_mem"], "128MB");
+    }
+
+    #[test]
+    fn temp_blocks_of_a_scan_are_not_called_its_own_spill() {
+        let text = "\
+Index Scan using idea_1 on domains  (cost=0.56..8.59 rows=3407 width=60) (actual time=0.049..23.552 rows=8183 loops=1)
+  Index Cond: ((domain ~>=~ 'hu'::text) AND (domain ~<~ 'hv'::text))
+  Filter: (domain ~~ 'hu%'::text)
+  Buffers: shared hit=710385, temp read=784 written=787
+Execution Time: 23.826 ms
+";
+        let plan = crate::plan::parse_source("scan.txt", text)
+            .unwrap()
+            .remove(0);
+        let f = check_one(&plan, "P003");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("not by the scan itself"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
     fn external_sort() {
         let plan = fixture(DIR, "fire_sort");
         let f = check_one(&plan, "P003");
@@ -335,6 +412,11 @@ mod tests {
         );
         assert!(f[0].advice.contains("SET work_mem = '32MB'"));
         assert!(!f[0].advice.contains("ALTER SYSTEM"));
+        assert!(
+            f[0].message.contains("about 9,264 kB on disk"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]
