@@ -377,7 +377,10 @@ pub(crate) fn suggest(
         }
     }
     order.push('.');
-    s.notes.push(order.into());
+    // A one-column index without a sort above has no order to explain.
+    if keys.len() > 1 || !sort_refs.is_empty() {
+        s.notes.push(order.into());
+    }
     if keys.iter().any(|k| k.text.contains("_pattern_ops")) {
         s.notes.push(
             "The `*_pattern_ops` operator class lets a prefix LIKE use the index whatever the \
@@ -558,6 +561,17 @@ Execution Time: 224.000 ms
             .iter()
             .find(|n| n.starts_with("Column order"))
             .expect("a column-order note")
+    }
+
+    #[test]
+    fn a_one_column_index_has_no_column_order_note() {
+        let s = suggestion("(t.status = 'paid'::text)", &[]);
+        assert_eq!(s.columns, ["status"]);
+        assert!(
+            !s.notes.iter().any(|n| n.starts_with("Column order")),
+            "{:?}",
+            s.notes
+        );
     }
 
     #[test]
