@@ -147,16 +147,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
                          larger `shared_buffers`/more RAM help more than CPU.",
                     );
                 }
-                let scan = matches!(
-                    node.node_type.as_str(),
-                    "Seq Scan"
-                        | "Index Scan"
-                        | "Index Only Scan"
-                        | "Bitmap Heap Scan"
-                        | "Tid Scan"
-                        | "Tid Range Scan"
-                        | "Sample Scan"
-                );
+                let scan = super::util::is_table_or_index_scan(node);
                 if temp > 0.0 && scan {
                     advice.push_str(
                         " Its temporary files come from a function it calls in its filter or \
@@ -460,13 +451,8 @@ mod tests {
     #[test]
     fn a_sort_without_its_input_node_says_no_question_mark() {
         // A plan pasted without its lower nodes: the Sort's input row count is unknown.
-        let text = "Sort  (cost=585066.84..585066.85 rows=1 width=473) \
-                    (actual time=156773.141..156784.582 rows=498 loops=1)\n  \
-                    Sort Key: au.login\n  Sort Method: quicksort  Memory: 281kB\n\
-                    Planning Time: 38.350 ms\nExecution Time: 156803.034 ms\n";
-        let plan = crate::plan::parse_source("truncated.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan =
+            super::super::util::testing::plan_of(super::super::util::testing::SORT_WITHOUT_INPUT);
         let f = check_one(&plan, "P012");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert!(
@@ -489,9 +475,7 @@ Trigger RI_ConstraintTrigger_c_17084 on child: time=19.300 calls=5000
 Trigger child_touch on child: time=4.090 calls=5000
 Execution Time: 39.800 ms
 ";
-        let plan = crate::plan::parse_source("update.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan = super::super::util::testing::plan_of(text);
         let f = check_one(&plan, "P012");
         let update = f.iter().find(|f| f.node == Some(0)).expect("Update is hot");
         assert!(
@@ -517,9 +501,7 @@ Index Scan using idea_1 on domains  (cost=0.56..8.59 rows=3407 width=60) (actual
   Buffers: shared hit=5063706, temp written=864226
 Execution Time: 23.826 ms
 ";
-        let plan = crate::plan::parse_source("scan.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan = super::super::util::testing::plan_of(text);
         let f = check_one(&plan, "P012");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert!(!f[0].advice.contains("more `work_mem`"), "{}", f[0].advice);

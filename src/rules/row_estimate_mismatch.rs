@@ -428,13 +428,8 @@ mod tests {
 
     #[test]
     fn one_planned_row_is_singular_and_the_advice_starts_a_sentence() {
-        let text = "Sort  (cost=585066.84..585066.85 rows=1 width=473) \
-                    (actual time=156773.141..156784.582 rows=498 loops=1)\n  \
-                    Sort Key: au.login\n  Sort Method: quicksort  Memory: 281kB\n\
-                    Planning Time: 38.350 ms\nExecution Time: 156803.034 ms\n";
-        let plan = crate::plan::parse_source("truncated.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan =
+            super::super::util::testing::plan_of(super::super::util::testing::SORT_WITHOUT_INPUT);
         let f = check_one(&plan, "P002");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert!(
@@ -463,9 +458,7 @@ Gather  (cost=1000.00..30000.00 rows=62499 width=4) (actual time=1.0..900.0 rows
               ->  Seq Scan on b  (cost=0.00..1.00 rows=10 width=4) (actual time=0.01..0.01 rows=10 loops=3)
 Execution Time: 950.000 ms
 ";
-        let plan = crate::plan::parse_source("parallel.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan = super::super::util::testing::plan_of(text);
         let f = check_one(&plan, "P002");
         let join = f
             .iter()
@@ -495,7 +488,7 @@ Execution Time: 950.000 ms
             "Actual Loops": 1, "Plans": [{"Node Type": "Seq Scan", "Parent Relationship": "Outer",
             "Relation Name": "t", "Alias": "t", "Plan Rows": 1000000, "Actual Rows": 10,
             "Actual Loops": 1}]}}]"#;
-        let plan = crate::plan::parse_source("t", json).unwrap().remove(0);
+        let plan = super::super::util::testing::plan_of(json);
         assert!(check_one(&plan, "P002").is_empty());
     }
 

@@ -536,9 +536,7 @@ Seq Scan on comments c  (cost=0.00..2500.00 rows=10 width=40) (actual time=223.1
   Rows Removed by Filter: 100000
 Execution Time: 224.000 ms
 ";
-        let plan = crate::plan::parse_source("regex.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan = super::super::util::testing::plan_of(text);
         let f = check_one(&plan, "P001");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert!(f[0].advice.contains("gin_trgm_ops"), "{}", f[0].advice);

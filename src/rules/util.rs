@@ -165,6 +165,22 @@ pub fn round_to(v: f64, decimals: i32) -> f64 {
     (v * scale).round() / scale
 }
 
+/// A scan of a table or index: it keeps no work_mem state of its own, so temp blocks charged to
+/// it come from what it calls (a function in its filter or output list running its own queries).
+pub fn is_table_or_index_scan(node: &crate::plan::Node) -> bool {
+    matches!(
+        node.node_type.as_str(),
+        "Seq Scan"
+            | "Index Scan"
+            | "Index Only Scan"
+            | "Bitmap Heap Scan"
+            | "Bitmap Index Scan"
+            | "Tid Scan"
+            | "Tid Range Scan"
+            | "Sample Scan"
+    )
+}
+
 #[cfg(test)]
 pub mod testing {
     use std::path::PathBuf;
@@ -187,6 +203,20 @@ pub mod testing {
             .unwrap_or_else(|e| panic!("{e}"))
             .remove(0)
     }
+
+    /// The first plan of an EXPLAIN text (or JSON) written out in a test.
+    pub fn plan_of(text: &str) -> Plan {
+        parse_source("test plan", text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0)
+    }
+
+    /// A Sort pasted without its input node (as in pev2's `from-text-41`): one planned row, 498
+    /// came, and the rows sorted are unknown.
+    pub const SORT_WITHOUT_INPUT: &str = "Sort  (cost=585066.84..585066.85 rows=1 width=473) \
+        (actual time=156773.141..156784.582 rows=498 loops=1)\n  Sort Key: au.login\n  \
+        Sort Method: quicksort  Memory: 281kB\nPlanning Time: 38.350 ms\n\
+        Execution Time: 156803.034 ms\n";
 
     /// Every plan of every `fixtures/plans/generated/**/*.json`, with its file name.
     pub fn corpus() -> Vec<(String, Plan)> {

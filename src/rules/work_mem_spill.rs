@@ -304,17 +304,7 @@ fn temp_spill(node: &Node) -> Option<Spill> {
     let kb = written * 8.0;
     // A scan keeps no work_mem state of its own: its temp blocks come from what it calls (a
     // function in its filter or output list running its own queries).
-    let scan = matches!(
-        node.node_type.as_str(),
-        "Seq Scan"
-            | "Index Scan"
-            | "Index Only Scan"
-            | "Bitmap Heap Scan"
-            | "Bitmap Index Scan"
-            | "Tid Scan"
-            | "Tid Range Scan"
-            | "Sample Scan"
-    );
+    let scan = super::util::is_table_or_index_scan(node);
     Some(Spill {
         what: if scan {
             format!(
@@ -362,9 +352,7 @@ Hash Join  (cost=27826.00..300076.30 rows=886000 width=0) (actual time=146.635..
               Buffers: shared hit=4430
 Execution Time: 3674.128 ms
 ";
-        let plan = crate::plan::parse_source("skew.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan = super::super::util::testing::plan_of(text);
         let f = check_one(&plan, "P003");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(kb(&f[0], "spill_kb"), 23440.0);
@@ -382,9 +370,7 @@ Index Scan using idea_1 on domains  (cost=0.56..8.59 rows=3407 width=60) (actual
   Buffers: shared hit=710385, temp read=784 written=787
 Execution Time: 23.826 ms
 ";
-        let plan = crate::plan::parse_source("scan.txt", text)
-            .unwrap()
-            .remove(0);
+        let plan = super::super::util::testing::plan_of(text);
         let f = check_one(&plan, "P003");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert!(
@@ -455,7 +441,7 @@ Execution Time: 23.826 ms
             "Workers": [{"Worker Number": 0, "Sort Method": "external merge",
                          "Sort Space Used": 5000, "Sort Space Type": "Disk"}]}]},
             "Settings": {"work_mem": "8MB"}}]"#;
-        let plan = crate::plan::parse_source("t", json).unwrap().remove(0);
+        let plan = super::super::util::testing::plan_of(json);
         let f = check_one(&plan, "P003");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].node, Some(1));
