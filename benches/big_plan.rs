@@ -199,6 +199,8 @@ fn machine() -> String {
 }
 
 fn main() {
+    // The allocator tuned as the `pgdiag` binary tunes it.
+    pgdiag::alloc_tuning::keep_freed_memory();
     // `cargo bench` passes `--bench`; ignore arguments.
     let runs: usize = std::env::var("PGDIAG_BENCH_RUNS")
         .ok()

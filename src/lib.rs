@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: input → plan model (`plan`) → findings (`rules`) → report (`report`).
 
+pub mod alloc_tuning;
 pub mod anonymize;
 pub mod baseline;
 pub mod cli;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    pgdiag::alloc_tuning::keep_freed_memory();
     pgdiag::cli::install_panic_hook();
     pgdiag::cli::main()
 }
