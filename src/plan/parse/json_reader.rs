@@ -19,6 +19,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::psql::{bytes_below, bytes_equal, leading_spaces};
+
 /// Read `text` as exactly one JSON document through `seed`. `None` when the text is not one
 /// well-formed document or a visitor refused it: the caller then asks serde_json, for the error.
 pub(super) fn read_whole<'de, S: DeserializeSeed<'de>>(
@@ -62,22 +64,6 @@ struct Reader<'de> {
     pos: usize,
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-const SPACES: u64 = 0x2020_2020_2020_2020;
-
-/// The high bit of every byte of `word` that is below `n` (`n` ≤ 128). Exact for the lowest such
-/// byte, which is the only one read: borrows can only mark bytes above a true match.
-#[inline]
-fn bytes_below(word: u64, n: u8) -> u64 {
-    word.wrapping_sub(ONES * n as u64) & !word & HIGHS
-}
-
-#[inline]
-fn bytes_equal(word: u64, b: u8) -> u64 {
-    bytes_below(word ^ (ONES * b as u64), 1)
-}
-
 impl<'de> Reader<'de> {
     #[inline]
     fn peek(&self) -> Option<u8> {
@@ -95,16 +81,9 @@ impl<'de> Reader<'de> {
     fn skip_whitespace(&mut self) {
         let mut i = self.pos;
         loop {
-            if let Some(word) = self.word_at(i) {
-                let different = word ^ SPACES;
-                if different == 0 {
-                    i += 8;
-                    continue;
-                }
-                i += (different.trailing_zeros() / 8) as usize;
-            }
+            i += leading_spaces(&self.bytes[i..]);
             match self.bytes.get(i) {
-                Some(b' ' | b'\n' | b'\r' | b'\t') => i += 1,
+                Some(b'\n' | b'\r' | b'\t') => i += 1,
                 _ => break,
             }
         }

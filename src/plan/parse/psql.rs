@@ -36,19 +36,33 @@ pub(crate) fn leading_spaces(b: &[u8]) -> usize {
     i
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of every byte of `word` that is below `n` (`n` ≤ 128). Exact for the lowest such
+/// byte, which is the only one callers read (`trailing_zeros`): a borrow can only mark bytes above
+/// a true match.
+#[inline]
+pub(crate) fn bytes_below(word: u64, n: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS
+}
+
+/// The high bit of every byte of `word` equal to `b` (exact for the lowest, as `bytes_below`).
+#[inline]
+pub(crate) fn bytes_equal(word: u64, b: u8) -> u64 {
+    bytes_below(word ^ (ONES * u64::from(b)), 1)
+}
+
 /// The first `needle` in `b`, eight bytes at a time: plan lines are short (~80 bytes), where
 /// `str::find` and `str::split` spend more setting up their search than searching.
 #[inline]
 pub(crate) fn find_byte(b: &[u8], needle: u8) -> Option<usize> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let pattern = LOW * u64::from(needle);
     let mut i = 0;
     while let Some(chunk) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ pattern;
-        // The lowest byte of `w` that is zero (a match) sets the lowest flagged bit; bytes above
-        // it may be flagged by the borrow, which `trailing_zeros` never reaches.
-        let found = w.wrapping_sub(LOW) & !w & HIGH;
+        let found = bytes_equal(
+            u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])),
+            needle,
+        );
         if found != 0 {
             return Some(i + (found.trailing_zeros() / 8) as usize);
         }
