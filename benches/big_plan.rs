@@ -14,7 +14,8 @@
 //! `PGDIAG_BENCH_PROFILE=N` runs only (c), N times (for `perf record`); `=text:N` the text parse;
 //! `=framed:N` (f) (`PGDIAG_BENCH_FRAMED_MB` sets its size, default 100 MiB);
 //! `=clean:N` / `=clean-full:N` the psql cleaner alone (quick path tried first / every pass).
-//! `=validate:N` only (a) and `=parse:N` only (b) (to compare instruction counts under callgrind).
+//! `=validate:N` only (a) and `=parse:N` only (b) (to compare instruction counts under callgrind);
+//! `=check:N` parses once, then runs only `check_plan` N times.
 //! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
 //! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
 
@@ -308,9 +309,20 @@ fn main() {
             }
             return;
         }
+        // `check:N`: parse once, then only `check_plan`, N times (the rules' own profile).
+        if let Some(n) = p
+            .strip_prefix("check:")
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            let plans = parse_source("big.json", &json).expect("parses");
+            for _ in 0..n {
+                std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));
+            }
+            return;
+        }
         let n: usize = p
             .parse()
-            .expect("PGDIAG_BENCH_PROFILE=N, validate:N, parse:N, text:N, framed:N, clean:N or clean-full:N");
+            .expect("PGDIAG_BENCH_PROFILE=N, validate:N, parse:N, check:N, text:N, framed:N, clean:N or clean-full:N");
         for _ in 0..n {
             let plans = parse_source("big.json", &json).expect("parses");
             std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));
