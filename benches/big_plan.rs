@@ -120,19 +120,20 @@ fn peak() -> usize {
 #[derive(Clone, Copy)]
 struct Timing {
     wall: Duration,
-    /// This thread's CPU time (user + system, page faults included): unlike wall-clock time it
-    /// does not count the time other jobs on this shared machine held the CPU.
+    /// The process's CPU time, all its threads together (user + system, page faults included):
+    /// the work done. Unlike wall-clock time it does not count the time other jobs on this shared
+    /// machine held the CPU; unlike it, it adds up what threads did side by side.
     cpu: Duration,
 }
 
-fn thread_cpu_time() -> Duration {
+fn process_cpu_time() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
@@ -151,11 +152,11 @@ impl Timing {
 
 /// Run `f` once; the result is returned so that it is freed outside the timed region.
 fn timed<T>(f: impl FnOnce() -> T) -> (Timing, T) {
-    let cpu = thread_cpu_time();
+    let cpu = process_cpu_time();
     let t = Instant::now();
     let v = f();
     let wall = t.elapsed();
-    let cpu = thread_cpu_time() - cpu;
+    let cpu = process_cpu_time() - cpu;
     (Timing { wall, cpu }, v)
 }
 
@@ -309,6 +310,25 @@ fn main() {
             }
             return;
         }
+        // `chunks:T`: read the JSON plan (no derive) in one go and in T chunks, 5 times each,
+        // saying how long each took and how many nodes the other threads read.
+        if let Some(t) = p
+            .strip_prefix("chunks:")
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            for _ in 0..5 {
+                for threads in [1, t] {
+                    let start = Instant::now();
+                    let (plans, ahead) =
+                        pgdiag::plan::parse::json::parse_plans_fast_on(&json, threads);
+                    let took = start.elapsed();
+                    let nodes = plans.as_ref().map_or(0, |p| p[0].nodes.len());
+                    println!("{threads} thread(s): {took:.1?}, {nodes} nodes, {ahead} read ahead");
+                    drop(plans);
+                }
+            }
+            return;
+        }
         // `check:N`: parse once, then only `check_plan`, N times (the rules' own profile).
         if let Some(n) = p
             .strip_prefix("check:")
@@ -346,6 +366,7 @@ fn main() {
     let mut t_validate = Timing::NONE;
     let mut t_parse = Timing::NONE;
     let mut t_full = Timing::NONE;
+    let mut t_full_one_thread = Timing::NONE;
     for _ in 0..runs {
         // (a) validation only
         let (t, v) = timed(|| {
@@ -364,6 +385,16 @@ fn main() {
             (plans, f)
         });
         t_full = t_full.best(t);
+        drop(v);
+        // (c) on one thread (`--threads 1`)
+        pgdiag::threads::set_limit(1);
+        let (t, v) = timed(|| {
+            let plans = parse_source("big.json", &json).expect("parses");
+            let f = check_plan(&plans[0], &EngineSettings::default());
+            (plans, f)
+        });
+        pgdiag::threads::set_limit(0);
+        t_full_one_thread = t_full_one_thread.best(t);
         drop(v);
     }
     // (e) peak memory of (c), above the input held (the only large block live before it)
@@ -408,11 +439,16 @@ fn main() {
         parse_source("framed.txt", &framed).expect("parses")
     });
 
-    let ratio_wall = t_full.wall.as_secs_f64() / t_validate.wall.as_secs_f64();
-    let ratio = t_full.cpu.as_secs_f64() / t_validate.cpu.as_secs_f64();
+    // The target is about time: wall-clock. The CPU-time ratios say how much work that took.
+    let ratio = t_full.wall.as_secs_f64() / t_validate.wall.as_secs_f64();
+    let ratio_cpu = t_full.cpu.as_secs_f64() / t_validate.cpu.as_secs_f64();
+    let ratio_one_thread = t_full_one_thread.wall.as_secs_f64() / t_validate.wall.as_secs_f64();
     let mem_ratio = peak_above as f64 / json_len as f64;
     println!();
-    println!("best of {runs} runs ((a), (b), (c) in turn); MB/s from CPU time");
+    println!(
+        "best of {runs} runs ((a), (b), (c), (c1) in turn); {} threads (`pgdiag::threads`); MB/s from wall-clock time",
+        pgdiag::threads::available()
+    );
     println!("| measurement                                   | wall       | CPU        | throughput   | target        |");
     println!("|-----------------------------------------------|------------|------------|--------------|---------------|");
     let row = |name: &str, t: Timing, bytes: usize, target: &str| {
@@ -420,7 +456,7 @@ fn main() {
             "| {name:<45} | {:>7.1} ms | {:>7.1} ms | {:>7.1} MB/s | {target:<13} |",
             t.wall.as_secs_f64() * 1e3,
             t.cpu.as_secs_f64() * 1e3,
-            mb(bytes) / t.cpu.as_secs_f64()
+            mb(bytes) / t.wall.as_secs_f64()
         );
     };
     row(
@@ -441,9 +477,15 @@ fn main() {
         json_len,
         &format!("≤ 2× (a): {ratio:.2}×"),
     );
-    // The text target: ≥ 100 MB/s (of CPU time).
+    row(
+        "(c1) (c) on one thread (--threads 1)",
+        t_full_one_thread,
+        json_len,
+        &format!("{ratio_one_thread:.2}× (a)"),
+    );
+    // The text target: ≥ 100 MB/s (the text reader uses one thread: wall ≈ CPU on a quiet machine).
     let text_row = |name: String, t: Timing, bytes: usize| {
-        let met = mb(bytes) / t.cpu.as_secs_f64() >= 100.0;
+        let met = mb(bytes) / t.wall.as_secs_f64() >= 100.0;
         let verdict = if met { "met" } else { "MISSED" };
         row(&name, t, bytes, &format!("≥ 100 MB/s: {verdict}"));
     };
@@ -473,7 +515,7 @@ fn main() {
         mb(retained)
     );
     println!(
-        "analysis vs validation: {ratio:.2}× in CPU time, {ratio_wall:.2}× wall-clock (target ≤ 2×: {}); findings on the big plan: {findings}",
+        "analysis vs validation: {ratio:.2}× wall-clock (target ≤ 2×: {}); on one thread {ratio_one_thread:.2}×; in CPU time (all threads) {ratio_cpu:.2}×; findings on the big plan: {findings}",
         if ratio <= 2.0 { "met" } else { "MISSED" }
     );
     println!(

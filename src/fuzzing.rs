@@ -106,4 +106,13 @@ fn check_json_readers_agree(input: &str) {
     let fast = as_json(json::parse_plans(input));
     let reference = as_json(json::parse_plans_with_serde_json(input));
     assert_eq!(fast, reference, "the two JSON readers disagree");
+    // Read in chunks on several threads, the fast reader gives up or succeeds as it does in one
+    // go, with the same plans.
+    let serialized =
+        |p: Option<Vec<Plan>>| p.map(|p| serde_json::to_string(&p).expect("serializes"));
+    assert_eq!(
+        serialized(json::parse_plans_fast_on(input, 3).0),
+        serialized(json::parse_plans_fast_on(input, 1).0),
+        "reading in chunks changed the plans"
+    );
 }

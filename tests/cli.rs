@@ -233,3 +233,53 @@ fn readme_rule_table_is_up_to_date() {
         "README.md's rule table is stale: run `PGDIAG_BLESS=1 cargo test --test cli readme`"
     );
 }
+
+#[path = "../benches/plan_gen/mod.rs"]
+#[allow(dead_code)]
+mod plan_gen;
+
+/// A plan big enough to be read and checked on several threads gives the report it gives on
+/// one (`--threads 1`), whichever way the limit is set; a bad `PGDIAG_THREADS` is an error.
+#[test]
+fn threads_change_nothing_but_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.json");
+    // ~10 MB: over two chunks of json_split's minimum, so the default reads it on two threads.
+    std::fs::write(&path, plan_gen::to_json(&plan_gen::big_plan(7, 500))).unwrap();
+    let path = path.to_str().unwrap();
+    let run = |threads: Option<&str>, env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgdiag"));
+        cmd.args(["analyze", "--format", "json", "--fail-on", "none", path]);
+        if let Some(n) = threads {
+            cmd.args(["--threads", n]);
+        }
+        match env {
+            Some(v) => cmd.env("PGDIAG_THREADS", v),
+            None => cmd.env_remove("PGDIAG_THREADS"),
+        };
+        cmd.output().expect("run pgdiag")
+    };
+    let one = run(Some("1"), None);
+    assert_eq!(one.status.code(), Some(0), "stderr: {}", text(&one.stderr));
+    assert!(text(&one.stdout).contains("\"findings\""));
+    for (threads, env) in [
+        (None, None),
+        (Some("2"), None),
+        (Some("8"), None),
+        (None, Some("3")),
+    ] {
+        let out = run(threads, env);
+        assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+        assert!(
+            out.stdout == one.stdout,
+            "--threads {threads:?}, PGDIAG_THREADS {env:?}: the report differs"
+        );
+    }
+    let bad = run(None, Some("many"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("PGDIAG_THREADS=\"many\""),
+        "stderr: {}",
+        text(&bad.stderr)
+    );
+}

@@ -541,6 +541,81 @@ fn generated_json_and_text_agree() {
     }
 }
 
+/// Reading a JSON plan in chunks on several threads (`json_split`) gives the plans reading it in
+/// one go gives, wherever the cuts fall: every JSON plan of the corpus, cut into 2 to 5 chunks.
+#[test]
+fn json_plans_read_in_chunks_match_plans_read_in_one_go() {
+    use pgdiag::plan::parse::json;
+    let (mut cut, mut read_ahead) = (0, 0);
+    for (name, text) in corpus() {
+        let (Some(whole), _) = json::parse_plans_fast_on(text, 1) else {
+            continue;
+        };
+        let whole = serde_json::to_string(&whole).unwrap();
+        for threads in 2..=5 {
+            let (chunked, ahead) = json::parse_plans_fast_on(text, threads);
+            let chunked =
+                chunked.unwrap_or_else(|| panic!("{name}: gave up when read in {threads} chunks"));
+            assert_eq!(
+                serde_json::to_string(&chunked).unwrap(),
+                whole,
+                "{name}: {threads} chunks"
+            );
+            read_ahead += ahead;
+        }
+        cut += 1;
+    }
+    assert!(cut >= 50, "only {cut} JSON plans in the corpus");
+    // Not a vacuous check: most of these plans had nodes read by the other threads.
+    assert!(read_ahead > 300, "only {read_ahead} nodes were read ahead");
+}
+
+/// The same on generated plans of every shape the benchmark plan has (parallel workers, spills,
+/// never-executed branches, sub-partitions), cut in many places, and on a deep chain, where every
+/// cut lands deep inside the tree and the reader ahead climbs out level by level.
+#[test]
+fn generated_json_plans_read_in_chunks_match() {
+    use pgdiag::plan::parse::json;
+    for seed in 0..12u64 {
+        let text = plan_gen::to_json(&plan_gen::big_plan(seed, 8 + seed as usize));
+        let whole = json::parse_plans_fast_on(&text, 1).0.unwrap();
+        let nodes = whole[0].nodes.len();
+        let whole = serde_json::to_string(&whole).unwrap();
+        for threads in [2, 3, 4, 7, 16] {
+            let (chunked, ahead) = json::parse_plans_fast_on(&text, threads);
+            let chunked =
+                chunked.unwrap_or_else(|| panic!("seed {seed}: gave up in {threads} chunks"));
+            assert_eq!(
+                serde_json::to_string(&chunked).unwrap(),
+                whole,
+                "seed {seed}, {threads} chunks"
+            );
+            // The chunks after the first hold half the text or more, and their nodes came from
+            // there (the first chunk's reader takes some of them itself where a cut lands deep).
+            assert!(
+                ahead * 3 >= nodes,
+                "seed {seed}, {threads} chunks: {ahead} of {nodes} nodes read ahead"
+            );
+        }
+    }
+    let tree = plan_gen::deep_chain(400);
+    let text = plan_gen::to_json(&tree);
+    plan_gen::drop_deep(tree);
+    let whole = json::parse_plans_fast_on(&text, 1).0.unwrap();
+    for threads in [2, 5] {
+        let (chunked, ahead) = json::parse_plans_fast_on(&text, threads);
+        let chunked = chunked.unwrap();
+        assert!(ahead >= 100, "{threads} chunks: {ahead} nodes read ahead");
+        assert_eq!(chunked[0].nodes.len(), 400);
+        for (a, b) in whole[0].nodes.iter().zip(&chunked[0].nodes) {
+            assert_eq!(
+                (a.id, a.parent, a.depth, &a.children),
+                (b.id, b.parent, b.depth, &b.children)
+            );
+        }
+    }
+}
+
 /// The fast JSON reader reads every well-formed single-document JSON plan of the corpus itself
 /// (it does not quietly hand them to serde_json), and to the same plans serde_json builds.
 #[test]

@@ -21,6 +21,11 @@ pub struct Args {
     /// Ignore any configuration file.
     #[arg(long, global = true)]
     pub no_config: bool,
+
+    /// Use at most N threads to read and check one big plan (default: every core;
+    /// `PGDIAG_THREADS` sets it too). Plans under a few megabytes use one thread anyway.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,9 +24,33 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// `--threads`, else `PGDIAG_THREADS`, else no limit.
+fn thread_limit(flag: Option<u16>) -> Result<Option<usize>, String> {
+    if let Some(n) = flag {
+        return Ok(Some(n.into()));
+    }
+    match std::env::var("PGDIAG_THREADS") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(format!(
+                "PGDIAG_THREADS={v:?}: expected a number of threads, 1 or more"
+            )),
+        },
+        _ => Ok(None),
+    }
+}
+
 /// Parse the command line, run, and return the exit code.
 pub fn main() -> ExitCode {
     let mut args = Args::parse();
+    match thread_limit(args.threads) {
+        Ok(Some(n)) => crate::threads::set_limit(n),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("pgdiag: error: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    }
     // `pgdiag rules` describes the catalog, not a run: a broken pgdiag.toml must not hide it.
     let config = match &args.command {
         Command::Rules(_) => crate::config::Config::default(),

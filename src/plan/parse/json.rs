@@ -36,7 +36,14 @@ pub fn parse_plans(text: &str) -> Result<Vec<Plan>, serde_json::Error> {
 /// The fast reader alone: `None` where it gives up (then `parse_plans` asks serde_json). For the
 /// tests that check it serves real plans rather than silently handing them all to serde_json.
 pub fn parse_plans_fast(text: &str) -> Option<Vec<Plan>> {
-    super::json_reader::read_whole(text, TopSeed)
+    super::json_split::read_whole(text, TopSeed)
+}
+
+/// The fast reader on up to `threads` threads whatever the text's size, for the tests that check
+/// that reading a plan in chunks gives the same plans as reading it in one go; with the number of
+/// nodes the other threads read.
+pub fn parse_plans_fast_on(text: &str, threads: usize) -> (Option<Vec<Plan>>, usize) {
+    super::json_split::read_whole_counting(text, TopSeed, threads)
 }
 
 /// `parse_plans` through serde_json alone: the reference the fast reader must agree with, and
@@ -501,10 +508,10 @@ fn set_shared_field<'de, A: MapAccess<'de>>(
 // ----------------------------------------------------------------------------------------------
 // Nodes
 
-struct NodeSeed<'a> {
-    arena: &'a mut Vec<Node>,
-    parent: Option<usize>,
-    depth: usize,
+pub(super) struct NodeSeed<'a> {
+    pub(super) arena: &'a mut Vec<Node>,
+    pub(super) parent: Option<usize>,
+    pub(super) depth: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
@@ -522,6 +529,10 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Read ahead by another thread (a big plan read in chunks): take those nodes instead.
+        if super::json_split::claim(self.arena, self.parent, self.depth) {
+            return Ok(());
+        }
         let id = self.arena.len();
         self.arena.push(Node {
             id,

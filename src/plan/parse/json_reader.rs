@@ -19,19 +19,18 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::json_split::ReadAhead;
 use super::psql::{bytes_below, bytes_equal, leading_spaces};
 
 /// Read `text` as exactly one JSON document through `seed`. `None` when the text is not one
 /// well-formed document or a visitor refused it: the caller then asks serde_json, for the error.
+/// `ahead` holds the subtrees another thread reads from a later point on (`json_split`).
 pub(super) fn read_whole<'de, S: DeserializeSeed<'de>>(
     text: &'de str,
     seed: S,
+    ahead: ReadAhead,
 ) -> Option<S::Value> {
-    let mut reader = Reader {
-        bytes: text.as_bytes(),
-        text,
-        pos: 0,
-    };
+    let mut reader = Reader::new(text, ahead);
     let value = seed.deserialize(&mut reader).ok()?;
     reader.skip_whitespace();
     (reader.pos == reader.bytes.len()).then_some(value)
@@ -57,14 +56,25 @@ impl de::Error for GaveUp {
 
 type Result<T> = std::result::Result<T, GaveUp>;
 
-struct Reader<'de> {
+pub(super) struct Reader<'de> {
     bytes: &'de [u8],
     /// The same bytes as `str`, so strings without escapes are borrowed as they are.
     text: &'de str,
-    pos: usize,
+    pub(super) pos: usize,
+    /// Node subtrees read ahead by another thread, offered where they start.
+    ahead: ReadAhead,
 }
 
 impl<'de> Reader<'de> {
+    pub(super) fn new(text: &'de str, ahead: ReadAhead) -> Reader<'de> {
+        Reader {
+            bytes: text.as_bytes(),
+            text,
+            pos: 0,
+            ahead,
+        }
+    }
+
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
@@ -91,7 +101,7 @@ impl<'de> Reader<'de> {
     }
 
     #[inline]
-    fn peek_after_whitespace(&mut self) -> Option<u8> {
+    pub(super) fn peek_after_whitespace(&mut self) -> Option<u8> {
         self.skip_whitespace();
         self.peek()
     }
@@ -404,6 +414,24 @@ impl<'de> Reader<'de> {
         }
     }
 
+    /// Skip the remaining entries of an object and its `}` (the reader stands after a value).
+    pub(super) fn skip_rest_of_object(&mut self) -> Result<()> {
+        loop {
+            match self.peek_after_whitespace() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_key_and_colon()?;
+                    self.skip_value()?;
+                }
+                _ => return Err(GaveUp),
+            }
+        }
+    }
+
     fn skip_key_and_colon(&mut self) -> Result<()> {
         if self.peek_after_whitespace() != Some(b'"') {
             return Err(GaveUp);
@@ -430,11 +458,21 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.peek_after_whitespace().ok_or(GaveUp)? {
             b'{' => {
+                let offered = self.pos >= self.ahead.next_at && self.ahead.offer(self.pos);
                 self.pos += 1;
                 let value = visitor.visit_map(Entries {
                     reader: &mut *self,
                     first: true,
-                })?;
+                    offered,
+                });
+                if offered {
+                    if let Some(end) = self.ahead.settle() {
+                        // The visitor took the nodes read ahead for this object: go past it.
+                        self.pos = end;
+                        return value;
+                    }
+                }
+                let value = value?;
                 self.expect(b'}')?;
                 Ok(value)
             }
@@ -443,6 +481,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
                 let value = visitor.visit_seq(Elements {
                     reader: &mut *self,
                     first: true,
+                    offered: false,
                 })?;
                 self.expect(b']')?;
                 Ok(value)
@@ -497,6 +536,8 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
 struct Items<'a, 'de> {
     reader: &'a mut Reader<'de>,
     first: bool,
+    /// A subtree read ahead is offered for this object, until its visitor reads a key.
+    offered: bool,
 }
 
 impl Items<'_, '_> {
@@ -526,6 +567,10 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
     type Error = GaveUp;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if self.offered {
+            self.offered = false;
+            super::json_split::withdraw();
+        }
         if !self.advance(b'}')? {
             return Ok(None);
         }
@@ -559,7 +604,11 @@ mod tests {
 
     /// What serde_json makes of `text`, and what this reader makes of it, as `Value`s.
     fn both(text: &str) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
-        let ours = read_whole(text, std::marker::PhantomData::<serde_json::Value>);
+        let ours = read_whole(
+            text,
+            std::marker::PhantomData::<serde_json::Value>,
+            ReadAhead::none(),
+        );
         let theirs = serde_json::from_str::<serde_json::Value>(text).ok();
         (ours, theirs)
     }
@@ -745,8 +794,18 @@ mod tests {
     fn deep_nesting_is_skipped_without_recursion() {
         let depth = 100_000;
         let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-        assert!(read_whole(&text, std::marker::PhantomData::<de::IgnoredAny>).is_some());
+        assert!(read_whole(
+            &text,
+            std::marker::PhantomData::<de::IgnoredAny>,
+            ReadAhead::none()
+        )
+        .is_some());
         let unbalanced = format!("{}{}", "[".repeat(depth), "]".repeat(depth - 1));
-        assert!(read_whole(&unbalanced, std::marker::PhantomData::<de::IgnoredAny>).is_none());
+        assert!(read_whole(
+            &unbalanced,
+            std::marker::PhantomData::<de::IgnoredAny>,
+            ReadAhead::none()
+        )
+        .is_none());
     }
 }

@@ -7,6 +7,7 @@
 pub mod doc;
 pub mod json;
 mod json_reader;
+mod json_split;
 pub mod psql;
 pub mod text;
 pub mod xml;
