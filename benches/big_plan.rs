@@ -1,11 +1,13 @@
 //! `cargo bench --bench big_plan`: how pgdiag copes with a huge plan (≥ 50,000 nodes, ~100 MB of
 //! JSON). A plain binary: it prints a table and asserts nothing about time.
 //!
-//! Measured, best of `PGDIAG_BENCH_RUNS` runs (default 7), in wall-clock and in this thread's CPU
-//! time ((a), (b) and (c) take turns, so a busy moment on a shared machine slows all three):
+//! Measured, best of `PGDIAG_BENCH_RUNS` runs (default 7), in wall-clock and in the process's CPU
+//! time, all threads together ((a), (b), (c) and (c1) take turns, so a busy moment on a shared
+//! machine slows all of them); the target compares wall-clock times:
 //! (a) `serde_json::from_slice::<IgnoredAny>` — validation only, the floor for any JSON reader;
 //! (b) `parse_source` on the JSON — parse + derive;
-//! (c) (b) + `rules::check_plan` — the full analysis;
+//! (c) (b) + `rules::check_plan` — the full analysis, on the machine's cores (`pgdiag::threads`);
+//! (c1) (c) on one thread (`--threads 1`);
 //! (d) `parse_source` on the same plan's text form, in MB/s;
 //! (e) peak heap during (c), above the baseline (the input held in memory), from a counting
 //!     global allocator;
@@ -15,7 +17,9 @@
 //! `=framed:N` (f) (`PGDIAG_BENCH_FRAMED_MB` sets its size, default 100 MiB);
 //! `=clean:N` / `=clean-full:N` the psql cleaner alone (quick path tried first / every pass).
 //! `=validate:N` only (a) and `=parse:N` only (b) (to compare instruction counts under callgrind);
-//! `=check:N` parses once, then runs only `check_plan` N times.
+//! `=check:N` parses once, then runs only `check_plan` N times; `=chunks:T` reads the JSON in one
+//! go and in T chunks (`json_split`), five times each, printing times and nodes read ahead.
+//! `PGDIAG_THREADS=N` caps the threads, as it does for the binary.
 //! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
 //! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
 
@@ -203,6 +207,14 @@ fn machine() -> String {
 fn main() {
     // The allocator tuned as the `pgdiag` binary tunes it.
     pgdiag::alloc_tuning::keep_freed_memory();
+    // As the binary does: `PGDIAG_THREADS` caps the threads (for the profile modes below; the
+    // table measures (c) both ways anyway).
+    if let Some(n) = std::env::var("PGDIAG_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        pgdiag::threads::set_limit(n);
+    }
     // `cargo bench` passes `--bench`; ignore arguments.
     let runs: usize = std::env::var("PGDIAG_BENCH_RUNS")
         .ok()

@@ -100,12 +100,19 @@ fn read_in_chunks<'de, S: DeserializeSeed<'de>>(
     })
 }
 
-/// Where chunks 2..=`chunks` start: the first node object at or after each even share of the
-/// text, in increasing order, none repeated.
+/// Where chunks 2..=`chunks` start: the first node object at or after each cut, in increasing
+/// order, none repeated. The cuts fall a little before even shares (`EARLIER`): the reader of
+/// every chunk but the last also moves the nodes read after it into its arena (about a tenth of
+/// the time it took to read them), so those chunks are made smaller.
 pub(super) fn cut_points(text: &str, chunks: usize) -> Vec<usize> {
+    const EARLIER: f64 = 0.92;
     let mut cuts: Vec<usize> = Vec::new();
     for i in 1..chunks {
-        let from = (text.len() / chunks * i).max(cuts.last().map_or(0, |&c| c + 1));
+        let share = (text.len() as f64 * i as f64 / chunks as f64 * EARLIER) as usize;
+        let mut from = share.max(cuts.last().map_or(0, |&c| c + 1));
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
         match next_node_start(text, from) {
             Some(at) if cuts.last() != Some(&at) => cuts.push(at),
             Some(_) => {}
@@ -374,6 +381,19 @@ mod tests {
         let escaped = text.find("{ \\\"Node Type").unwrap();
         assert!(!cuts.contains(&escaped));
         assert!(cuts.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn cuts_where_an_even_share_falls_inside_a_character() {
+        let node = r#"{"Node Type": "Seq Scan", "Relation Name": "заказы"}"#;
+        let text = format!("[{}]", vec![node; 64].join(","));
+        for chunks in 2..=9 {
+            assert_eq!(
+                cut_points(&text, chunks).len(),
+                chunks - 1,
+                "{chunks} chunks"
+            );
+        }
     }
 
     #[test]
