@@ -19,6 +19,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::decimal::exact;
 use super::json_split::ReadAhead;
 use super::psql::{bytes_below, bytes_equal, leading_spaces};
 
@@ -326,21 +327,12 @@ impl<'de> Reader<'de> {
                 Number::I64(negated)
             });
         }
-        // Exact when both the digits and the power of ten are exact doubles: one correctly
-        // rounded multiplication or division (the classic fast path). Else the standard library's
-        // correctly rounded parse of the token; both agree with serde_json's `float_roundtrip`.
-        const EXACT_POWERS: [f64; 23] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-        ];
-        let power = exponent - fraction_digits as i64;
-        if !overflowed && significand <= 1 << 53 && (-22..=22).contains(&power) {
-            let magnitude = if power < 0 {
-                significand as f64 / EXACT_POWERS[(-power) as usize]
-            } else {
-                significand as f64 * EXACT_POWERS[power as usize]
-            };
-            return Ok(Number::F64(if negative { -magnitude } else { magnitude }));
+        // The exact fast path where it applies, else the standard library's correctly rounded
+        // parse of the token; both agree with serde_json's `float_roundtrip`.
+        if !overflowed {
+            if let Some(magnitude) = exact(significand, exponent - fraction_digits as i64) {
+                return Ok(Number::F64(if negative { -magnitude } else { magnitude }));
+            }
         }
         self.float_from_token(start, i).map(Number::F64)
     }

@@ -4,6 +4,7 @@
 //! → derived figures (`derive.rs`). Every format ends in `json.rs`, so the same statement gives the
 //! same model whatever format it was printed in.
 
+mod decimal;
 pub mod doc;
 pub mod json;
 mod json_reader;

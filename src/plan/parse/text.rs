@@ -581,11 +581,6 @@ fn find_header_parens(t: &str) -> Option<usize> {
     None
 }
 
-/// POW10[k] = 10^k, exact in an f64 for k ≤ 15.
-const POW10: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
-
 /// A number at the start of `t` (`12`, `0.5`, `1e+06`, `-3`), and the rest.
 #[inline]
 fn lead_num(t: &str) -> Option<(f64, &str)> {
@@ -624,8 +619,12 @@ fn lead_num(t: &str) -> Option<(f64, &str)> {
     if digits == 0 || matches!(b.get(i), Some(b'e' | b'E')) {
         return lead_num_general(t);
     }
-    // `i` follows ASCII bytes only, so it is a char boundary.
-    Some((mant as f64 / POW10[frac.unwrap_or(0)], &t[i..]))
+    // At most 15 digits and 15 decimals: always exact. `i` follows ASCII bytes only, so it is a
+    // char boundary.
+    match super::decimal::exact(mant, -(frac.unwrap_or(0) as i64)) {
+        Some(value) => Some((value, &t[i..])),
+        None => lead_num_general(t),
+    }
 }
 
 /// `lead_num` for any figure: signs, exponents, long mantissas.
