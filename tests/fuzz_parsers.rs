@@ -541,6 +541,36 @@ fn generated_json_and_text_agree() {
     }
 }
 
+/// Read `text` in `threads` chunks: the plans must be `whole`'s. Returns the nodes read ahead.
+fn read_in_chunks_matches(
+    name: &str,
+    text: &str,
+    whole: &[pgdiag::plan::Plan],
+    threads: usize,
+) -> usize {
+    let (chunked, ahead) = pgdiag::plan::parse::json::parse_plans_fast_on(text, threads);
+    let chunked =
+        chunked.unwrap_or_else(|| panic!("{name}: gave up when read in {threads} chunks"));
+    assert_eq!(
+        serde_json::to_string(&chunked).unwrap(),
+        serde_json::to_string(whole).unwrap(),
+        "{name}: {threads} chunks"
+    );
+    // Children lists are not serialized: compare them too.
+    let children = |plans: &[pgdiag::plan::Plan]| -> Vec<Vec<usize>> {
+        plans
+            .iter()
+            .flat_map(|p| p.nodes.iter().map(|n| n.children.clone()))
+            .collect()
+    };
+    assert_eq!(
+        children(&chunked),
+        children(whole),
+        "{name}: {threads} chunks, children"
+    );
+    ahead
+}
+
 /// Reading a JSON plan in chunks on several threads (`json_split`) gives the plans reading it in
 /// one go gives, wherever the cuts fall: every JSON plan of the corpus, cut into 2 to 5 chunks.
 #[test]
@@ -551,17 +581,8 @@ fn json_plans_read_in_chunks_match_plans_read_in_one_go() {
         let (Some(whole), _) = json::parse_plans_fast_on(text, 1) else {
             continue;
         };
-        let whole = serde_json::to_string(&whole).unwrap();
         for threads in 2..=5 {
-            let (chunked, ahead) = json::parse_plans_fast_on(text, threads);
-            let chunked =
-                chunked.unwrap_or_else(|| panic!("{name}: gave up when read in {threads} chunks"));
-            assert_eq!(
-                serde_json::to_string(&chunked).unwrap(),
-                whole,
-                "{name}: {threads} chunks"
-            );
-            read_ahead += ahead;
+            read_ahead += read_in_chunks_matches(name, text, &whole, threads);
         }
         cut += 1;
     }
@@ -580,16 +601,8 @@ fn generated_json_plans_read_in_chunks_match() {
         let text = plan_gen::to_json(&plan_gen::big_plan(seed, 8 + seed as usize));
         let whole = json::parse_plans_fast_on(&text, 1).0.unwrap();
         let nodes = whole[0].nodes.len();
-        let whole = serde_json::to_string(&whole).unwrap();
         for threads in [2, 3, 4, 7, 16] {
-            let (chunked, ahead) = json::parse_plans_fast_on(&text, threads);
-            let chunked =
-                chunked.unwrap_or_else(|| panic!("seed {seed}: gave up in {threads} chunks"));
-            assert_eq!(
-                serde_json::to_string(&chunked).unwrap(),
-                whole,
-                "seed {seed}, {threads} chunks"
-            );
+            let ahead = read_in_chunks_matches(&format!("seed {seed}"), &text, &whole, threads);
             // The chunks after the first hold half the text or more, and their nodes came from
             // there (the first chunk's reader takes some of them itself where a cut lands deep).
             assert!(
@@ -602,17 +615,10 @@ fn generated_json_plans_read_in_chunks_match() {
     let text = plan_gen::to_json(&tree);
     plan_gen::drop_deep(tree);
     let whole = json::parse_plans_fast_on(&text, 1).0.unwrap();
+    assert_eq!(whole[0].nodes.len(), 400);
     for threads in [2, 5] {
-        let (chunked, ahead) = json::parse_plans_fast_on(&text, threads);
-        let chunked = chunked.unwrap();
+        let ahead = read_in_chunks_matches("deep chain", &text, &whole, threads);
         assert!(ahead >= 100, "{threads} chunks: {ahead} nodes read ahead");
-        assert_eq!(chunked[0].nodes.len(), 400);
-        for (a, b) in whole[0].nodes.iter().zip(&chunked[0].nodes) {
-            assert_eq!(
-                (a.id, a.parent, a.depth, &a.children),
-                (b.id, b.parent, b.depth, &b.children)
-            );
-        }
     }
 }
 
