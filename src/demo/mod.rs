@@ -107,6 +107,23 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     dir.join("initdb").is_file().then_some(dir)
 }
 
+/// PostgreSQL refuses to run as root: when we are root, the OS user to run the server as
+/// (`postgres`, else `nobody`) with its uid and gid; `None` when we are not root. Shared with the
+/// test harness's throwaway clusters (tests/common/pg.rs).
+#[doc(hidden)]
+pub fn server_user_if_root() -> Result<Option<(String, u32, u32)>, String> {
+    if !is_root() {
+        return Ok(None);
+    }
+    let user = ["postgres", "nobody"]
+        .into_iter()
+        .find(|u| id_of(u, "-u").is_some())
+        .ok_or("running as root, but there is neither a postgres nor a nobody user to run PostgreSQL as")?;
+    let uid = id_of(user, "-u").unwrap_or(65534);
+    let gid = id_of(user, "-g").unwrap_or(65534);
+    Ok(Some((user.to_string(), uid, gid)))
+}
+
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self")
@@ -122,7 +139,10 @@ fn id_of(user: &str, flag: &str) -> Option<u32> {
     String::from_utf8_lossy(&o.stdout).trim().parse().ok()
 }
 
-fn chown_tree(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+/// Give `path` and everything below it to `uid`:`gid` (the server's user, see
+/// `server_user_if_root`).
+#[doc(hidden)]
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
     std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
     if path.is_dir() {
         for e in std::fs::read_dir(path)?.flatten() {
@@ -199,18 +219,10 @@ impl Cluster {
     fn init(&mut self) -> Result<(), String> {
         std::fs::create_dir(&self.socket_dir)
             .map_err(|e| format!("cannot create {}: {e}", self.socket_dir.display()))?;
-        if is_root() {
-            let user = ["postgres", "nobody"]
-                .into_iter()
-                .find(|u| id_of(u, "-u").is_some())
-                .ok_or("running as root, but there is neither a postgres nor a nobody user to run PostgreSQL as")?;
-            let (uid, gid) = (
-                id_of(user, "-u").unwrap_or(65534),
-                id_of(user, "-g").unwrap_or(65534),
-            );
+        if let Some((user, uid, gid)) = server_user_if_root()? {
             chown_tree(&self.root, uid, gid)
                 .map_err(|e| format!("cannot give {} to {user}: {e}", self.root.display()))?;
-            self.run_as = Some(user.to_string());
+            self.run_as = Some(user);
         }
         let data = self.data_dir.display().to_string();
         self.run(

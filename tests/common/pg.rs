@@ -56,30 +56,9 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     pgdiag::demo::find_bin_dir()
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn id_of(user: &str, flag: &str) -> Option<u32> {
-    let o = Command::new("id").args([flag, user]).output().ok()?;
-    if !o.status.success() {
-        return None;
-    }
-    String::from_utf8_lossy(&o.stdout).trim().parse().ok()
-}
-
 fn chown_tree(path: &Path, uid: u32, gid: u32) {
-    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+    pgdiag::demo::chown_tree(path, uid, gid)
         .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
-    if path.is_dir() {
-        for e in std::fs::read_dir(path).unwrap().flatten() {
-            chown_tree(&e.path(), uid, gid);
-        }
-    }
 }
 
 /// A password that is unlikely to appear anywhere by chance.
@@ -136,16 +115,12 @@ impl PgCluster {
         std::fs::write(&pwfile, format!("{password}\n")).unwrap();
         let log_file = base.join("server.log");
 
-        let (run_as, owner) = if is_root() {
-            let user = ["postgres", "nobody"]
-                .into_iter()
-                .find(|u| id_of(u, "-u").is_some())
-                .expect("running as root, but there is neither a postgres nor a nobody user");
-            let (uid, gid) = (id_of(user, "-u").unwrap(), id_of(user, "-g").unwrap());
-            chown_tree(&base, uid, gid);
-            (Some(user.to_string()), Some((uid, gid)))
-        } else {
-            (None, None)
+        let (run_as, owner) = match pgdiag::demo::server_user_if_root().unwrap() {
+            Some((user, uid, gid)) => {
+                chown_tree(&base, uid, gid);
+                (Some(user), Some((uid, gid)))
+            }
+            None => (None, None),
         };
 
         let port = if opts.tcp {
