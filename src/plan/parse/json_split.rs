@@ -27,6 +27,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
 
 use serde::de::DeserializeSeed;
@@ -82,21 +83,28 @@ fn read_in_chunks<'de, S: DeserializeSeed<'de>>(
     if cuts.is_empty() {
         return super::json_reader::read_whole(text, seed, ReadAhead::none());
     }
+    // Set when the first reader gave up: the others stop at their next subtree.
+    let abandoned = AtomicBool::new(false);
     std::thread::scope(|scope| {
         // The reader of each chunk waits, at its end, for the forest of the chunk after it.
         let mut next: Option<(usize, Receiver<Forest>)> = None;
         for &cut in cuts.iter().rev() {
             let (sender, receiver) = channel();
             let ahead = ReadAhead::from(next.take());
+            let abandoned = &abandoned;
             scope.spawn(move || {
                 let _clear = ClearHandoff;
                 // The receiver may be gone (the first reader gave up early): nothing to do then.
-                let _ = sender.send(read_forest(text, cut, ahead));
+                let _ = sender.send(read_forest(text, cut, ahead, abandoned));
             });
             next = Some((cut, receiver));
         }
         let _clear = ClearHandoff;
-        super::json_reader::read_whole(text, seed, ReadAhead::from(next))
+        let value = super::json_reader::read_whole(text, seed, ReadAhead::from(next));
+        if value.is_none() {
+            abandoned.store(true, Ordering::Relaxed);
+        }
+        value
     })
 }
 
@@ -164,12 +172,15 @@ struct Tree {
 /// Read node subtrees from byte `start` on: each one, its following siblings, then (once their
 /// `Plans` array and the rest of their parent's object are passed) the parent's following
 /// siblings, and so on, until something else follows or something cannot be read.
-fn read_forest(text: &str, start: usize, ahead: ReadAhead) -> Forest {
+fn read_forest(text: &str, start: usize, ahead: ReadAhead, abandoned: &AtomicBool) -> Forest {
     let mut reader = Reader::new(text, ahead);
     reader.pos = start;
     let mut nodes = Vec::new();
     let mut trees = Vec::new();
     'trees: loop {
+        if abandoned.load(Ordering::Relaxed) {
+            break;
+        }
         let tree_start = reader.pos;
         let first = nodes.len();
         let seed = NodeSeed {
