@@ -1033,6 +1033,79 @@ impl<'de> Visitor<'de> for TopSeed {
 mod tests {
     use super::*;
 
+    /// Read `text` once in one go and once with a reader ahead from the `{` before each marker
+    /// (`@N` in `text`, removed): the same plans, children included. Returns the nodes taken
+    /// from the readers ahead.
+    fn read_with_cuts_at_markers(marked: &str) -> usize {
+        let mut text = String::new();
+        let mut cuts = Vec::new();
+        for (i, part) in marked.split('@').enumerate() {
+            if i > 0 {
+                cuts.push(text.len());
+            }
+            text.push_str(part);
+        }
+        let whole = super::super::json_reader::read_whole(
+            &text,
+            TopSeed,
+            super::super::json_split::ReadAhead::none(),
+        )
+        .expect("reads in one go");
+        let (cut, claimed) = super::super::json_split::read_at_cuts_counting(&text, TopSeed, &cuts);
+        let cut = cut.expect("reads with cuts");
+        let show = |plans: &[Plan]| {
+            let children: Vec<&[usize]> = plans
+                .iter()
+                .flat_map(|p| p.nodes.iter().map(|n| n.children.as_slice()))
+                .collect();
+            format!("{} {children:?}", serde_json::to_string(plans).unwrap())
+        };
+        assert_eq!(show(&cut), show(&whole), "{marked}");
+        claimed
+    }
+
+    #[test]
+    fn a_cut_is_used_only_where_a_plan_node_is_read() {
+        // An object shaped like a node under a key the model does not know: kept verbatim, never
+        // taken from the reader ahead.
+        let verbatim = r#"[{"Plan": {"Node Type": "Result", "Custom": @{"Node Type": "Seq Scan",
+            "Plans": [{"Node Type": "Hash"}]}, "Plans": [{"Node Type": "Seq Scan"}]}}]"#;
+        assert_eq!(read_with_cuts_at_markers(verbatim), 0);
+        // A plan object (not a node) that starts with a "Node Type" key: the offer made for it
+        // must be withdrawn before its "Plan" node is read.
+        let plan_like_node = r#"[@{"Node Type": "odd", "Plan": {"Node Type": "Result"}}]"#;
+        assert_eq!(read_with_cuts_at_markers(plan_like_node), 0);
+        // The root node of a second plan in one document.
+        let second_plan = r#"[{"Plan": {"Node Type": "Result"}, "Planning Time": 1},
+            {"Plan": @{"Node Type": "Sort", "Plans": [{"Node Type": "Seq Scan"}]},
+             "Execution Time": 2}]"#;
+        assert_eq!(read_with_cuts_at_markers(second_plan), 2);
+        // Keys after "Plans" (PostgreSQL prints it last, other tools may not), siblings after
+        // the parent, and a climb of two levels.
+        let keys_after_plans = r#"[{"Plan": {"Node Type": "Append", "Plans": [
+            {"Node Type": "Hash Join", "Plans": [@{"Node Type": "Seq Scan"},
+              {"Node Type": "Hash", "Plans": [{"Node Type": "Seq Scan"}], "Actual Rows": 5}],
+             "Actual Rows": 7, "Filter": "x > 1"},
+            {"Node Type": "Result"}]}}]"#;
+        assert_eq!(read_with_cuts_at_markers(keys_after_plans), 4);
+        // A single child given as an object rather than a list.
+        let single_child = r#"[{"Plan": {"Node Type": "Limit", "Plans": @{"Node Type": "Sort",
+            "Plans": [{"Node Type": "Seq Scan"}]}}}]"#;
+        assert_eq!(read_with_cuts_at_markers(single_child), 2);
+        // Two readers ahead, the second one's subtrees passed on by the first.
+        let chained = r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "Result"},
+            @{"Node Type": "Result"}, {"Node Type": "Append", "Plans": [@{"Node Type": "Result"},
+            {"Node Type": "Result"}]}, {"Node Type": "Result"}]}}]"#;
+        assert_eq!(read_with_cuts_at_markers(chained), 5);
+        // A reader ahead that meets something it cannot read stops; the first reader reads the
+        // rest itself (here, and gives up on it as it would have anyway).
+        let broken_after_cut = r#"[{"Plan": {"Node Type": "Append", "Plans": [
+            @{"Node Type": "Result"}, {"Node Type": "Result", "Plan Rows": nope}]}}]"#;
+        let text = broken_after_cut.replace('@', "");
+        let cut = broken_after_cut.find('@').unwrap();
+        assert!(super::super::json_split::read_at_cuts(&text, TopSeed, &[cut]).is_none());
+    }
+
     #[test]
     fn every_key_is_found_by_its_name_and_no_other() {
         for &(name, k) in K::ALL {

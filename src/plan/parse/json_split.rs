@@ -69,8 +69,17 @@ pub(super) fn read_whole_counting<'de, S: DeserializeSeed<'de>>(
     seed: S,
     threads: usize,
 ) -> (Option<S::Value>, usize) {
+    read_at_cuts_counting(text, seed, &cut_points(text, threads.min(MAX_THREADS)))
+}
+
+/// `read_at_cuts`, and how many nodes were taken from the readers ahead.
+pub(super) fn read_at_cuts_counting<'de, S: DeserializeSeed<'de>>(
+    text: &'de str,
+    seed: S,
+    cuts: &[usize],
+) -> (Option<S::Value>, usize) {
     CLAIMED_NODES.set(0);
-    let value = read_in_chunks(text, seed, threads);
+    let value = read_at_cuts(text, seed, cuts);
     (value, CLAIMED_NODES.get())
 }
 
@@ -79,7 +88,15 @@ fn read_in_chunks<'de, S: DeserializeSeed<'de>>(
     seed: S,
     threads: usize,
 ) -> Option<S::Value> {
-    let cuts = cut_points(text, threads.min(MAX_THREADS));
+    read_at_cuts(text, seed, &cut_points(text, threads.min(MAX_THREADS)))
+}
+
+/// Read `text` with a thread reading ahead from each of `cuts` (increasing byte offsets).
+pub(super) fn read_at_cuts<'de, S: DeserializeSeed<'de>>(
+    text: &'de str,
+    seed: S,
+    cuts: &[usize],
+) -> Option<S::Value> {
     if cuts.is_empty() {
         return super::json_reader::read_whole(text, seed, ReadAhead::none());
     }
