@@ -50,20 +50,11 @@ pub(super) fn read_whole<'de, S: DeserializeSeed<'de>>(
     seed: S,
 ) -> Option<S::Value> {
     let threads = crate::threads::available().min(text.len() / MIN_CHUNK_BYTES);
-    read_whole_on(text, seed, threads)
+    read_at_cuts(text, seed, &cut_points(text, threads.min(MAX_THREADS)))
 }
 
-/// `read_whole` on at most `threads` threads, whatever the size (tests cut small plans).
-pub(super) fn read_whole_on<'de, S: DeserializeSeed<'de>>(
-    text: &'de str,
-    seed: S,
-    threads: usize,
-) -> Option<S::Value> {
-    read_whole_counting(text, seed, threads).0
-}
-
-/// `read_whole_on`, and how many of the nodes were read ahead by the other threads (so that the
-/// tests can tell the chunks were really used).
+/// `read_whole` on at most `threads` threads whatever the size (the tests cut small plans), and
+/// how many nodes the other threads read (so that the tests can tell the chunks were used).
 pub(super) fn read_whole_counting<'de, S: DeserializeSeed<'de>>(
     text: &'de str,
     seed: S,
@@ -81,14 +72,6 @@ pub(super) fn read_at_cuts_counting<'de, S: DeserializeSeed<'de>>(
     CLAIMED_NODES.set(0);
     let value = read_at_cuts(text, seed, cuts);
     (value, CLAIMED_NODES.get())
-}
-
-fn read_in_chunks<'de, S: DeserializeSeed<'de>>(
-    text: &'de str,
-    seed: S,
-    threads: usize,
-) -> Option<S::Value> {
-    read_at_cuts(text, seed, &cut_points(text, threads.min(MAX_THREADS)))
 }
 
 /// Read `text` with a thread reading ahead from each of `cuts` (increasing byte offsets).
