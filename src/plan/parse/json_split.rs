@@ -349,10 +349,9 @@ pub(super) fn claim(arena: &mut Vec<Node>, parent: Option<usize>, depth: usize) 
             h.nodes.nth(range.start - h.taken - 1);
         }
         let base = arena.len();
-        arena.reserve(range.len());
-        for node in h.nodes.by_ref().take(range.len()) {
-            let renumber = |id: usize| id - range.start + base;
-            let mut node = node;
+        let renumber = |id: usize| id - range.start + base;
+        // `extend` over an iterator of known length writes each node in place, once.
+        arena.extend(h.nodes.by_ref().take(range.len()).map(|mut node| {
             node.id = renumber(node.id);
             node.parent = match node.parent {
                 Some(p) => Some(renumber(p)),
@@ -362,8 +361,8 @@ pub(super) fn claim(arena: &mut Vec<Node>, parent: Option<usize>, depth: usize) 
             for child in &mut node.children {
                 *child = renumber(*child);
             }
-            arena.push(node);
-        }
+            node
+        }));
         h.taken = range.end;
         if let Some(p) = parent {
             arena[p].children.push(base);
