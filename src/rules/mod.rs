@@ -36,7 +36,9 @@ mod temp_file_spills;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
 use serde::Serialize;
 
@@ -70,6 +72,31 @@ pub struct Finding {
 /// A rule's check: reads the plan, pushes findings.
 pub type CheckFn = fn(&Plan, &RuleCtx, &mut Vec<Finding>);
 
+/// A rule's check of some of the plan's nodes (a range of node ids): pushes the findings about
+/// those nodes, in node order. The engine may split a big plan's nodes between threads, so the
+/// findings for one range must not depend on which other ranges are checked.
+pub type NodesCheckFn = fn(&Plan, &RuleCtx, Range<usize>, &mut Vec<Finding>);
+
+/// A plan rule: a per-node part, run over ranges of nodes, and/or a part that needs the whole
+/// plan at once (totals, rankings, plan-level findings), run after it.
+#[derive(Clone, Copy)]
+pub struct PlanCheck {
+    pub nodes: Option<NodesCheckFn>,
+    pub whole: Option<CheckFn>,
+}
+
+impl PlanCheck {
+    /// Both parts over the whole plan, in the order the engine's sequential path runs them.
+    fn run(&self, plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+        if let Some(nodes) = self.nodes {
+            nodes(plan, ctx, 0..plan.nodes.len(), out);
+        }
+        if let Some(whole) = self.whole {
+            whole(plan, ctx, out);
+        }
+    }
+}
+
 /// A database rule's check: reads a statistics snapshot, pushes findings.
 pub type SnapshotCheckFn = fn(&Snapshot, &RuleCtx, &mut Vec<Finding>);
 
@@ -80,7 +107,7 @@ pub type BaselineCheckFn = fn(&BaselineInput, &RuleCtx, &mut Vec<Finding>);
 /// against its baseline (`check_baseline`).
 #[derive(Clone, Copy)]
 pub enum Check {
-    Plan(CheckFn),
+    Plan(PlanCheck),
     Snapshot(SnapshotCheckFn),
     Baseline(BaselineCheckFn),
 }
@@ -91,11 +118,28 @@ pub struct RuleDef {
     pub check: Check,
 }
 
+/// A rule that looks at the plan as a whole.
 macro_rules! rule {
     ($module:ident, $file:literal) => {
         RuleDef {
             toml: include_str!(concat!("../../rules/", $file)),
-            check: Check::Plan($module::check),
+            check: Check::Plan(PlanCheck {
+                nodes: None,
+                whole: Some($module::check),
+            }),
+        }
+    };
+}
+
+/// A rule that looks at each node on its own (`check` takes a range of nodes).
+macro_rules! node_rule {
+    ($module:ident, $file:literal) => {
+        RuleDef {
+            toml: include_str!(concat!("../../rules/", $file)),
+            check: Check::Plan(PlanCheck {
+                nodes: Some($module::check),
+                whole: None,
+            }),
         }
     };
 }
@@ -120,18 +164,18 @@ macro_rules! baseline_rule {
 
 /// The registry: one line per rule.
 static REGISTRY: &[RuleDef] = &[
-    rule!(seq_scan_large_table, "P001-seq-scan-large-table.toml"),
-    rule!(row_estimate_mismatch, "P002-row-estimate-mismatch.toml"),
+    node_rule!(seq_scan_large_table, "P001-seq-scan-large-table.toml"),
+    node_rule!(row_estimate_mismatch, "P002-row-estimate-mismatch.toml"),
     rule!(work_mem_spill, "P003-work-mem-spill.toml"),
-    rule!(
+    node_rule!(
         filter_removes_most_rows,
         "P004-filter-removes-most-rows.toml"
     ),
     rule!(low_cache_hit, "P005-low-cache-hit.toml"),
-    rule!(lossy_bitmap, "P006-lossy-bitmap.toml"),
-    rule!(heap_fetches, "P007-heap-fetches.toml"),
-    rule!(nested_loop_many_loops, "P008-nested-loop-many-loops.toml"),
-    rule!(workers_not_launched, "P009-workers-not-launched.toml"),
+    node_rule!(lossy_bitmap, "P006-lossy-bitmap.toml"),
+    node_rule!(heap_fetches, "P007-heap-fetches.toml"),
+    node_rule!(nested_loop_many_loops, "P008-nested-loop-many-loops.toml"),
+    node_rule!(workers_not_launched, "P009-workers-not-launched.toml"),
     rule!(jit_dominates, "P010-jit-dominates.toml"),
     rule!(planning_dominates, "P011-planning-dominates.toml"),
     rule!(hot_spot, "P012-hot-spot.toml"),
@@ -348,18 +392,131 @@ fn sort_findings(out: &mut [Finding]) {
     });
 }
 
+/// Plans with at least this many nodes are checked on several threads (when the machine has
+/// more than one core); below it, starting threads costs more than it saves.
+pub const MIN_NODES_FOR_THREADS: usize = 2_000;
+
+/// How many ranges of nodes each thread gets, on average: a thread that finishes early (or whose
+/// core is busy with something else) leaves the remaining ranges to the others.
+const NODE_RANGES_PER_THREAD: usize = 4;
+
+/// The threads `check_plan` may use: the cores available to the process, asked once.
+fn available_threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Run every enabled rule over a plan. Findings come sorted by severity (worst first), then by node.
 pub fn check_plan(plan: &Plan, settings: &EngineSettings) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for rule in all() {
-        let Check::Plan(check) = rule.check else {
-            continue;
-        };
-        if let Some(ctx) = settings.ctx(rule) {
-            check(plan, &ctx, &mut out);
+    check_plan_with(plan, settings, MIN_NODES_FOR_THREADS, available_threads())
+}
+
+/// `check_plan` on up to `threads` threads when the plan has at least `min_nodes_for_threads`
+/// nodes, on the calling thread otherwise. The findings are the same, in the same order, either
+/// way (the tests compare both paths with the threshold forced low).
+pub fn check_plan_with(
+    plan: &Plan,
+    settings: &EngineSettings,
+    min_nodes_for_threads: usize,
+    threads: usize,
+) -> Vec<Finding> {
+    let checks: Vec<(PlanCheck, RuleCtx)> = all()
+        .iter()
+        .filter_map(|rule| match rule.check {
+            Check::Plan(check) => settings.ctx(rule).map(|ctx| (check, ctx)),
+            _ => None,
+        })
+        .collect();
+    let mut out = if threads > 1 && plan.nodes.len() >= min_nodes_for_threads.max(2) {
+        check_on_threads(plan, &checks, threads)
+    } else {
+        let mut out = Vec::new();
+        for (check, ctx) in &checks {
+            check.run(plan, ctx, &mut out);
+        }
+        out
+    };
+    sort_findings(&mut out);
+    out
+}
+
+/// What one task of `check_on_threads` found: its findings, and after each check (in `checks`
+/// order) how many of them there were by then.
+struct TaskFindings {
+    findings: Vec<Finding>,
+    ends: Vec<usize>,
+}
+
+/// The rules over the plan, its nodes split into ranges that threads take in turn. Task 0 runs
+/// the whole-plan parts; task `i ≥ 1` the per-node parts over the `i`-th range. The findings are
+/// then put in the order the sequential path produces them — check by check, the ranges in node
+/// order, then the check's whole-plan part — so the stable sort that follows gives the same
+/// result, ties included (one rule's two findings on one node, plan-level findings).
+fn check_on_threads(plan: &Plan, checks: &[(PlanCheck, RuleCtx)], threads: usize) -> Vec<Finding> {
+    let n = plan.nodes.len();
+    let range_count = (threads * NODE_RANGES_PER_THREAD).min(n).max(1);
+    let ranges: Vec<Range<usize>> = (0..range_count)
+        .map(|i| i * n / range_count..(i + 1) * n / range_count)
+        .collect();
+    let task_count = range_count + 1;
+    let next_task = AtomicUsize::new(0);
+    let work = || {
+        let mut done: Vec<(usize, TaskFindings)> = Vec::new();
+        loop {
+            let task = next_task.fetch_add(1, Ordering::Relaxed);
+            if task >= task_count {
+                return done;
+            }
+            let mut findings = Vec::new();
+            let mut ends = Vec::with_capacity(checks.len());
+            for (check, ctx) in checks {
+                if task == 0 {
+                    if let Some(whole) = check.whole {
+                        whole(plan, ctx, &mut findings);
+                    }
+                } else if let Some(nodes) = check.nodes {
+                    nodes(plan, ctx, ranges[task - 1].clone(), &mut findings);
+                }
+                ends.push(findings.len());
+            }
+            done.push((task, TaskFindings { findings, ends }));
+        }
+    };
+    let mut by_task: Vec<Option<TaskFindings>> = (0..task_count).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads.min(task_count))
+            .map(|_| scope.spawn(work))
+            .collect();
+        let mut done = work();
+        for helper in helpers {
+            // A rule that panics on a helper thread panics the caller, as it would sequentially.
+            done.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        for (task, found) in done {
+            by_task[task] = Some(found);
+        }
+    });
+    let by_task: Vec<TaskFindings> = by_task.into_iter().flatten().collect();
+    let total = by_task.iter().map(|t| t.findings.len()).sum();
+    let mut taken = vec![0; by_task.len()];
+    let mut ends = Vec::with_capacity(by_task.len());
+    let mut findings = Vec::with_capacity(by_task.len());
+    for t in by_task {
+        ends.push(t.ends);
+        findings.push(t.findings.into_iter());
+    }
+    let mut out = Vec::with_capacity(total);
+    for check in 0..checks.len() {
+        for task in (1..findings.len()).chain([0]) {
+            let end = ends[task][check];
+            out.extend(findings[task].by_ref().take(end - taken[task]));
+            taken[task] = end;
         }
     }
-    sort_findings(&mut out);
     out
 }
 
@@ -406,7 +563,7 @@ pub fn check_one(plan: &Plan, key: &str) -> Vec<Finding> {
     let ctx = RuleCtx::defaults(&rule.meta);
     let mut out = Vec::new();
     if let Check::Plan(check) = rule.check {
-        check(plan, &ctx, &mut out);
+        check.run(plan, &ctx, &mut out);
     }
     out
 }

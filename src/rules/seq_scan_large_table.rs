@@ -17,16 +17,17 @@
 use super::predicate::{self, index_columns, Analysis, Cond, IndexKey};
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::ops::Range;
 
 use super::util::{own_names, push_count, push_pct, relation_name};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let min_read = ctx.threshold("min_rows_read");
     let min_ratio = ctx.threshold("min_discard_ratio");
     let max_include = ctx.threshold("max_include_columns");
-    for node in &plan.nodes {
+    for node in &plan.nodes[nodes] {
         if node.node_type != "Seq Scan" || node.never_executed {
             continue;
         }
