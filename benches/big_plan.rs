@@ -15,7 +15,8 @@
 //! `=framed:N` (f) (`PGDIAG_BENCH_FRAMED_MB` sets its size, default 100 MiB);
 //! `=clean:N` / `=clean-full:N` the psql cleaner alone (quick path tried first / every pass).
 //! `=validate:N` only (a) and `=parse:N` only (b) (to compare instruction counts under callgrind);
-//! `=check:N` parses once, then runs only `check_plan` N times.
+//! `=check:N` parses once, then runs only `check_plan` N times (`PGDIAG_BENCH_THREADS=1`: on one
+//! thread).
 //! `PGDIAG_BENCH_BRANCHES` changes the plan size (default 5,600 UNION branches ≈ 51,000 nodes);
 //! `PGDIAG_BENCH_DUMP=dir` writes `big_plan.json` and `big_plan.txt` there.
 
@@ -317,10 +318,22 @@ fn main() {
             let plans = parse_source("big.json", &json).expect("parses");
             // Each run's wall-clock time, printed as best and median: the rules may use several
             // threads, so the thread's CPU time would not say what the user waits for.
+            // `PGDIAG_BENCH_THREADS=1`: the sequential path, for comparison.
+            let threads = std::env::var("PGDIAG_BENCH_THREADS")
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok());
             let mut times = Vec::with_capacity(n);
             for _ in 0..n {
                 let t = Instant::now();
-                let findings = check_plan(&plans[0], &EngineSettings::default());
+                let findings = match threads {
+                    Some(threads) => pgdiag::rules::check_plan_with(
+                        &plans[0],
+                        &EngineSettings::default(),
+                        pgdiag::rules::MIN_NODES_FOR_THREADS,
+                        threads,
+                    ),
+                    None => check_plan(&plans[0], &EngineSettings::default()),
+                };
                 times.push(t.elapsed());
                 drop(std::hint::black_box(findings));
             }
