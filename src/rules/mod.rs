@@ -297,20 +297,93 @@ impl<'a> RuleCtx<'a> {
     }
 }
 
+/// Scratch space for `node_path`, one per thread, reused from one finding to the next.
+struct PathScratch {
+    /// The ids from the node up to the root.
+    chain: Vec<usize>,
+    /// The last path written: its ids from the root, where each label ends in `text`, the text.
+    ids: Vec<usize>,
+    ends: Vec<usize>,
+    text: String,
+    /// Whether the last path may be reused: only inside `reusing_paths`, where every path is of
+    /// the same plan.
+    reuse: bool,
+}
+
 thread_local! {
-    /// Scratch space for `node_path`: the chain of ids and the text, reused from one finding to
-    /// the next.
-    static PATH_SCRATCH: RefCell<(Vec<usize>, String)> = const { RefCell::new((Vec::new(), String::new())) };
+    static PATH_SCRATCH: RefCell<PathScratch> = const {
+        RefCell::new(PathScratch {
+            chain: Vec::new(),
+            ids: Vec::new(),
+            ends: Vec::new(),
+            text: String::new(),
+            reuse: false,
+        })
+    };
+}
+
+/// Runs `f` with `node_path` reusing, on this thread, the labels of the previous path's ancestors
+/// (findings on a big plan are thousands of paths through the same few upper nodes). Every path
+/// asked for inside must be of one plan: `check_plan` runs each thread's rules, which all get one
+/// plan, inside it.
+fn reusing_paths<R>(f: impl FnOnce() -> R) -> R {
+    /// Forgets the plan's paths when `f` returns or unwinds.
+    struct Forget;
+    impl Drop for Forget {
+        fn drop(&mut self) {
+            PATH_SCRATCH.with_borrow_mut(|s| {
+                s.reuse = false;
+                s.ids.clear();
+                s.ends.clear();
+                s.text.clear();
+            });
+        }
+    }
+    PATH_SCRATCH.with_borrow_mut(|s| {
+        s.reuse = true;
+        s.ids.clear();
+        s.ends.clear();
+        s.text.clear();
+    });
+    let _forget = Forget;
+    f()
 }
 
 /// `Plan::path`, written in reused scratch space and copied out once at its final size (a path
 /// string grown label by label reallocates several times, once for each of thousands of
-/// findings on a big plan).
+/// findings on a big plan). Inside `reusing_paths`, the labels it shares with the previous path
+/// (the same ancestors from the root down) are not written again.
 fn node_path(plan: &Plan, id: usize) -> String {
-    PATH_SCRATCH.with_borrow_mut(|(chain, text)| {
-        text.clear();
-        plan.write_path(id, chain, text);
-        String::from(text.as_str())
+    PATH_SCRATCH.with_borrow_mut(|s| {
+        s.chain.clear();
+        let mut cur = Some(id);
+        while let Some(i) = cur {
+            s.chain.push(i);
+            cur = plan.nodes[i].parent;
+        }
+        if !s.reuse {
+            s.ids.clear();
+        }
+        let depth = s.chain.len();
+        let shared = s
+            .ids
+            .iter()
+            .zip(s.chain.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        s.ids.truncate(shared);
+        s.ends.truncate(shared);
+        s.text.truncate(s.ends.last().copied().unwrap_or(0));
+        for level in shared..depth {
+            let i = s.chain[depth - 1 - level];
+            if level > 0 {
+                s.text.push_str(" > ");
+            }
+            plan.nodes[i].write_label(&mut s.text);
+            s.ids.push(i);
+            s.ends.push(s.text.len());
+        }
+        String::from(s.text.as_str())
     })
 }
 
@@ -430,11 +503,13 @@ pub fn check_plan_with(
     let mut out = if threads > 1 && plan.nodes.len() >= min_nodes_for_threads.max(2) {
         check_on_threads(plan, &checks, threads)
     } else {
-        let mut out = Vec::new();
-        for (check, ctx) in &checks {
-            check.run(plan, ctx, &mut out);
-        }
-        out
+        reusing_paths(|| {
+            let mut out = Vec::new();
+            for (check, ctx) in &checks {
+                check.run(plan, ctx, &mut out);
+            }
+            out
+        })
     };
     sort_findings(&mut out);
     out
@@ -461,26 +536,28 @@ fn check_on_threads(plan: &Plan, checks: &[(PlanCheck, RuleCtx)], threads: usize
     let task_count = range_count + 1;
     let next_task = AtomicUsize::new(0);
     let work = || {
-        let mut done: Vec<(usize, TaskFindings)> = Vec::new();
-        loop {
-            let task = next_task.fetch_add(1, Ordering::Relaxed);
-            if task >= task_count {
-                return done;
-            }
-            let mut findings = Vec::new();
-            let mut ends = Vec::with_capacity(checks.len());
-            for (check, ctx) in checks {
-                if task == 0 {
-                    if let Some(whole) = check.whole {
-                        whole(plan, ctx, &mut findings);
-                    }
-                } else if let Some(nodes) = check.nodes {
-                    nodes(plan, ctx, ranges[task - 1].clone(), &mut findings);
+        reusing_paths(|| {
+            let mut done: Vec<(usize, TaskFindings)> = Vec::new();
+            loop {
+                let task = next_task.fetch_add(1, Ordering::Relaxed);
+                if task >= task_count {
+                    return done;
                 }
-                ends.push(findings.len());
+                let mut findings = Vec::new();
+                let mut ends = Vec::with_capacity(checks.len());
+                for (check, ctx) in checks {
+                    if task == 0 {
+                        if let Some(whole) = check.whole {
+                            whole(plan, ctx, &mut findings);
+                        }
+                    } else if let Some(nodes) = check.nodes {
+                        nodes(plan, ctx, ranges[task - 1].clone(), &mut findings);
+                    }
+                    ends.push(findings.len());
+                }
+                done.push((task, TaskFindings { findings, ends }));
             }
-            done.push((task, TaskFindings { findings, ends }));
-        }
+        })
     };
     let mut by_task: Vec<Option<TaskFindings>> = (0..task_count).map(|_| None).collect();
     std::thread::scope(|scope| {
@@ -594,6 +671,31 @@ pub fn check_one_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reused_finding_paths_are_the_plans_paths() {
+        for (name, plan) in util::testing::corpus() {
+            let n = plan.nodes.len();
+            // Forward, backward, and jumping about (a stride coprime with most sizes).
+            let orders: [Vec<usize>; 3] = [
+                (0..n).collect(),
+                (0..n).rev().collect(),
+                (0..n).map(|i| (i * 7 + 3) % n).collect(),
+            ];
+            for order in orders {
+                reusing_paths(|| {
+                    for &id in &order {
+                        assert_eq!(node_path(&plan, id), plan.path(id), "{name}, node {id}");
+                    }
+                });
+            }
+        }
+        // Outside, nothing of the last plan is reused: another plan's node 0 is its own.
+        let plans = util::testing::corpus();
+        let (a, b) = (&plans[0].1, &plans[1].1);
+        reusing_paths(|| node_path(a, 0));
+        assert_eq!(node_path(b, 0), b.path(0));
+    }
 
     #[test]
     fn finding_paths_are_the_plans_paths() {
