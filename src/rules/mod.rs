@@ -267,7 +267,7 @@ impl<'a> RuleCtx<'a> {
     /// Start a finding that is about the database, not a plan node.
     pub fn db_finding(&self) -> FindingBuilder {
         FindingBuilder {
-            finding: Finding {
+            finding: Box::new(Finding {
                 rule: self.meta.id.clone(),
                 name: self.meta.name.clone(),
                 severity: self.severity,
@@ -276,14 +276,14 @@ impl<'a> RuleCtx<'a> {
                 message: String::new(),
                 advice: String::new(),
                 evidence: BTreeMap::new(),
-            },
+            }),
         }
     }
 
     /// Start a finding for this rule at the default severity.
     pub fn finding(&self, plan: &Plan, node: Option<usize>) -> FindingBuilder {
         FindingBuilder {
-            finding: Finding {
+            finding: Box::new(Finding {
                 rule: self.meta.id.clone(),
                 name: self.meta.name.clone(),
                 severity: self.severity,
@@ -292,7 +292,7 @@ impl<'a> RuleCtx<'a> {
                 message: String::new(),
                 advice: String::new(),
                 evidence: BTreeMap::new(),
-            },
+            }),
         }
     }
 }
@@ -355,28 +355,28 @@ fn reusing_paths<R>(f: impl FnOnce() -> R) -> R {
 /// (the same ancestors from the root down) are not written again.
 fn node_path(plan: &Plan, id: usize) -> String {
     PATH_SCRATCH.with_borrow_mut(|s| {
-        s.chain.clear();
-        let mut cur = Some(id);
-        while let Some(i) = cur {
-            s.chain.push(i);
-            cur = plan.nodes[i].parent;
-        }
         if !s.reuse {
             s.ids.clear();
         }
-        let depth = s.chain.len();
-        let shared = s
-            .ids
-            .iter()
-            .zip(s.chain.iter().rev())
-            .take_while(|(a, b)| a == b)
-            .count();
+        // Up from the node until an ancestor of the last path: found where its depth says, the
+        // ids before it are its own ancestors (that is how the last path was built), so the walk
+        // stops there. A depth that does not match only means walking further up.
+        s.chain.clear();
+        let mut shared = 0;
+        let mut cur = Some(id);
+        while let Some(i) = cur {
+            if s.ids.get(plan.nodes[i].depth) == Some(&i) {
+                shared = plan.nodes[i].depth + 1;
+                break;
+            }
+            s.chain.push(i);
+            cur = plan.nodes[i].parent;
+        }
         s.ids.truncate(shared);
         s.ends.truncate(shared);
         s.text.truncate(s.ends.last().copied().unwrap_or(0));
-        for level in shared..depth {
-            let i = s.chain[depth - 1 - level];
-            if level > 0 {
+        for &i in s.chain.iter().rev() {
+            if !s.ids.is_empty() {
                 s.text.push_str(" > ");
             }
             plan.nodes[i].write_label(&mut s.text);
@@ -389,7 +389,8 @@ fn node_path(plan: &Plan, id: usize) -> String {
 
 /// Builds one finding; `push` adds it to the output.
 pub struct FindingBuilder {
-    finding: Finding,
+    /// Boxed: every call of the builder moves it, and a finding is ~200 bytes.
+    finding: Box<Finding>,
 }
 
 impl FindingBuilder {
@@ -414,10 +415,10 @@ impl FindingBuilder {
         self
     }
     pub fn build(self) -> Finding {
-        self.finding
+        *self.finding
     }
     pub fn push(self, out: &mut Vec<Finding>) {
-        out.push(self.finding);
+        out.push(*self.finding);
     }
 }
 
@@ -674,7 +675,20 @@ mod tests {
 
     #[test]
     fn reused_finding_paths_are_the_plans_paths() {
-        for (name, plan) in util::testing::corpus() {
+        let mut plans = util::testing::corpus();
+        // The same plans with depths that do not match the tree: paths must not depend on them.
+        let scrambled: Vec<(String, Plan)> = plans
+            .iter()
+            .map(|(name, plan)| {
+                let mut plan = plan.clone();
+                for n in &mut plan.nodes {
+                    n.depth = (n.id * 5) % 4;
+                }
+                (format!("{name} (scrambled depths)"), plan)
+            })
+            .collect();
+        plans.extend(scrambled);
+        for (name, plan) in plans {
             let n = plan.nodes.len();
             // Forward, backward, and jumping about (a stride coprime with most sizes).
             let orders: [Vec<usize>; 3] = [
