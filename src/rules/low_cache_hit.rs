@@ -7,7 +7,7 @@
 //! blocks are never reported twice. I/O read time is the node's own (its figure minus its
 //! children's), when `track_io_timing` printed it.
 
-use super::util::{count, pct, push_count, push_pct};
+use super::util::{count, pct, push_count, push_one_decimal, push_pct};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -113,7 +113,9 @@ fn push_io_text(s: &mut String, io: Option<f64>, read: f64, total_ms: Option<f64
         return;
     };
     // Writing to a String cannot fail.
-    let _ = write!(s, "; reading took {ms:.1} ms");
+    s.push_str("; reading took ");
+    push_one_decimal(s, ms);
+    s.push_str(" ms");
     if ms > 0.0 {
         let _ = write!(s, " ({:.0} MB/s", read * 8.0 / 1024.0 / (ms / 1000.0));
         if let Some(t) = total_ms.filter(|t| *t > 0.0) {

@@ -17,10 +17,9 @@
 use super::predicate::{self, index_columns, Analysis, Cond, IndexKey};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::ops::Range;
 
-use super::util::{own_names, push_count, push_pct, relation_name};
+use super::util::{own_names, push_count, push_one_decimal, push_pct, relation_name};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -164,8 +163,9 @@ fn report<'p>(
         message.push_str(filter);
     }
     if let Some(ms) = node.inclusive_ms {
-        // Writing to a String cannot fail.
-        let _ = write!(message, " ({ms:.1} ms");
+        message.push_str(" (");
+        push_one_decimal(&mut message, ms);
+        message.push_str(" ms");
         if let Some(share) = node.time_share {
             message.push_str(", ");
             push_pct(&mut message, share);
