@@ -1,7 +1,6 @@
 //! `check_plan` splits a big plan's nodes between threads: the findings must be those of the
 //! sequential path, in the same order, whatever the number of threads and ranges.
 
-#[allow(dead_code)]
 #[path = "../benches/plan_gen/mod.rs"]
 mod plan_gen;
 

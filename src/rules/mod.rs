@@ -584,13 +584,14 @@ fn check_on_threads(plan: &Plan, checks: &[(PlanCheck, RuleCtx)], threads: usize
     let mut ends = Vec::with_capacity(by_task.len());
     let mut findings = Vec::with_capacity(by_task.len());
     for t in by_task {
-        ends.push(t.ends);
+        ends.push(t.ends.into_iter());
         findings.push(t.findings.into_iter());
     }
     let mut out = Vec::with_capacity(total);
-    for check in 0..checks.len() {
+    for _ in checks {
         for task in (1..findings.len()).chain([0]) {
-            let end = ends[task][check];
+            // Every task noted an end for every check.
+            let end = ends[task].next().unwrap_or(taken[task]);
             out.extend(findings[task].by_ref().take(end - taken[task]));
             taken[task] = end;
         }

@@ -334,7 +334,7 @@ mod tests {
             seed ^= seed >> 7;
             seed ^= seed << 17;
             let unit = (seed >> 11) as f64 / (1u64 << 53) as f64;
-            let scale = 10f64.powi((i % 16) as i32 - 3);
+            let scale = 10f64.powi(i % 16 - 3);
             values.push(unit * scale);
             values.push(-unit * scale);
             values.push(unit * 100.0);
