@@ -347,8 +347,19 @@ fn main() {
             .and_then(|s| s.parse::<usize>().ok())
         {
             let plans = parse_source("big.json", &json).expect("parses");
+            // Each run's wall-clock time, printed as best and median: the rules may use several
+            // threads, so the thread's CPU time would not say what the user waits for.
+            // `PGDIAG_THREADS=1`: the sequential path, for comparison.
+            let mut times = Vec::with_capacity(n);
             for _ in 0..n {
-                std::hint::black_box(check_plan(&plans[0], &EngineSettings::default()));
+                let t = Instant::now();
+                let findings = check_plan(&plans[0], &EngineSettings::default());
+                times.push(t.elapsed());
+                drop(std::hint::black_box(findings));
+            }
+            times.sort();
+            if let (Some(best), Some(median)) = (times.first(), times.get(n / 2)) {
+                println!("check_plan: best {best:.2?}, median {median:.2?} of {n} runs");
             }
             return;
         }

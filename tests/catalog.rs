@@ -57,6 +57,10 @@ fn every_toml_is_registered_and_vice_versa() {
         let src = std::fs::read_to_string(&path).unwrap();
         assert!(
             src.contains("pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>)")
+                // A per-node rule (`node_rule!`): the engine hands it a range of nodes.
+                || src.contains(
+                    "pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>)"
+                )
                 || src.contains(
                     "pub fn check(_plan: &Plan, _ctx: &RuleCtx, _out: &mut Vec<Finding>)"
                 )

@@ -16,14 +16,15 @@ use super::seq_scan_large_table::suggest;
 use super::util::{count, own_names, pct, relation_name};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
+use std::ops::Range;
 
 /// INCLUDE at most this many extra columns in a suggested index.
 const MAX_INCLUDE: usize = 4;
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let min_removed = ctx.threshold("min_removed_rows");
     let min_ratio = ctx.threshold("min_removed_ratio");
-    for node in &plan.nodes {
+    for node in &plan.nodes[nodes] {
         if node.node_type == "Seq Scan" || node.never_executed {
             continue;
         }

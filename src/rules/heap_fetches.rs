@@ -4,11 +4,12 @@
 use super::util::{self, round_to};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
+use std::ops::Range;
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let min_fetches = ctx.threshold("min_heap_fetches");
     let ratio_min = ctx.threshold("ratio");
-    for node in &plan.nodes {
+    for node in &plan.nodes[nodes] {
         if node.node_type != "Index Only Scan" || node.never_executed {
             continue;
         }

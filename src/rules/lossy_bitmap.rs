@@ -12,12 +12,13 @@
 use super::util::{count, pct, relation_name, setting, setting_kb, work_mem_for_kb};
 use super::{Finding, RuleCtx};
 use crate::plan::Plan;
+use std::ops::Range;
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let min_lossy = ctx.threshold("min_lossy_blocks");
     let bytes_per_page = ctx.threshold("bytes_per_page");
     let current = setting(plan, "work_mem").and_then(setting_kb);
-    for node in &plan.nodes {
+    for node in &plan.nodes[nodes] {
         if node.node_type != "Bitmap Heap Scan" || node.never_executed {
             continue;
         }

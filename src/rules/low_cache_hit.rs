@@ -7,7 +7,7 @@
 //! blocks are never reported twice. I/O read time is the node's own (its figure minus its
 //! children's), when `track_io_timing` printed it.
 
-use super::util::{count, pct, push_count, push_pct};
+use super::util::{count, pct, push_count, push_one_decimal, push_pct};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
@@ -16,7 +16,6 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     let max_ratio = ctx.threshold("max_hit_ratio");
     let mut total_hit = 0.0;
     let mut total_read = 0.0;
-    let mut total_io: Option<f64> = None;
     let mut fired = false;
     for node in &plan.nodes {
         let Some(b) = node.exclusive_buffers else {
@@ -24,10 +23,6 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         };
         total_hit += b.shared_hit;
         total_read += b.shared_read;
-        let io = own_read_ms(plan, node);
-        if let Some(ms) = io {
-            *total_io.get_or_insert(0.0) += ms;
-        }
         let touched = b.shared_hit + b.shared_read;
         if b.shared_read < min_read || touched <= 0.0 {
             continue;
@@ -37,6 +32,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
             continue;
         }
         fired = true;
+        let io = own_read_ms(plan, node);
         // Written piece by piece into one buffer (no string per piece).
         let mut message = String::with_capacity(256);
         node.write_label(&mut message);
@@ -71,6 +67,17 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     let ratio = total_hit / touched;
     if ratio >= max_ratio {
         return;
+    }
+    // The read time of the whole plan, asked only now: it needs every node's I/O figures and
+    // its children's, which the loop above reads only for the nodes that fire.
+    let mut total_io: Option<f64> = None;
+    for node in &plan.nodes {
+        if node.exclusive_buffers.is_none() {
+            continue;
+        }
+        if let Some(ms) = own_read_ms(plan, node) {
+            *total_io.get_or_insert(0.0) += ms;
+        }
     }
     let mut message = format!(
         "the query found only {} of its {} shared blocks in shared_buffers: {} hit, {} read \
@@ -113,7 +120,9 @@ fn push_io_text(s: &mut String, io: Option<f64>, read: f64, total_ms: Option<f64
         return;
     };
     // Writing to a String cannot fail.
-    let _ = write!(s, "; reading took {ms:.1} ms");
+    s.push_str("; reading took ");
+    push_one_decimal(s, ms);
+    s.push_str(" ms");
     if ms > 0.0 {
         let _ = write!(s, " ({:.0} MB/s", read * 8.0 / 1024.0 / (ms / 1000.0));
         if let Some(t) = total_ms.filter(|t| *t > 0.0) {

@@ -4,12 +4,13 @@
 //! have picked a hash or merge join), or simply many probes (Memoize, fewer outer rows).
 
 use regex::Regex;
+use std::ops::Range;
 
 use super::util::{self, round_to};
 use super::{Finding, RuleCtx};
 use crate::plan::{EstimateDirection, Node, Plan};
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let min_loops = ctx.threshold("min_loops");
     let min_share = ctx.threshold("min_inner_share");
     let min_ms = ctx.threshold("min_inner_ms");
@@ -21,7 +22,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     else {
         return;
     };
-    for nl in &plan.nodes {
+    for nl in &plan.nodes[nodes] {
         if nl.node_type != "Nested Loop" || nl.never_executed {
             continue;
         }

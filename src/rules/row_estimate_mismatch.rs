@@ -21,13 +21,14 @@ use super::predicate::{self, Analysis};
 use super::util::{count, own_names, relation_name};
 use super::{Finding, RuleCtx, Severity};
 use crate::plan::{EstimateDirection, Node, Plan};
+use std::ops::Range;
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let warn = ctx.threshold("warn_factor");
     let error = ctx.threshold("error_factor");
     let min_rows = ctx.threshold("min_rows");
     let origin_ratio = ctx.threshold("origin_ratio");
-    for node in &plan.nodes {
+    for node in &plan.nodes[nodes] {
         // INSERT/UPDATE/DELETE return no rows without RETURNING, whatever the planner printed
         // (PostgreSQL 13 prints the input's estimate).
         if node.node_type == "ModifyTable" {

@@ -16,17 +16,19 @@
 
 use super::predicate::{self, index_columns, Analysis, Cond, IndexKey};
 use std::borrow::Cow;
-use std::fmt::Write;
+use std::collections::HashMap;
+use std::ops::Range;
 
-use super::util::{own_names, push_count, push_pct, relation_name};
+use super::util::{own_names, push_count, push_one_decimal, push_pct, relation_name};
 use super::{Finding, RuleCtx};
 use crate::plan::{Node, Plan};
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let min_read = ctx.threshold("min_rows_read");
     let min_ratio = ctx.threshold("min_discard_ratio");
     let max_include = ctx.threshold("max_include_columns");
-    for node in &plan.nodes {
+    let mut analyses = Analyses::default();
+    for node in &plan.nodes[nodes] {
         if node.node_type != "Seq Scan" || node.never_executed {
             continue;
         }
@@ -44,8 +46,52 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
         if ratio < min_ratio {
             continue;
         }
-        report(plan, ctx, node, removed, returned, ratio, max_include, out);
+        report(
+            plan,
+            ctx,
+            node,
+            removed,
+            returned,
+            ratio,
+            max_include,
+            &mut analyses,
+            out,
+        );
     }
+}
+
+/// Filters already read, by filter text and the scan's names that occur in it: a big plan is big
+/// because thousands of partitions repeat the same few filters, each under its own relation name.
+/// `predicate::analyze` reads the scan's names only to recognise qualifiers, so a name that does
+/// not occur in the filter (ASCII case aside) cannot change the result and stays out of the key.
+#[derive(Default)]
+struct Analyses<'p> {
+    by_filter: HashMap<(&'p str, Vec<&'p str>), Analysis>,
+}
+
+impl<'p> Analyses<'p> {
+    fn of(&mut self, filter: &'p str, own: &[&'p str]) -> &Analysis {
+        let names_in_filter: Vec<&str> = own
+            .iter()
+            .copied()
+            .filter(|name| contains_ignore_ascii_case(filter, name))
+            .collect();
+        self.by_filter
+            .entry((filter, names_in_filter))
+            .or_insert_with(|| predicate::analyze(filter, own))
+    }
+}
+
+fn contains_ignore_ascii_case(text: &str, part: &str) -> bool {
+    let (text, part) = (text.as_bytes(), part.as_bytes());
+    let Some((first, rest)) = part.split_first() else {
+        return true;
+    };
+    // Compared in full only where the first byte matches (this runs for every scan checked).
+    (0..text.len().saturating_sub(rest.len())).any(|i| {
+        text[i].eq_ignore_ascii_case(first)
+            && text[i + 1..i + part.len()].eq_ignore_ascii_case(rest)
+    })
 }
 
 /// What to build for one scan.
@@ -60,24 +106,25 @@ pub(crate) struct Suggestion {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn report(
+fn report<'p>(
     plan: &Plan,
     ctx: &RuleCtx,
-    node: &Node,
+    node: &'p Node,
     removed: f64,
     returned: f64,
     ratio: f64,
     max_include: f64,
+    analyses: &mut Analyses<'p>,
     out: &mut Vec<Finding>,
 ) {
     let filter = node.filter.as_deref().unwrap_or("");
     let own = own_names(node);
-    let analysis = predicate::analyze(filter, &own);
+    let analysis = analyses.of(filter, &own);
     let sort = sort_keys_above(plan, node.id, &own);
     let table = relation_name(node).unwrap_or_else(|| "the table".to_string());
     let mut sug = suggest(
         &table,
-        &analysis,
+        analysis,
         &sort,
         &node.output,
         &own,
@@ -116,8 +163,9 @@ fn report(
         message.push_str(filter);
     }
     if let Some(ms) = node.inclusive_ms {
-        // Writing to a String cannot fail.
-        let _ = write!(message, " ({ms:.1} ms");
+        message.push_str(" (");
+        push_one_decimal(&mut message, ms);
+        message.push_str(" ms");
         if let Some(share) = node.time_share {
             message.push_str(", ");
             push_pct(&mut message, share);
@@ -527,6 +575,49 @@ mod tests {
     use serde_json::json;
 
     const DIR: &str = "seq-scan-large-table";
+
+    #[test]
+    fn a_remembered_analysis_is_the_one_each_scan_would_get() {
+        let filters = [
+            "((t.a = 1) AND (returns_p0.b > 2))",
+            "((T.a = 1) AND (\"Returns_P0\".b > 2))",
+            "((t.a = 1) AND (t.b <> ALL ('{x,y}'::text[])))",
+            "(a = 1)",
+            "((x.a = 1) OR (t.b < 3))",
+            "(tt.a = 1)",
+        ];
+        let owns: [&[&str]; 6] = [
+            &["t", "returns_p0"],
+            &["t", "returns_p1"],
+            &["x", "returns_p0"],
+            &["tt"],
+            &["T", "Returns_P0"],
+            &[],
+        ];
+        // Each scan against a fresh reading, in both orders of the scans.
+        for order in [false, true] {
+            let mut analyses = super::Analyses::default();
+            for i in 0..owns.len() {
+                let own = owns[if order { owns.len() - 1 - i } else { i }];
+                for f in filters {
+                    assert_eq!(
+                        analyses.of(f, own),
+                        &super::predicate::analyze(f, own),
+                        "{f} {own:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_found_in_a_filter_ascii_case_aside() {
+        use super::contains_ignore_ascii_case as has;
+        assert!(has("(T.a = 1)", "t"));
+        assert!(has("(x.a = 1) AND (Returns_P0.b)", "returns_p0"));
+        assert!(has("abc", "abc") && has("abc", "c") && has("abc", ""));
+        assert!(!has("ab", "abc") && !has("", "a") && !has("(tx.a = 1)", "ty"));
+    }
 
     #[test]
     fn a_regex_filter_gets_a_trigram_index_and_single_spaces() {

@@ -3,6 +3,7 @@
 
 use super::{Finding, RuleCtx};
 use crate::plan::Plan;
+use std::ops::Range;
 
 /// Settings worth quoting when the plan carries them (`EXPLAIN (SETTINGS)`).
 const SETTINGS: [&str; 3] = [
@@ -11,10 +12,10 @@ const SETTINGS: [&str; 3] = [
     "max_parallel_workers_per_gather",
 ];
 
-pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
+pub fn check(plan: &Plan, ctx: &RuleCtx, nodes: Range<usize>, out: &mut Vec<Finding>) {
     let min_missing = ctx.threshold("min_missing_workers");
     let min_ms = ctx.threshold("min_gather_ms");
-    for g in &plan.nodes {
+    for g in &plan.nodes[nodes] {
         if !matches!(g.node_type.as_str(), "Gather" | "Gather Merge") || g.never_executed {
             continue;
         }
