@@ -15,11 +15,13 @@ pub fn set_limit(threads: usize) {
     LIMIT.store(threads, Ordering::Relaxed);
 }
 
-/// Threads one analysis may use: the limit set, else the cores this process may run on.
+/// Threads one analysis may use: the cores this process may run on, or fewer if a lower limit
+/// is set. A limit above the cores is no reason to start more threads than there are cores (and
+/// `--threads 65535` on a big plan asked the system for more threads than it could start).
 pub fn available() -> usize {
     match LIMIT.load(Ordering::Relaxed) {
         0 => cores(),
-        n => n,
+        n => n.min(cores()),
     }
 }
 
@@ -39,7 +41,9 @@ mod tests {
         set_limit(1);
         assert_eq!(available(), 1);
         set_limit(3);
-        assert_eq!(available(), 3);
+        assert_eq!(available(), 3.min(cores()));
+        set_limit(usize::MAX);
+        assert_eq!(available(), cores());
         set_limit(0);
         assert_eq!(available(), cores());
     }

@@ -283,3 +283,21 @@ fn threads_change_nothing_but_speed() {
         text(&bad.stderr)
     );
 }
+
+/// A `PGDIAG_THREADS` that is not text is as wrong as one that is not a number: an error, not
+/// silently the default.
+#[test]
+fn a_thread_limit_that_is_not_text_is_an_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(env!("CARGO_BIN_EXE_pgdiag"))
+        .args(["rules"])
+        .env("PGDIAG_THREADS", std::ffi::OsStr::from_bytes(b"\xff2"))
+        .output()
+        .expect("run pgdiag");
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("PGDIAG_THREADS="),
+        "stderr: {}",
+        text(&out.stderr)
+    );
+}

@@ -475,6 +475,21 @@ fn deep_plan_json() {
     });
 }
 
+/// A deep plan read in chunks: the readers ahead run on threads with the default stack, and each
+/// starts deep inside the tree; they, like the first reader, grow the stack where a plan nests.
+#[test]
+fn deep_plan_json_read_in_chunks() {
+    let tree = plan_gen::deep_chain(10_000);
+    let json = plan_gen::to_json_compact(&tree);
+    plan_gen::drop_deep(tree);
+    let whole = pgdiag::plan::parse::json::parse_plans_fast_on(&json, 1)
+        .0
+        .expect("reads in one go");
+    assert_eq!(whole[0].nodes.len(), 10_000);
+    let ahead = read_in_chunks_matches("10,000-deep plan", &json, &whole, 3);
+    assert!(ahead >= 1_000, "{ahead} nodes read ahead");
+}
+
 /// Run `f` on a thread with a small stack, so that a reader recursing once per level overflows
 /// well before the input gets huge.
 fn on_small_stack(f: impl FnOnce() + Send + 'static) {

@@ -104,3 +104,38 @@ fn corpus_plans_give_the_same_findings_with_the_threshold_forced_low() {
     }
     assert!(compared > 100, "only {compared} findings compared");
 }
+
+/// A thread limit above the machine's cores (`--threads 65535`, `PGDIAG_THREADS=100000`) is a
+/// cap, not a number of threads to start: a plan with more nodes than the system has threads
+/// left must still be checked (it panicked, "failed to spawn thread", starting one per range).
+#[test]
+fn a_thread_limit_above_the_cores_starts_no_more_threads_than_the_cores() {
+    let scans = 40_000;
+    let mut plan = Plan::default();
+    plan.nodes.push(pgdiag::plan::Node {
+        node_type: "Append".into(),
+        children: (1..=scans).collect(),
+        ..Default::default()
+    });
+    for id in 1..=scans {
+        plan.nodes.push(pgdiag::plan::Node {
+            id,
+            parent: Some(0),
+            depth: 1,
+            node_type: "Seq Scan".into(),
+            relation: Some(format!("t{id}")),
+            filter: Some("(a = 1)".into()),
+            actual_rows: Some(1.0),
+            actual_loops: Some(1.0),
+            rows_removed_by_filter: Some(20_000.0),
+            ..Default::default()
+        });
+    }
+    let settings = EngineSettings::default();
+    let expected = sequential(&plan, &settings);
+    assert!(expected.len() >= scans, "{} findings", expected.len());
+    pgdiag::threads::set_limit(u16::MAX.into());
+    let got = check_plan(&plan, &settings);
+    pgdiag::threads::set_limit(0);
+    assert_same("40,000 scans", &expected, &got, "limit 65535");
+}

@@ -36,6 +36,9 @@ fn thread_limit(flag: Option<u16>) -> Result<Option<usize>, String> {
                 "PGDIAG_THREADS={v:?}: expected a number of threads, 1 or more"
             )),
         },
+        Err(std::env::VarError::NotUnicode(v)) => Err(format!(
+            "PGDIAG_THREADS={v:?}: expected a number of threads, 1 or more"
+        )),
         _ => Ok(None),
     }
 }

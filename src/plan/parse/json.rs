@@ -1106,6 +1106,61 @@ mod tests {
         assert!(super::super::json_split::read_at_cuts(&text, TopSeed, &[cut]).is_none());
     }
 
+    /// Wherever the readers ahead start (any character boundary for one reader; every `{` for
+    /// two or three chained readers), the plans, or the giving up, are those of one reader: node
+    /// objects under keys that are not nodes (workers, verbatim values, plan-level objects, a
+    /// string), a plan object opening with "Node Type", a second "Plans", a non-object or nested
+    /// array among children, a missing comma, a value a node refuses, trailing text.
+    #[test]
+    fn any_cut_reads_what_one_reader_reads() {
+        let texts = [
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A", "Workers": [{"Node Type": "W", "Actual Rows": 1}]}, {"Node Type": "B", "X": {"Node Type": "V", "Plans": [{"Node Type": "Q"}]}, "Plans": [{"Node Type": "C"}, {"Node Type": "D", "Plans": []}]}, {"Node Type": "E", "Filter": "{ \"Node Type\": 1 }"}]}, "Triggers": [{"Node Type": "T"}]}, {"Plan": {"Node Type": "F", "Plans": {"Node Type": "G", "Plans": [{"Node Type": "H"}]}}}]"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, {"Node Type": "B", "Plan Rows": "x"}]}}]"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, {"Node Type": "B"}]}}] trailing"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, {"Node Type": "B"}], "Plans": [{"Node Type": "C"}]}}]"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, {"Node Type": "B"}, 3, {"Node Type": "C"}]}}]"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, [{"Node Type": "B"}], {"Node Type": "C"}]}}]"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, {"Node Type": "B"} {"Node Type": "C"}]}}]"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, {"Node Type": "B", "Relation Name": {"Node Type": "C"}}]}}]"#,
+            r#"[{"Plan": {"Node Type": "Append", "Plans": [{"Node Type": "A"}, {"Node Type": "B"}]}, "Planning": {"Node Type": "P"}, "JIT": {"Node Type": "J"}, "Settings": {"Node Type": "S"}}]"#,
+            r#"{"Node Type": "Result", "Plan": {"Node Type": "A", "Plans": [{"Node Type": "B"}]}}"#,
+            r#"[{"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B", "Plans": [{"Node Type": "C"}]}]}}, {"Node Type": "D", "Plan": {"Node Type": "E"}}]"#,
+            r#"[{"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B", "Plans": [{"Node Type": "C"}]}, {"Node Type": "D", "Plans": [{"Node Type": "E"}]}]}}]"#,
+            r#"[{"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B"}]}, "x": "]}, {\"Node Type\": \"C\"}"}]"#,
+            r#"[{"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B", "Workers": {"Node Type": "W"}}, {"Node Type": "C"}]}}]"#,
+            r#"[{"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B"}, {"Node Type": "C"}]}}, {"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B"}, {"Node Type": "C"}]}}]"#,
+        ];
+        let show = |plans: Option<Vec<Plan>>| {
+            plans.map(|plans| {
+                let children: Vec<&[usize]> = plans
+                    .iter()
+                    .flat_map(|p| p.nodes.iter().map(|n| n.children.as_slice()))
+                    .collect();
+                format!("{} {children:?}", serde_json::to_string(&plans).unwrap())
+            })
+        };
+        let read = |text: &str, cuts: &[usize]| {
+            show(super::super::json_split::read_at_cuts(text, TopSeed, cuts))
+        };
+        for text in texts {
+            let whole = read(text, &[]);
+            for at in (1..text.len()).filter(|&i| text.is_char_boundary(i)) {
+                assert_eq!(read(text, &[at]), whole, "{text} cut at {at}");
+            }
+            let opens: Vec<usize> = (0..text.len())
+                .filter(|&i| text.as_bytes()[i] == b'{')
+                .collect();
+            for (i, &a) in opens.iter().enumerate() {
+                for (j, &b) in opens.iter().enumerate().skip(i + 1) {
+                    assert_eq!(read(text, &[a, b]), whole, "{text} cuts at {a} {b}");
+                    for &c in &opens[j + 1..] {
+                        assert_eq!(read(text, &[a, b, c]), whole, "{text} cuts at {a} {b} {c}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_key_is_found_by_its_name_and_no_other() {
         for &(name, k) in K::ALL {

@@ -92,11 +92,17 @@ pub(super) fn read_at_cuts<'de, S: DeserializeSeed<'de>>(
             let (sender, receiver) = channel();
             let ahead = ReadAhead::from(next.take());
             let abandoned = &abandoned;
-            scope.spawn(move || {
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                 let _clear = ClearHandoff;
                 // The receiver may be gone (the first reader gave up early): nothing to do then.
                 let _ = sender.send(read_forest(text, cut, ahead, abandoned));
             });
+            if spawned.is_err() {
+                // The system could not start the thread: the first reader reads the text by
+                // itself, and the readers ahead already started stop at their next subtree.
+                abandoned.store(true, Ordering::Relaxed);
+                break;
+            }
             next = Some((cut, receiver));
         }
         let _clear = ClearHandoff;
