@@ -97,6 +97,17 @@ fn analyse_and_render(plans: Vec<Plan>) {
 }
 
 /// The fast JSON reader is an accelerator only: on any input, the plans it reads are the plans
+/// Plans as text for comparing two readings: serialized, with the children lists (which the
+/// serialization leaves out).
+pub fn plans_fingerprint(plans: &[Plan]) -> String {
+    let children: Vec<&[usize]> = plans
+        .iter()
+        .flat_map(|p| p.nodes.iter().map(|n| n.children.as_slice()))
+        .collect();
+    let json = serde_json::to_string(plans).expect("a plan serializes");
+    format!("{json} {children:?}")
+}
+
 /// serde_json reads, and where it gives up the answer is serde_json's (error message included).
 fn check_json_readers_agree(input: &str) {
     let as_json = |r: Result<Vec<Plan>, serde_json::Error>| match r {
@@ -108,19 +119,7 @@ fn check_json_readers_agree(input: &str) {
     assert_eq!(fast, reference, "the two JSON readers disagree");
     // Read in chunks on several threads, the fast reader gives up or succeeds as it does in one
     // go, with the same plans.
-    // (Children lists are not serialized: they are compared too.)
-    let serialized = |p: Option<Vec<Plan>>| {
-        p.map(|p| {
-            let children: Vec<&[usize]> = p
-                .iter()
-                .flat_map(|p| p.nodes.iter().map(|n| n.children.as_slice()))
-                .collect();
-            format!(
-                "{} {children:?}",
-                serde_json::to_string(&p).expect("serializes")
-            )
-        })
-    };
+    let serialized = |p: Option<Vec<Plan>>| p.as_deref().map(plans_fingerprint);
     assert_eq!(
         serialized(json::parse_plans_fast_on(input, 3).0),
         serialized(json::parse_plans_fast_on(input, 1).0),

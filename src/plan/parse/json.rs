@@ -1053,13 +1053,7 @@ mod tests {
         .expect("reads in one go");
         let (cut, claimed) = super::super::json_split::read_at_cuts_counting(&text, TopSeed, &cuts);
         let cut = cut.expect("reads with cuts");
-        let show = |plans: &[Plan]| {
-            let children: Vec<&[usize]> = plans
-                .iter()
-                .flat_map(|p| p.nodes.iter().map(|n| n.children.as_slice()))
-                .collect();
-            format!("{} {children:?}", serde_json::to_string(plans).unwrap())
-        };
+        let show = crate::fuzzing::plans_fingerprint;
         assert_eq!(show(&cut), show(&whole), "{marked}");
         claimed
     }
@@ -1130,15 +1124,8 @@ mod tests {
             r#"[{"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B", "Workers": {"Node Type": "W"}}, {"Node Type": "C"}]}}]"#,
             r#"[{"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B"}, {"Node Type": "C"}]}}, {"Plan": {"Node Type": "A", "Plans": [{"Node Type": "B"}, {"Node Type": "C"}]}}]"#,
         ];
-        let show = |plans: Option<Vec<Plan>>| {
-            plans.map(|plans| {
-                let children: Vec<&[usize]> = plans
-                    .iter()
-                    .flat_map(|p| p.nodes.iter().map(|n| n.children.as_slice()))
-                    .collect();
-                format!("{} {children:?}", serde_json::to_string(&plans).unwrap())
-            })
-        };
+        let show =
+            |plans: Option<Vec<Plan>>| plans.as_deref().map(crate::fuzzing::plans_fingerprint);
         let read = |text: &str, cuts: &[usize]| {
             show(super::super::json_split::read_at_cuts(text, TopSeed, cuts))
         };
