@@ -220,6 +220,7 @@ fn fixture_cases_fire_or_stay_quiet_in_every_format() {
         ("jit-dominates", "P010"),
         ("planning-dominates", "P011"),
         ("hot-spot", "P012"),
+        ("triggers-dominate", "P013"),
     ];
     let mut skipped = 0;
     for (dir, id) in cases {

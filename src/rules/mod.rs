@@ -20,6 +20,7 @@ mod nested_loop_many_loops;
 mod planning_dominates;
 mod row_estimate_mismatch;
 mod seq_scan_large_table;
+mod triggers_dominate;
 mod work_mem_spill;
 mod workers_not_launched;
 
@@ -179,6 +180,7 @@ static REGISTRY: &[RuleDef] = &[
     rule!(jit_dominates, "P010-jit-dominates.toml"),
     rule!(planning_dominates, "P011-planning-dominates.toml"),
     rule!(hot_spot, "P012-hot-spot.toml"),
+    rule!(triggers_dominate, "P013-triggers-dominate.toml"),
     db_rule!(dead_tuples, "D001-dead-tuples.toml"),
     db_rule!(stale_statistics, "D002-stale-statistics.toml"),
     db_rule!(temp_file_spills, "D003-temp-file-spills.toml"),
