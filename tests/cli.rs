@@ -235,7 +235,6 @@ fn readme_rule_table_is_up_to_date() {
 }
 
 #[path = "../benches/plan_gen/mod.rs"]
-#[allow(dead_code)]
 mod plan_gen;
 
 /// A plan big enough to be read and checked on several threads gives the report it gives on

@@ -29,17 +29,19 @@ fn thread_limit(flag: Option<u16>) -> Result<Option<usize>, String> {
     if let Some(n) = flag {
         return Ok(Some(n.into()));
     }
-    match std::env::var("PGDIAG_THREADS") {
-        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(Some(n)),
-            _ => Err(format!(
-                "PGDIAG_THREADS={v:?}: expected a number of threads, 1 or more"
-            )),
-        },
-        Err(std::env::VarError::NotUnicode(v)) => Err(format!(
-            "PGDIAG_THREADS={v:?}: expected a number of threads, 1 or more"
+    let Some(raw) = std::env::var_os("PGDIAG_THREADS") else {
+        return Ok(None);
+    };
+    // Not text at all is as wrong as text that is not a number.
+    let text = raw.to_str().map(str::trim);
+    if text == Some("") {
+        return Ok(None);
+    }
+    match text.and_then(|t| t.parse::<usize>().ok()) {
+        Some(n) if n >= 1 => Ok(Some(n)),
+        _ => Err(format!(
+            "PGDIAG_THREADS={raw:?}: expected a number of threads, 1 or more"
         )),
-        _ => Ok(None),
     }
 }
 

@@ -59,10 +59,7 @@ pub fn check(plan: &Plan, ctx: &RuleCtx, out: &mut Vec<Finding>) {
     let Some(statement_ms) = statement_ms.filter(|t| *t > 0.0) else {
         return;
     };
-    let writer = plan
-        .nodes
-        .iter()
-        .find(|n| n.node_type == "ModifyTable" || n.details().operation.is_some());
+    let writer = plan.nodes.iter().find(|n| n.node_type == "ModifyTable");
     let operation = writer.and_then(|n| n.details().operation.as_deref());
     let (min_ms, min_share) = (ctx.threshold("min_trigger_ms"), ctx.threshold("min_share"));
     for trigger in &plan.triggers {

@@ -1045,12 +1045,8 @@ mod tests {
             }
             text.push_str(part);
         }
-        let whole = super::super::json_reader::read_whole(
-            &text,
-            TopSeed,
-            super::super::json_split::ReadAhead::none(),
-        )
-        .expect("reads in one go");
+        let whole =
+            super::super::json_split::read_at_cuts(&text, TopSeed, &[]).expect("reads in one go");
         let (cut, claimed) = super::super::json_split::read_at_cuts_counting(&text, TopSeed, &cuts);
         let cut = cut.expect("reads with cuts");
         let show = crate::fuzzing::plans_fingerprint;

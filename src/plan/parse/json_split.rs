@@ -38,7 +38,7 @@ use crate::plan::model::Node;
 
 /// Below this many bytes a chunk is not worth a thread: a thread costs tens of microseconds,
 /// and the reader takes about a millisecond a megabyte.
-pub(super) const MIN_CHUNK_BYTES: usize = 4 << 20;
+const MIN_CHUNK_BYTES: usize = 4 << 20;
 
 /// Most threads one document is read on.
 const MAX_THREADS: usize = 8;
@@ -127,9 +127,9 @@ pub(super) fn cut_points(text: &str, chunks: usize) -> Vec<usize> {
         while !text.is_char_boundary(from) {
             from += 1;
         }
+        // `from` is past the last cut, so a cut found is a new one.
         match next_node_start(text, from) {
-            Some(at) if cuts.last() != Some(&at) => cuts.push(at),
-            Some(_) => {}
+            Some(at) => cuts.push(at),
             None => break,
         }
     }
